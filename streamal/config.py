@@ -1,0 +1,127 @@
+"""Settings: environment variables with the prefix ``STREAMAL_``, each also a flag.
+
+Built once at start (:func:`load_settings`) and passed down; nothing reads the
+environment anywhere else. A bad value fails at start with one line naming the
+setting, as a :class:`~streamal.errors.ConfigError`:
+
+>>> load_settings({"budget": "2"})
+Traceback (most recent call last):
+...
+streamal.errors.ConfigError: STREAMAL_BUDGET: must be in (0, 1], got 2.0
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from streamal.errors import ConfigError
+
+__all__ = ["Settings", "load_settings"]
+
+ENV_PREFIX = "STREAMAL_"
+
+
+class Settings(BaseSettings):
+    """Everything the service can be told. Defaults suit a single local broker."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+
+    # Kafka
+    kafka_bootstrap: str = Field("localhost:9092", description="Kafka bootstrap servers, comma-separated.")
+    events_topic: str = Field("streamal.events", description="Topic the events are read from.")
+    review_topic: str = Field("streamal.review", description="Topic review items are sent to.")
+    labels_topic: str = Field("streamal.labels", description="Topic the analysts' labels come from.")
+    predictions_topic: str = Field("streamal.predictions", description="Topic one prediction per event goes to.")
+    deadletter_topic: str = Field("streamal.deadletter", description="Topic invalid events go to, with the reason.")
+    publish_predictions: bool = Field(True, description="Publish a prediction for every scored event.")
+    create_topics: bool = Field(True, description="Create missing topics at start (else fail).")
+    topic_partitions: int = Field(1, ge=1, description="Partitions of topics streamal creates.")
+    group_id: str = Field("streamal", description="Consumer group of the events consumer.")
+    session_timeout_ms: int = Field(10_000, ge=1000, description="Kafka consumer-group session timeout.")
+
+    # Learning
+    budget: float = Field(0.05, description="Fraction of scored events that may be sent to review.")
+    strategy: str = Field("uncertainty", description="Query strategy (see `streamal evaluate --help`).")
+    model: str = Field("hat", description="Model: linear, hat or arf.")
+    audit_share: float = Field(0.1, ge=0.0, le=1.0, description="Share of the budget spent on random audit queries.")
+    seed_size: int = Field(20, ge=0, description="Labels queried first, at cold start, before trusting the model.")
+    budget_window: int = Field(1000, ge=10, description="Events over which the recent spending is held to the budget.")
+    drift_warmup: int = Field(200, ge=0, description="Labels learned before drift alarms count.")
+    drift_boost: float = Field(3.0, ge=1.0, description="Spending multiplier in the window after a drift alarm.")
+    drift_boost_events: int = Field(500, ge=0, description="Events the boost lasts after a drift alarm.")
+    max_pending: int = Field(100_000, ge=1, description="Queried-but-unlabelled events kept; the oldest go first.")
+    seed: int = Field(42, description="Random seed of the model and the sampler.")
+
+    # Limits on input
+    max_event_bytes: int = Field(1_048_576, ge=64, description="Largest event accepted, in bytes.")
+    max_features: int = Field(1000, ge=1, description="Most features an event may have.")
+
+    # Service
+    http_host: str = Field("0.0.0.0", description="Address the HTTP server listens on.")  # noqa: S104
+    http_port: int = Field(8000, ge=0, le=65535, description="Port of /healthz, /readyz, /metrics.")
+    state_dir: Path = Field(Path("state"), description="Directory of the checkpoints.")
+    checkpoint_interval: float = Field(30.0, gt=0, description="Seconds between checkpoints.")
+    commit_interval: float = Field(1.0, gt=0, description="Seconds between offset commits.")
+    log_level: str = Field("INFO", description="Logging level.")
+
+    @field_validator("budget")
+    @classmethod
+    def _budget_in_range(cls, v: float) -> float:
+        if not 0.0 < v <= 1.0:
+            raise ValueError(f"must be in (0, 1], got {v}")
+        return v
+
+    @field_validator("strategy")
+    @classmethod
+    def _known_strategy(cls, v: str) -> str:
+        from streamal.strategies import STRATEGIES
+
+        if v not in STRATEGIES:
+            raise ValueError(f"unknown strategy {v!r}; choose one of {', '.join(sorted(STRATEGIES))}")
+        return v
+
+    @field_validator("model")
+    @classmethod
+    def _known_model(cls, v: str) -> str:
+        from streamal.models import MODELS
+
+        if v not in MODELS:
+            raise ValueError(f"unknown model {v!r}; choose one of {', '.join(sorted(MODELS))}")
+        return v
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, v: str) -> str:
+        v = v.upper()
+        if v not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError(f"must be DEBUG, INFO, WARNING, ERROR or CRITICAL, got {v!r}")
+        return v
+
+    @model_validator(mode="after")
+    def _distinct_topics(self) -> Settings:
+        names = [self.events_topic, self.review_topic, self.labels_topic,
+                 self.predictions_topic, self.deadletter_topic]
+        if len(set(names)) != len(names):
+            raise ValueError("the five topic names must differ")
+        return self
+
+
+def load_settings(overrides: Mapping[str, Any] | None = None) -> Settings:
+    """Build the settings from the environment, then ``overrides`` (flags) on top.
+
+    Raises :class:`ConfigError` naming the first bad setting.
+    """
+    given = {k: v for k, v in (overrides or {}).items() if v is not None}
+    try:
+        return Settings(**given)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = str(err["loc"][0]) if err["loc"] else "settings"
+        name = ENV_PREFIX + field.upper() if err["loc"] else "STREAMAL settings"
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        raise ConfigError(f"{name}: {msg}") from None

@@ -1,0 +1,61 @@
+"""The exceptions streamal raises, one hierarchy for the whole package.
+
+::
+
+    StreamalError                 anything streamal raises on purpose
+    ├── ConfigError               a setting is wrong; names the setting
+    ├── InvalidMessage            a message cannot be used as it is
+    │   ├── InvalidEvent          ... an event (goes to the dead-letter topic)
+    │   └── InvalidLabel          ... a label (counted and skipped)
+    ├── BrokerError               Kafka is unreachable or refused a request
+    ├── CheckpointError           a checkpoint cannot be read or written
+    └── DataError                 a data set or stream cannot be read
+
+Third-party errors are wrapped at the boundary (``raise ... from exc``) so a
+caller needs to catch only these.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BrokerError",
+    "CheckpointError",
+    "ConfigError",
+    "DataError",
+    "InvalidEvent",
+    "InvalidLabel",
+    "InvalidMessage",
+    "StreamalError",
+]
+
+
+class StreamalError(Exception):
+    """Base class of every error streamal raises on purpose."""
+
+
+class ConfigError(StreamalError):
+    """A setting is missing or wrong. The message names the setting."""
+
+
+class InvalidMessage(StreamalError):
+    """A message cannot be used; the message says why in one line."""
+
+
+class InvalidEvent(InvalidMessage):
+    """An event is not valid JSON, has the wrong shape, or is over a limit."""
+
+
+class InvalidLabel(InvalidMessage):
+    """A label message is malformed (no event id, no label, wrong types)."""
+
+
+class BrokerError(StreamalError):
+    """Kafka could not be reached, or refused a request we cannot do without."""
+
+
+class CheckpointError(StreamalError):
+    """The state directory cannot be read or written."""
+
+
+class DataError(StreamalError):
+    """A data set, stream or ground-truth file cannot be read."""

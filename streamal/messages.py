@@ -1,0 +1,211 @@
+"""The messages on the topics: parse and check what comes in, encode what goes out.
+
+Parsing is strict and cheap (orjson, then a few type checks; no pydantic on the
+hot path). Every refusal is an :class:`~streamal.errors.InvalidEvent` or
+:class:`~streamal.errors.InvalidLabel` with a one-line reason, which the
+service puts on the dead-letter topic or counts.
+
+>>> e = parse_event(b'{"id": "evt-1", "features": {"port": 22, "proto": "tcp", "vpn": true}}')
+>>> e.id, e.features
+('evt-1', {'port': 22, 'proto': 'tcp', 'vpn': True})
+>>> parse_event(b'{"id": "evt-2", "features": {"ports": [22, 80]}}')
+Traceback (most recent call last):
+...
+streamal.errors.InvalidEvent: feature 'ports' is a list; a feature value must be a number, boolean, string or null
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from streamal.errors import InvalidEvent, InvalidLabel
+
+__all__ = [
+    "Event",
+    "Label",
+    "dead_letter",
+    "encode",
+    "format_ts",
+    "parse_event",
+    "parse_label",
+    "parse_ts",
+]
+
+FeatureValue = float | int | bool | str | None
+
+MAX_ID_CHARS = 256
+MAX_STRING_CHARS = 4096
+MAX_LABEL_CHARS = 256
+
+
+@dataclass(slots=True)
+class Event:
+    """An event to score: ``features`` as sent, ``label`` when ground truth came with it."""
+
+    id: str
+    features: dict[str, FeatureValue]
+    ts: str | None = None
+    meta: dict[str, Any] | None = None
+    label: str | None = None
+
+
+@dataclass(slots=True)
+class Label:
+    """An analyst's answer for ``event_id`` (or ground truth with ``features``)."""
+
+    event_id: str
+    label: str
+    annotator: str | None = None
+    labeled_at: str | None = None
+    features: dict[str, FeatureValue] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def encode(obj: Any) -> bytes:
+    """Encode a message as UTF-8 JSON (orjson)."""
+    return orjson.dumps(obj)
+
+
+def _load(raw: bytes, max_bytes: int, err: type[InvalidEvent] | type[InvalidLabel]) -> dict[str, Any]:
+    if raw is None:
+        raise err("empty message (no value)")
+    if len(raw) > max_bytes:
+        raise err(f"message of {len(raw)} bytes is over the limit of {max_bytes}")
+    try:
+        obj = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise err(f"not valid JSON: {exc}") from None
+    if not isinstance(obj, dict):
+        raise err(f"expected a JSON object, got {type(obj).__name__}")
+    return obj
+
+
+def _ident(value: Any, name: str, err: type[InvalidEvent] | type[InvalidLabel]) -> str:
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise err(f"'{name}' is required and must be a string")
+    text = str(value)
+    if not text or len(text) > MAX_ID_CHARS:
+        raise err(f"'{name}' must have 1 to {MAX_ID_CHARS} characters")
+    return text
+
+
+def check_features(
+    features: Any,
+    max_features: int,
+    err: type[InvalidEvent] | type[InvalidLabel] = InvalidEvent,
+) -> dict[str, FeatureValue]:
+    """Check that ``features`` is a flat object of numbers, booleans, strings or nulls."""
+    if not isinstance(features, dict):
+        raise err("'features' is required and must be an object")
+    if len(features) > max_features:
+        raise err(f"{len(features)} features is over the limit of {max_features}")
+    for name, value in features.items():
+        if value is None or isinstance(value, bool | int):
+            continue
+        if isinstance(value, float):
+            if not math.isfinite(value):
+                raise err(f"feature {name!r} is not a finite number")
+            continue
+        if isinstance(value, str):
+            if len(value) > MAX_STRING_CHARS:
+                raise err(f"feature {name!r} is over {MAX_STRING_CHARS} characters")
+            continue
+        kind = "a list" if isinstance(value, list) else "an object" if isinstance(value, dict) else type(value).__name__
+        raise err(
+            f"feature {name!r} is {kind}; a feature value must be a number, boolean, string or null"
+        )
+    return features
+
+
+def _label_value(value: Any, err: type[InvalidEvent] | type[InvalidLabel]) -> str:
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise err("'label' must be a string")
+    text = str(value)
+    if not text.strip() or len(text) > MAX_LABEL_CHARS:
+        raise err(f"'label' must have 1 to {MAX_LABEL_CHARS} characters")
+    return text
+
+
+def parse_event(raw: bytes, *, max_bytes: int = 1_048_576, max_features: int = 1000) -> Event:
+    """Parse and check one event message; raise :class:`InvalidEvent` with the reason."""
+    obj = _load(raw, max_bytes, InvalidEvent)
+    event_id = _ident(obj.get("id"), "id", InvalidEvent)
+    features = check_features(obj.get("features"), max_features)
+    ts = obj.get("ts")
+    if ts is not None and not isinstance(ts, str):
+        raise InvalidEvent("'ts' must be an ISO 8601 string")
+    meta = obj.get("meta")
+    if meta is not None and not isinstance(meta, dict):
+        raise InvalidEvent("'meta' must be an object")
+    label = obj.get("label")
+    if label is not None:
+        label = _label_value(label, InvalidEvent)
+    return Event(id=event_id, features=features, ts=ts, meta=meta, label=label)
+
+
+def parse_label(raw: bytes, *, max_bytes: int = 1_048_576, max_features: int = 1000) -> Label:
+    """Parse and check one label message; raise :class:`InvalidLabel` with the reason.
+
+    >>> parse_label(b'{"event_id": "evt-1", "label": "malicious", "annotator": "ana"}').label
+    'malicious'
+    """
+    obj = _load(raw, max_bytes, InvalidLabel)
+    event_id = _ident(obj.get("event_id"), "event_id", InvalidLabel)
+    label = _label_value(obj.get("label"), InvalidLabel)
+    annotator = obj.get("annotator")
+    if annotator is not None and not isinstance(annotator, str):
+        raise InvalidLabel("'annotator' must be a string")
+    labeled_at = obj.get("labeled_at")
+    if labeled_at is not None and not isinstance(labeled_at, str):
+        raise InvalidLabel("'labeled_at' must be an ISO 8601 string")
+    features = obj.get("features")
+    if features is not None:
+        features = check_features(features, max_features, InvalidLabel)
+    known = {"event_id", "label", "annotator", "labeled_at", "features"}
+    extra = {k: v for k, v in obj.items() if k not in known}
+    return Label(event_id, label, annotator, labeled_at, features, extra)
+
+
+def parse_ts(text: str | None) -> float | None:
+    """Seconds since the epoch of an ISO 8601 time, or ``None`` if absent or unreadable.
+
+    >>> parse_ts("2026-11-24T10:00:00Z")
+    1795514400.0
+    """
+    if not text:
+        return None
+    try:
+        stamp = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if stamp.tzinfo is None:
+        stamp = stamp.replace(tzinfo=UTC)
+    return stamp.timestamp()
+
+
+def format_ts(seconds: float) -> str:
+    """ISO 8601 UTC with milliseconds and a ``Z``.
+
+    >>> format_ts(1795514401.2)
+    '2026-11-24T10:00:01.200Z'
+    """
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def dead_letter(raw: bytes | None, topic: str, partition: int, offset: int, error: str) -> dict[str, Any]:
+    """The dead-letter record of a refused message: its bytes, where it came from, why."""
+    record: dict[str, Any] = {"topic": topic, "partition": partition, "offset": offset, "error": error}
+    if raw is None:
+        record.update(value=None, encoding=None)
+    else:
+        try:
+            record.update(value=raw.decode("utf-8"), encoding="utf-8")
+        except UnicodeDecodeError:
+            record.update(value=base64.b64encode(raw).decode("ascii"), encoding="base64")
+    return record

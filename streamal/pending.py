@@ -1,0 +1,148 @@
+"""The store of queried-but-unlabelled events, and the memory of labelled ones.
+
+A label joins the features of the event it answers through this store. It is
+bounded: past ``max_items`` the oldest item is dropped (and counted), so a
+stalled review team cannot exhaust memory. The review topic holds every item
+too, so the store can be rebuilt from it.
+
+>>> store = PendingStore(max_items=2)
+>>> for i in range(3):
+...     _ = store.add(PendingItem(f"e{i}", {"x": i}, None, "a", {"a": 1.0}, 0.0, "uncertainty", 0, 0.0))
+>>> list(store), store.evicted
+(['e1', 'e2'], 1)
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from streamal.messages import FeatureValue, check_features, format_ts, parse_ts
+
+__all__ = ["PendingItem", "PendingStore", "RecentIds"]
+
+
+@dataclass(slots=True)
+class PendingItem:
+    """A queried event waiting for its label: what was asked, and what the model said."""
+
+    event_id: str
+    features: dict[str, FeatureValue]
+    meta: dict[str, Any] | None
+    prediction: str | None
+    proba: dict[str, float]
+    score: float
+    reason: str
+    model_version: int
+    queried_at: float
+
+    def to_review(self) -> dict[str, Any]:
+        """The review-topic message of this item (DESIGN.md's shape)."""
+        return {
+            "event_id": self.event_id,
+            "features": self.features,
+            "meta": self.meta,
+            "prediction": self.prediction,
+            "proba": self.proba,
+            "score": self.score,
+            "reason": self.reason,
+            "model_version": self.model_version,
+            "queried_at": format_ts(self.queried_at),
+        }
+
+    @classmethod
+    def from_review(cls, msg: Mapping[str, Any], max_features: int = 1000) -> PendingItem:
+        """Rebuild an item from a review-topic message; ``ValueError`` if it is not one."""
+        event_id = msg.get("event_id")
+        if not isinstance(event_id, str) or not event_id:
+            raise ValueError("review item without an 'event_id'")
+        features = check_features(msg.get("features"), max_features)
+        proba = msg.get("proba") or {}
+        if not isinstance(proba, dict):
+            raise ValueError("review item 'proba' is not an object")
+        queried_at = parse_ts(msg.get("queried_at"))
+        return cls(
+            event_id=event_id,
+            features=features,
+            meta=msg.get("meta") if isinstance(msg.get("meta"), dict) else None,
+            prediction=msg.get("prediction") if isinstance(msg.get("prediction"), str) else None,
+            proba={str(k): float(v) for k, v in proba.items()},
+            score=float(msg.get("score") or 0.0),
+            reason=str(msg.get("reason") or "uncertainty"),
+            model_version=int(msg.get("model_version") or 0),
+            queried_at=queried_at if queried_at is not None else 0.0,
+        )
+
+
+class PendingStore:
+    """Insertion-ordered, bounded map of event id to :class:`PendingItem`."""
+
+    def __init__(self, max_items: int = 100_000) -> None:
+        self.max_items = max_items
+        self.evicted = 0
+        self._items: OrderedDict[str, PendingItem] = OrderedDict()
+
+    def add(self, item: PendingItem) -> bool:
+        """Add ``item``; ``False`` (and no change) if its event is already pending."""
+        if item.event_id in self._items:
+            return False
+        self._items[item.event_id] = item
+        while len(self._items) > self.max_items:
+            self._items.popitem(last=False)
+            self.evicted += 1
+        return True
+
+    def pop(self, event_id: str) -> PendingItem | None:
+        """Remove and return the item of ``event_id``, or ``None``."""
+        return self._items.pop(event_id, None)
+
+    def get(self, event_id: str) -> PendingItem | None:
+        """The item of ``event_id``, or ``None``, without removing it."""
+        return self._items.get(event_id)
+
+    def oldest(self) -> PendingItem | None:
+        """The item waiting longest, or ``None`` when the store is empty."""
+        return next(iter(self._items.values()), None)
+
+    def __contains__(self, event_id: object) -> bool:
+        return event_id in self._items
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items)
+
+    def values(self) -> Iterator[PendingItem]:
+        """The items, oldest first."""
+        return iter(self._items.values())
+
+
+class RecentIds:
+    """A bounded set of the most recently added ids (the labelled events).
+
+    >>> seen = RecentIds(max_items=2)
+    >>> for i in "abc":
+    ...     seen.add(i)
+    >>> "a" in seen, "c" in seen
+    (False, True)
+    """
+
+    def __init__(self, max_items: int = 100_000) -> None:
+        self.max_items = max_items
+        self._ids: OrderedDict[str, None] = OrderedDict()
+
+    def add(self, event_id: str) -> None:
+        """Remember ``event_id``, forgetting the oldest past the bound."""
+        self._ids[event_id] = None
+        self._ids.move_to_end(event_id)
+        while len(self._ids) > self.max_items:
+            self._ids.popitem(last=False)
+
+    def __contains__(self, event_id: object) -> bool:
+        return event_id in self._ids
+
+    def __len__(self) -> int:
+        return len(self._ids)
