@@ -214,7 +214,7 @@ class Learner:
                 result.alarms.append("error")
                 self.sampler.on_drift()
         labeled_at = parse_ts(label.labeled_at)
-        if item.queried_at:
+        if item.queried_at is not None:
             result.delay = max(0.0, (labeled_at if labeled_at is not None else now) - item.queried_at)
         self._learn_one(item.features, label.label)
         self.labelled.add(label.event_id)

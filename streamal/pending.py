@@ -36,7 +36,7 @@ class PendingItem:
     score: float
     reason: str
     model_version: int
-    queried_at: float
+    queried_at: float | None
 
     def to_review(self) -> dict[str, Any]:
         """The review-topic message of this item (DESIGN.md's shape)."""
@@ -49,7 +49,7 @@ class PendingItem:
             "score": self.score,
             "reason": self.reason,
             "model_version": self.model_version,
-            "queried_at": format_ts(self.queried_at),
+            "queried_at": format_ts(self.queried_at) if self.queried_at is not None else None,
         }
 
     @classmethod
@@ -72,7 +72,7 @@ class PendingItem:
             score=float(msg.get("score") or 0.0),
             reason=str(msg.get("reason") or "uncertainty"),
             model_version=int(msg.get("model_version") or 0),
-            queried_at=queried_at if queried_at is not None else 0.0,
+            queried_at=queried_at,
         )
 
 

@@ -93,9 +93,12 @@ class Sampler:
         if self._boost_left > 0:
             self._boost_left -= 1
             boost = self.boost
-        if n_learned < self.seed_size and self.cap.queries < self.seed_size and self.cap.allows():
+        seeds = max(1, self.seed_size)  # a model that has seen nothing needs one label at least
+        if n_learned < seeds and self.cap.queries < seeds and self.cap.allows():
             self.cap.spend()
             return Query("uncertainty", 1.0)
+        if not proba:  # no model yet: wait for the seed labels rather than spend ahead
+            return None
         utility = self.strategy.utility(Observation(proba, x, model))
         wanted = self.strategy.ask(utility, self.budget * (1.0 - self.audit_share) * boost)
         if self._rng.random() < self.budget * self.audit_share and self.cap.allows():

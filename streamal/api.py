@@ -1,0 +1,57 @@
+"""The HTTP surface: health, readiness and metrics (FastAPI).
+
+``create_app`` builds the app from its parts so tests can serve it alone;
+the service runs it with uvicorn beside the Kafka loop.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from prometheus_client import CollectorRegistry, make_asgi_app
+
+from streamal import __version__
+
+__all__ = ["Health", "create_app"]
+
+
+class Health:
+    """What the probes report; set by the service, read by the HTTP thread."""
+
+    def __init__(self) -> None:
+        self._ready = threading.Event()
+        self.detail = "starting"
+
+    @property
+    def ready(self) -> bool:
+        """True once the service has loaded its state and joined its group."""
+        return self._ready.is_set()
+
+    def set_ready(self, ready: bool, detail: str) -> None:
+        """Mark the service (not) ready, with a one-line reason."""
+        self.detail = detail
+        if ready:
+            self._ready.set()
+        else:
+            self._ready.clear()
+
+
+def create_app(health: Health, registry: CollectorRegistry) -> FastAPI:
+    """The FastAPI app: ``/healthz``, ``/readyz`` and ``/metrics``."""
+    app = FastAPI(title="streamal", version=__version__, summary="Streaming active learning over Kafka.")
+
+    @app.get("/healthz", tags=["probes"])
+    def healthz() -> dict[str, str]:
+        """Liveness: the process is up and serving."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["probes"])
+    def readyz() -> JSONResponse:
+        """Readiness: state loaded and consumer group joined (503 until then)."""
+        code = 200 if health.ready else 503
+        return JSONResponse({"ready": health.ready, "detail": health.detail}, status_code=code)
+
+    app.mount("/metrics", make_asgi_app(registry=registry))
+    return app

@@ -1,0 +1,157 @@
+"""The ``streamal`` command line: run, demo, replay, oracle.
+
+Every setting of ``streamal run`` is an environment variable
+(``STREAMAL_BUDGET``) and a flag (``--budget``); a flag wins.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from streamal.config import ENV_PREFIX, Settings, load_settings
+from streamal.errors import StreamalError
+
+__all__ = ["main"]
+
+logger = logging.getLogger("streamal")
+
+
+def _add_settings_flags(parser: argparse.ArgumentParser) -> None:
+    for name, info in Settings.model_fields.items():
+        flag = "--" + name.replace("_", "-")
+        help_text = f"{info.description} [{ENV_PREFIX}{name.upper()}, default {info.default}]"
+        if info.annotation is bool:
+            parser.add_argument(flag, dest=name, action=argparse.BooleanOptionalAction, default=None,
+                                help=help_text)
+        else:
+            parser.add_argument(flag, dest=name, default=None, help=help_text, metavar=name.upper())
+
+
+def _settings_from(args: argparse.Namespace) -> Settings:
+    given = {name: getattr(args, name, None) for name in Settings.model_fields}
+    return load_settings(given)
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from streamal.runtime import configure_logging, serve
+
+    settings = _settings_from(args)
+    configure_logging(settings.log_level)
+    serve(settings)
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from streamal.demo import run_demo
+    from streamal.runtime import configure_logging
+
+    configure_logging("WARNING")
+    logging.getLogger("kafka").setLevel(logging.CRITICAL)  # the broker's start-up is noisy
+    print(f"streamal demo: {args.events} events of {args.stream}, budget {args.budget:.0%}, "  # noqa: T201
+          f"model {args.model}, analyst delay {args.delay}s")
+    result = run_demo(events=args.events, stream=args.stream, budget=args.budget, model=args.model,
+                      strategy=args.strategy, rate=args.rate, delay=args.delay,
+                      error_rate=args.error_rate, state_dir=args.state_dir)
+    print(result.summary())  # noqa: T201
+    return 0 if result.exit_code == 0 and result.events >= args.events else 1
+
+
+def _cmd_replay(args: argparse.Namespace) -> int:
+    from streamal.replay import TruthWriter, replay
+    from streamal.runtime import configure_logging
+    from streamal.streams import open_stream
+
+    configure_logging("INFO")
+    stream = open_stream(args.data, target=args.target, n=args.events, seed=args.seed)
+    truth = TruthWriter(args.truth) if args.truth else None
+    try:
+        sent = replay(stream, args.kafka_bootstrap, args.topic, total=stream.n, rate=args.rate,
+                      with_labels=args.with_labels, truth=truth, id_prefix=args.id_prefix)
+    finally:
+        if truth is not None:
+            truth.close()
+    print(f"sent {sent} events to {args.topic}")  # noqa: T201
+    return 0
+
+
+def _cmd_oracle(args: argparse.Namespace) -> int:
+    import signal
+
+    from streamal.oracle import Oracle, TruthFile
+    from streamal.runtime import configure_logging
+
+    configure_logging("INFO")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    oracle = Oracle(TruthFile(args.truth), args.kafka_bootstrap, review_topic=args.review_topic,
+                    labels_topic=args.labels_topic, delay=args.delay, error_rate=args.error_rate,
+                    annotator=args.annotator, group_id=args.group_id)
+    oracle.run(stop)
+    print(f"answered {oracle.answered} review items ({oracle.missing} without ground truth)")  # noqa: T201
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of every subcommand."""
+    parser = argparse.ArgumentParser(prog="streamal", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run the service (Kafka consumer, learner, HTTP)")
+    _add_settings_flags(run)
+    run.set_defaults(func=_cmd_run)
+
+    demo = sub.add_parser("demo", help="embedded broker + service + drifting stream + simulated analyst")
+    demo.add_argument("--events", type=int, default=20_000, help="events to replay, then stop (default 20000)")
+    demo.add_argument("--stream", default="agrawal-abrupt", help="stream name (default agrawal-abrupt)")
+    demo.add_argument("--budget", type=float, default=0.05, help="label budget (default 0.05)")
+    demo.add_argument("--model", default="hat", help="model name (default hat)")
+    demo.add_argument("--strategy", default="uncertainty", help="strategy name (default uncertainty)")
+    demo.add_argument("--rate", type=float, default=None, help="events per second (default: events/40)")
+    demo.add_argument("--delay", type=float, default=1.0, help="analyst delay in seconds (default 1)")
+    demo.add_argument("--error-rate", type=float, default=0.0, help="share of wrong analyst answers")
+    demo.add_argument("--state-dir", default=None, help="checkpoint directory (default: a temporary one)")
+    demo.set_defaults(func=_cmd_demo)
+
+    rp = sub.add_parser("replay", help="publish a data set or synthetic stream to the events topic")
+    rp.add_argument("--data", required=True, help="stream name, or a CSV/JSONL file")
+    rp.add_argument("--target", default=None, help="label column of a CSV (default: the last)")
+    rp.add_argument("--events", type=int, default=None, help="stop after this many events")
+    rp.add_argument("--rate", type=float, default=None, help="events per second (default: as fast as possible)")
+    rp.add_argument("--with-labels", action="store_true", help="send the label inside each event")
+    rp.add_argument("--truth", default=None, help="write the ground truth to this JSONL file (for the oracle)")
+    rp.add_argument("--id-prefix", default="evt", help="event ids are PREFIX-N (default evt)")
+    rp.add_argument("--seed", type=int, default=42, help="seed of synthetic streams")
+    rp.add_argument("--kafka-bootstrap", default="localhost:9092")
+    rp.add_argument("--topic", default="streamal.events")
+    rp.set_defaults(func=_cmd_replay)
+
+    oc = sub.add_parser("oracle", help="answer review items from a ground-truth file, after a delay")
+    oc.add_argument("--truth", required=True, help="JSONL file of {event_id, label} lines (read as it grows)")
+    oc.add_argument("--delay", type=float, default=0.0, help="seconds before each answer")
+    oc.add_argument("--error-rate", type=float, default=0.0, help="share of wrong answers")
+    oc.add_argument("--annotator", default="oracle")
+    oc.add_argument("--group-id", default="streamal-oracle")
+    oc.add_argument("--kafka-bootstrap", default="localhost:9092")
+    oc.add_argument("--review-topic", default="streamal.review")
+    oc.add_argument("--labels-topic", default="streamal.labels")
+    oc.set_defaults(func=_cmd_oracle)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``streamal`` command; returns the exit code."""
+    args: Any = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except StreamalError as exc:
+        print(f"streamal {args.command}: error: {exc}", file=sys.stderr)  # noqa: T201
+        return 2 if type(exc).__name__ == "ConfigError" else 1
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,216 @@
+"""``streamal demo``: the whole loop on one machine, with live progress and a summary.
+
+An embedded broker (Tansu), the service (``streamal run`` in a child
+process, as in production), a drifting synthetic stream replayed to the
+events topic, and a simulated analyst (the oracle) answering review items
+after a delay. Progress is read from the service's own ``/metrics``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from streamal.embedded import EmbeddedBroker, free_port
+from streamal.errors import StreamalError
+from streamal.oracle import Oracle
+from streamal.replay import replay
+from streamal.streams import open_stream
+
+__all__ = ["DemoResult", "run_demo", "scrape"]
+
+logger = logging.getLogger(__name__)
+
+
+def scrape(url: str, timeout: float = 2.0) -> dict[str, float]:
+    """Fetch a ``/metrics`` page as ``{'name{k="v"}': value}`` (samples only)."""
+    with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 - our own local URL
+        text = resp.read().decode()
+    out: dict[str, float] = {}
+    for family in text_string_to_metric_families(text):
+        for s in family.samples:
+            labels = ",".join(f'{k}="{v}"' for k, v in sorted(s.labels.items()))
+            out[f"{s.name}{{{labels}}}" if labels else s.name] = s.value
+    return out
+
+
+@dataclass
+class DemoResult:
+    """What the demo measured at its end, from the service's metrics."""
+
+    events: int = 0
+    invalid: int = 0
+    queries: dict[str, int] = field(default_factory=dict)
+    labels: dict[str, int] = field(default_factory=dict)
+    accuracy: dict[str, float] = field(default_factory=dict)
+    drift_alarms: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+    exit_code: int | None = None
+
+    @classmethod
+    def from_metrics(cls, m: dict[str, float]) -> DemoResult:
+        """Read the summary figures out of a scrape."""
+        def by(prefix: str, key: str) -> dict[str, int]:
+            return {k.split(f'{key}="')[1].rstrip('"}'): int(v) for k, v in m.items()
+                    if k.startswith(prefix + "{")}
+        return cls(
+            events=int(m.get('streamal_events_total{outcome="scored"}', 0)),
+            invalid=int(m.get('streamal_events_total{outcome="invalid"}', 0)),
+            queries=by("streamal_queries_total", "reason"),
+            labels=by("streamal_labels_total", "outcome"),
+            accuracy={k.split('estimate="')[1].rstrip('"}'): v for k, v in m.items()
+                      if k.startswith("streamal_accuracy{")},
+            drift_alarms=by("streamal_drift_alarms_total", "detector"),
+        )
+
+    def summary(self) -> str:
+        """The closing table."""
+        q = sum(self.queries.values())
+        rate = q / self.events if self.events else 0.0
+        lines = [
+            "── streamal demo summary ──",
+            f"events scored     {self.events:>8}   invalid {self.invalid}",
+            f"queries           {q:>8}   ({rate:.1%} of events) "
+            + " ".join(f"{k}={v}" for k, v in sorted(self.queries.items())),
+            "labels            " + " ".join(f"{k}={v}" for k, v in sorted(self.labels.items())),
+            "accuracy          " + " ".join(f"{k}={v:.3f}" for k, v in sorted(self.accuracy.items())),
+            "drift alarms      " + " ".join(f"{k}={v}" for k, v in sorted(self.drift_alarms.items())),
+            f"seconds           {self.seconds:>8.1f}   service exit code {self.exit_code}",
+        ]
+        return "\n".join(lines)
+
+
+def _wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise StreamalError(f"the service exited with code {proc.returncode} before it was ready")
+        try:
+            with urllib.request.urlopen(url, timeout=1) as resp:  # noqa: S310
+                if resp.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise StreamalError(f"the service was not ready within {timeout}s ({url})")
+
+
+def run_demo(
+    *,
+    events: int = 20_000,
+    stream: str = "agrawal-abrupt",
+    budget: float = 0.05,
+    model: str = "hat",
+    strategy: str = "uncertainty",
+    rate: float | None = None,
+    delay: float = 1.0,
+    error_rate: float = 0.0,
+    state_dir: str | None = None,
+    log_path: str | None = None,
+    progress: bool = True,
+) -> DemoResult:
+    """Run the demo to its end and return what it measured."""
+    started = time.monotonic()
+    rate = rate if rate is not None else max(100.0, events / 40.0)
+    state = Path(state_dir or tempfile.mkdtemp(prefix="streamal-demo-"))
+    state.mkdir(parents=True, exist_ok=True)
+    log_file = Path(log_path) if log_path else state / "service.log"
+    port = free_port()
+    with EmbeddedBroker() as broker:
+        env = dict(os.environ)
+        env.update({
+            "STREAMAL_KAFKA_BOOTSTRAP": broker.bootstrap,
+            "STREAMAL_HTTP_PORT": str(port),
+            "STREAMAL_HTTP_HOST": "127.0.0.1",
+            "STREAMAL_STATE_DIR": str(state),
+            "STREAMAL_BUDGET": str(budget),
+            "STREAMAL_MODEL": model,
+            "STREAMAL_STRATEGY": strategy,
+            "STREAMAL_SESSION_TIMEOUT_MS": "6000",
+        })
+        with log_file.open("ab") as log:
+            proc = subprocess.Popen([sys.executable, "-m", "streamal", "run"], env=env,
+                                    stdout=log, stderr=subprocess.STDOUT)
+        base = f"http://127.0.0.1:{port}"
+        stop = threading.Event()
+        truth: dict[str, str] = {}
+        threads: list[threading.Thread] = []
+        try:
+            _wait_ready(base + "/readyz", proc, timeout=60)
+            oracle = Oracle(truth, broker.bootstrap, delay=delay, error_rate=error_rate)
+            source = open_stream(stream, n=events)
+
+            def _replay() -> None:
+                replay(source, broker.bootstrap, "streamal.events", total=events, rate=rate,
+                       truth=truth.__setitem__, progress=False, stop=stop)
+
+            threads = [threading.Thread(target=oracle.run, args=(stop,), daemon=True, name="oracle"),
+                       threading.Thread(target=_replay, daemon=True, name="replay")]
+            for t in threads:
+                t.start()
+            _follow(base + "/metrics", events, delay, proc, progress)
+        finally:
+            stop.set()
+            for t in threads:
+                t.join(timeout=10)
+            final = _safe_scrape(base + "/metrics")
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(30)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+    result = DemoResult.from_metrics(final)
+    result.exit_code = proc.returncode
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def _safe_scrape(url: str) -> dict[str, float]:
+    try:
+        return scrape(url)
+    except OSError:
+        return {}
+
+
+def _follow(url: str, events: int, delay: float, proc: subprocess.Popen[bytes], progress: bool) -> None:
+    """Print live progress until every event is scored and the backlog has drained."""
+    from tqdm import tqdm
+
+    bar = tqdm(total=events, unit="ev", desc="scored", disable=not progress, mininterval=0.5)
+    done_at: float | None = None
+    try:
+        while True:
+            if proc.poll() is not None:
+                raise StreamalError(f"the service exited with code {proc.returncode}; see its log")
+            m = _safe_scrape(url)
+            d = DemoResult.from_metrics(m)
+            bar.n = d.events
+            bar.set_postfix(
+                queries=sum(d.queries.values()),
+                labels=d.labels.get("learned", 0),
+                acc=f"{d.accuracy.get('queried', 0):.3f}",
+                drift=sum(d.drift_alarms.values()),
+                refresh=False,
+            )
+            bar.refresh()
+            if d.events >= events:
+                done_at = done_at or time.monotonic()
+                backlog = m.get("streamal_review_backlog", 0)
+                if backlog == 0 or time.monotonic() - done_at > delay + 10:
+                    return
+            time.sleep(0.5)
+    finally:
+        bar.close()
