@@ -1,0 +1,159 @@
+"""Fixtures with real parts: a Tansu broker, the service as a child process, topic readers."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+import orjson
+import pytest
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+
+from streamal.demo import scrape
+from streamal.embedded import EmbeddedBroker, free_port
+
+
+def pytest_collection_modifyitems(items):
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(item.fspath).parents:
+            item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(scope="session")
+def broker(tmp_path_factory):
+    with EmbeddedBroker(log_path=tmp_path_factory.mktemp("broker") / "tansu.log") as b:
+        yield b
+
+
+class ServiceProcess:
+    """``streamal run`` in a child process, with its own topics and group."""
+
+    def __init__(self, bootstrap: str, prefix: str, state_dir: Path, log: Path, **settings: str) -> None:
+        self.bootstrap = bootstrap
+        self.topics = {k: f"{prefix}.{k}" for k in ("events", "review", "labels", "predictions", "deadletter")}
+        self.port = free_port()
+        self.state_dir = state_dir
+        self.log = log
+        self.env = dict(os.environ)
+        self.env.update({
+            "STREAMAL_KAFKA_BOOTSTRAP": bootstrap,
+            "STREAMAL_HTTP_HOST": "127.0.0.1",
+            "STREAMAL_HTTP_PORT": str(self.port),
+            "STREAMAL_STATE_DIR": str(state_dir),
+            "STREAMAL_GROUP_ID": f"{prefix}-group",
+            "STREAMAL_SESSION_TIMEOUT_MS": "6000",
+            "STREAMAL_COMMIT_INTERVAL": "0.5",
+            **{f"STREAMAL_{k.upper()}_TOPIC": v for k, v in self.topics.items()},
+            **{f"STREAMAL_{k.upper()}": v for k, v in settings.items()},
+        })
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 60) -> ServiceProcess:
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen([sys.executable, "-m", "streamal", "run"], env=self.env,
+                                         stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, f"service exited early:\n{self.log.read_text()[-3000:]}"
+            try:
+                with urllib.request.urlopen(self.url + "/readyz", timeout=1) as resp:
+                    if resp.status == 200:
+                        return self
+            except OSError:
+                pass
+            time.sleep(0.2)
+        raise AssertionError(f"service not ready:\n{self.log.read_text()[-3000:]}")
+
+    def metrics(self) -> dict[str, float]:
+        return scrape(self.url + "/metrics")
+
+    def metric(self, key: str) -> float:
+        return self.metrics().get(key, 0.0)
+
+    def wait_metric(self, key: str, at_least: float, timeout: float = 30) -> float:
+        deadline = time.monotonic() + timeout
+        value = 0.0
+        while time.monotonic() < deadline:
+            value = self.metric(key)
+            if value >= at_least:
+                return value
+            time.sleep(0.2)
+        raise AssertionError(f"{key} = {value} < {at_least} after {timeout}s")
+
+    def stop(self, timeout: float = 30) -> int:
+        assert self.proc is not None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(timeout)
+        return self.proc.returncode
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+@pytest.fixture
+def make_service(broker, tmp_path):
+    prefix = f"t{uuid.uuid4().hex[:10]}"
+    started: list[ServiceProcess] = []
+
+    def _make(**settings: str) -> ServiceProcess:
+        svc = ServiceProcess(broker.bootstrap, prefix, tmp_path / "state", tmp_path / "service.log", **settings)
+        started.append(svc)
+        return svc
+
+    yield _make
+    for svc in started:
+        svc.kill()
+
+
+@pytest.fixture
+def producer(broker):
+    p = KafkaProducer(bootstrap_servers=broker.bootstrap)
+    yield p
+    p.close()
+
+
+def send(producer: KafkaProducer, topic: str, messages: list, key=None) -> None:
+    for m in messages:
+        value = m if isinstance(m, bytes) else orjson.dumps(m)
+        k = key(m) if key else None
+        producer.send(topic, key=k, value=value)
+    producer.flush()
+
+
+def read_topic(bootstrap: str, topic: str, expect: int | None = None, timeout: float = 30,
+               quiet: float = 2.0) -> list[dict]:
+    """Every message on ``topic``: until ``expect`` are read, or nothing new for ``quiet`` seconds."""
+    c = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest")
+    parts = c.partitions_for_topic(topic) or set()
+    c.assign([TopicPartition(topic, p) for p in parts])
+    c.seek_to_beginning()
+    out: list[dict] = []
+    deadline = time.monotonic() + timeout
+    last_new = time.monotonic()
+    try:
+        while time.monotonic() < deadline:
+            batch = c.poll(timeout_ms=200)
+            for records in batch.values():
+                out.extend(orjson.loads(r.value) for r in records)
+                last_new = time.monotonic()
+            if expect is not None and len(out) >= expect:
+                break
+            if expect is None and time.monotonic() - last_new > quiet:
+                break
+    finally:
+        c.close()
+    return out
