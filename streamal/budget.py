@@ -64,7 +64,11 @@ class QuantileFilter:
         return theta - spread * balance / self.tolerance
 
     def ask(self, utility: float, budget: float) -> bool:
-        """Record ``utility`` and say whether to query it, spending ``budget`` on average."""
+        """Record ``utility`` and say whether to query it, spending ``budget`` on average.
+
+        A yes counts as spent; call :meth:`refund` if the query was not made after all
+        (e.g. a hard cap stopped it), so that the filter does not under-spend.
+        """
         self._recent.append(utility)
         bisect.insort(self._sorted, utility)
         if len(self._recent) > self.window:
@@ -77,6 +81,10 @@ class QuantileFilter:
         # keep the balance bounded so a long pause cannot bank a flood of queries
         self._quota = min(self._quota, self._spent + self.tolerance * budget)
         return query
+
+    def refund(self) -> None:
+        """Take back the last yes: it was not spent."""
+        self._spent = max(0.0, self._spent - 1.0)
 
     def reset_balance(self) -> None:
         """Forget past over- and under-spending (e.g. after a budget change)."""

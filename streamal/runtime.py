@@ -64,7 +64,11 @@ def serve(settings: Settings, stop: threading.Event | None = None) -> None:
 
     service = Service(settings, metrics, health)
     try:
-        service.start()
+        try:
+            service.start()
+        except BaseException:
+            service.close()
+            raise
         logger.info(
             "streamal running bootstrap=%s events=%s model=%s strategy=%s budget=%s http=%s:%d",
             settings.kafka_bootstrap, settings.events_topic, settings.model, settings.strategy,

@@ -103,10 +103,14 @@ class Sampler:
         wanted = self.strategy.ask(utility, self.budget * (1.0 - self.audit_share) * boost)
         if self._rng.random() < self.budget * self.audit_share and self.cap.allows():
             self.cap.spend()
+            if wanted:
+                self.strategy.refund()
             return Query("random", utility)
         if wanted and self.cap.allows(boost):
             self.cap.spend()
             return Query("drift" if boost > 1.0 else "uncertainty", utility)
+        if wanted:
+            self.strategy.refund()
         return None
 
     def threshold(self) -> float:

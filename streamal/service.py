@@ -99,6 +99,7 @@ class Service:
         self._offsets: dict[TopicPartition, int] = {}
         self._joined = False
         self._closing = False
+        self._evicted_reported = 0
         self._send_error: Exception | None = None
         self._events_consumer: Any = None
         self._side_consumer: Any = None
@@ -112,6 +113,7 @@ class Service:
         state = self.store.load()
         if state is not None:
             self.learner = state["learner"]
+            self._evicted_reported = self.learner.pending.evicted
             self._positions = dict(state.get("positions", {}))
             self._waiting = deque(_Waiting(lb, since) for lb, since in state.get("waiting", []))
             logger.info(
@@ -335,6 +337,10 @@ class Service:
         m.model_version.set(learner.model_version)
         for name, value in learner.accuracy_estimates().items():
             m.accuracy.labels(estimate=name).set(value)
+        evicted = learner.pending.evicted - self._evicted_reported
+        if evicted > 0:
+            m.pending_evicted.inc(evicted)
+            self._evicted_reported += evicted
         cap = learner.sampler.cap
         m.budget_spent.labels(window="run").set(cap.spent)
         m.budget_spent.labels(window="recent").set(cap.recent)

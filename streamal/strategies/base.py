@@ -52,6 +52,10 @@ class Strategy(ABC):
         """Whether to query an event of this ``utility``, spending ``budget`` on average."""
         return self._filter.ask(utility, budget)
 
+    def refund(self) -> None:
+        """The last yes of :meth:`ask` was not spent (the budget cap or the audit took over)."""
+        self._filter.refund()
+
     def threshold(self, budget: float) -> float:
         """The strategy's current utility threshold (for the metrics)."""
         return self._filter.threshold(budget)
