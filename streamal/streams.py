@@ -118,7 +118,8 @@ def _csv_pairs(path: Path, target: str | None) -> Iterator[Pair]:
                 if not row:
                     continue
                 x = {h: _typed(v) for i, (h, v) in enumerate(zip(header, row, strict=False)) if i != idx}
-                yield x, _label(_typed(row[idx]) if _typed(row[idx]) is not None else row[idx])
+                value = _typed(row[idx])
+                yield x, _label(row[idx] if value is None else value)
     except (OSError, csv.Error, UnicodeDecodeError, StopIteration) as exc:
         raise DataError(f"cannot read {path}: {exc}") from exc
 
