@@ -86,10 +86,6 @@ class QuantileFilter:
         """Take back the last yes: it was not spent."""
         self._spent = max(0.0, self._spent - 1.0)
 
-    def reset_balance(self) -> None:
-        """Forget past over- and under-spending (e.g. after a budget change)."""
-        self._quota = self._spent
-
 
 class SpendingCap:
     """Hard budget: queries over the run and over the last ``window`` events.

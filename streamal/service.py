@@ -39,6 +39,7 @@ from kafka import ConsumerRebalanceListener, TopicPartition
 from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
 
+from streamal import __version__
 from streamal.api import Health
 from streamal.broker import all_partitions, ensure_topics, make_consumer, make_producer
 from streamal.checkpoint import CheckpointStore
@@ -144,7 +145,7 @@ class Service:
         self._events_consumer.subscribe([s.events_topic], listener=_Rebalance(self))
         m = self.metrics
         m.budget.set(s.budget)
-        m.info.info({"version": _version(), "model": s.model, "strategy": s.strategy})
+        m.info.info({"version": __version__, "model": s.model, "strategy": s.strategy})
         self._sync_gauges()
 
     def close(self) -> None:
@@ -345,9 +346,3 @@ class Service:
         m.budget_spent.labels(window="run").set(cap.spent)
         m.budget_spent.labels(window="recent").set(cap.recent)
         m.threshold.set(learner.sampler.threshold())
-
-
-def _version() -> str:
-    from streamal import __version__
-
-    return __version__
