@@ -1,4 +1,4 @@
-"""The ``streamal`` command line: run, demo, replay, oracle.
+"""The ``streamal`` command line: run, demo, evaluate, replay, oracle.
 
 Every setting of ``streamal run`` is an environment variable
 (``STREAMAL_BUDGET``) and a flag (``--budget``); a flag wins.
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from streamal.config import ENV_PREFIX, Settings, load_settings
-from streamal.errors import StreamalError
+from streamal.errors import ConfigError, StreamalError
 
 __all__ = ["main"]
 
@@ -59,6 +59,42 @@ def _cmd_demo(args: argparse.Namespace) -> int:
                       error_rate=args.error_rate, state_dir=args.state_dir)
     print(result.summary())  # noqa: T201
     return 0 if result.exit_code == 0 and result.events >= args.events else 1
+
+
+def _floats(text: str, flag: str) -> list[float]:
+    try:
+        return [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise ConfigError(f"{flag}: expected numbers separated by commas, got {text!r}") from None
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from streamal.evaluate import evaluate, parse_delay
+    from streamal.report import format_table, plot, write_results
+    from streamal.streams import open_stream
+
+    stream = open_stream(args.data, target=args.target, n=args.limit, seed=args.stream_seed)
+    peers = None
+    if args.peers:
+        from streamal.peers import available_peers
+
+        peers = available_peers()
+        if not any(name.startswith("skactiveml:") for name in peers):
+            print("note: scikit-activeml is not installed (pip install 'streamal[compare]'); "  # noqa: T201
+                  "comparing with river's EntropySampler only", file=sys.stderr)
+    strategies = [s.strip() for s in args.strategy.split(",") if s.strip()] if args.strategy else None
+    options = {"audit_share": args.audit_share} if args.audit_share is not None else None
+    ev = evaluate(stream, model=args.model, strategies=strategies, budgets=_floats(args.budget, "--budget"),
+                  delay=parse_delay(args.delay, args.rate), seeds=args.seeds, seed=args.seed, options=options,
+                  peers=peers, progress=not args.quiet)
+    out = Path(args.out)
+    json_path, csv_path = write_results(ev, out)
+    pngs = [] if args.no_plots else plot(ev, out)
+    print(format_table(ev))  # noqa: T201
+    print(f"\nwrote {json_path}, {csv_path}" + "".join(f", {p}" for p in pngs))  # noqa: T201
+    return 0
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:
@@ -118,6 +154,32 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--error-rate", type=float, default=0.0, help="share of wrong analyst answers")
     demo.add_argument("--state-dir", default=None, help="checkpoint directory (default: a temporary one)")
     demo.set_defaults(func=_cmd_demo)
+
+    ev = sub.add_parser("evaluate", help="replay a stream through the learner offline: strategies, baselines, plots",
+                        description="Replay a stream through the learner the service runs (no Kafka), with a "
+                        "simulated analyst, for several strategies and budgets, always with the passive and "
+                        "random baselines and the no-change and majority references.")
+    ev.add_argument("--data", required=True,
+                    help="a stream name (e.g. sea-abrupt, agrawal-gradual, hyperplane, rbf, elec2, kdd99, phishing), "
+                    "a CSV file (with --target) or a JSONL file of events with a 'label' field")
+    ev.add_argument("--target", default=None, help="label column of a CSV (default: the last column)")
+    ev.add_argument("--model", default="hat", help="linear, hat or arf (default hat)")
+    ev.add_argument("--strategy", default=None,
+                    help="strategy name(s), comma-separated (default: the service's default)")
+    ev.add_argument("--budget", default="0.05", help="label budget(s), comma-separated (default 0.05)")
+    ev.add_argument("--delay", default="0", help="label delay: events (500) or a duration (30s, 5m, 2h) at --rate")
+    ev.add_argument("--rate", type=float, default=1.0, help="events per second, to turn a --delay duration into events")
+    ev.add_argument("--seeds", type=int, default=1, help="repeat each randomised run over this many seeds")
+    ev.add_argument("--seed", type=int, default=42, help="first learner seed")
+    ev.add_argument("--stream-seed", type=int, default=42, help="seed of synthetic streams")
+    ev.add_argument("--limit", type=int, default=None, help="events to use (synthetic streams: default 20000)")
+    ev.add_argument("--audit-share", type=float, default=None, help="share of the budget spent on the random audit")
+    ev.add_argument("--peers", action="store_true",
+                    help="also run river's EntropySampler and scikit-activeml's stream strategies when installed")
+    ev.add_argument("--out", default="evaluation", help="output directory (default ./evaluation)")
+    ev.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    ev.add_argument("--quiet", action="store_true", help="no progress bar")
+    ev.set_defaults(func=_cmd_evaluate)
 
     rp = sub.add_parser("replay", help="publish a data set or synthetic stream to the events topic")
     rp.add_argument("--data", required=True, help="stream name, or a CSV/JSONL file")

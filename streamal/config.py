@@ -54,6 +54,11 @@ class Settings(BaseSettings):
     drift_warmup: int = Field(200, ge=0, description="Labels learned before drift alarms count.")
     drift_boost: float = Field(3.0, ge=1.0, description="Spending multiplier in the window after a drift alarm.")
     drift_boost_events: int = Field(500, ge=0, description="Events the boost lasts after a drift alarm.")
+    diversity: float = Field(0.0, ge=0.0, description="Discount on queries near recently queried events (0: off).")
+    capacity_per_hour: float = Field(
+        0.0, ge=0.0, description="Most queries per hour the analysts can answer (0: no limit).")
+    max_backlog: int = Field(
+        0, ge=0, description="Most unanswered review items; fewer queries as it fills (0: no limit).")
     max_pending: int = Field(100_000, ge=1, description="Queried-but-unlabelled events kept; the oldest go first.")
     seed: int = Field(42, description="Random seed of the model and the sampler.")
 
@@ -103,11 +108,22 @@ class Settings(BaseSettings):
         return v
 
     @model_validator(mode="after")
+    def _strategy_fits_model(self) -> Settings:
+        from streamal.models import make_model
+        from streamal.strategies import make_strategy
+
+        try:
+            make_strategy(self.strategy).check_model(make_model(self.model))
+        except ValueError as exc:
+            raise ValueError(f"STREAMAL_STRATEGY: {exc}") from None
+        return self
+
+    @model_validator(mode="after")
     def _distinct_topics(self) -> Settings:
         names = [self.events_topic, self.review_topic, self.labels_topic,
                  self.predictions_topic, self.deadletter_topic]
         if len(set(names)) != len(names):
-            raise ValueError("the five topic names must differ")
+            raise ValueError("STREAMAL_*_TOPIC: the five topic names must differ")
         return self
 
 
@@ -121,7 +137,7 @@ def load_settings(overrides: Mapping[str, Any] | None = None) -> Settings:
         return Settings(**given)
     except ValidationError as exc:
         err = exc.errors()[0]
-        field = str(err["loc"][0]) if err["loc"] else "settings"
-        name = ENV_PREFIX + field.upper() if err["loc"] else "STREAMAL settings"
         msg = str(err["msg"]).removeprefix("Value error, ")
-        raise ConfigError(f"{name}: {msg}") from None
+        if not err["loc"]:  # a check across settings names them itself
+            raise ConfigError(msg) from None
+        raise ConfigError(f"{ENV_PREFIX}{str(err['loc'][0]).upper()}: {msg}") from None

@@ -81,7 +81,7 @@ class Learner:
         Names from :data:`streamal.models.MODELS` and :data:`streamal.strategies.STRATEGIES`.
     budget
         Fraction of scored events that may be queried.
-    audit_share, seed_size, window, boost, boost_events
+    audit_share, seed_size, window, boost, boost_events, diversity, capacity, max_backlog
         See :class:`~streamal.sampling.Sampler`.
     drift_warmup
         Labels learned before drift alarms count (see :class:`~streamal.drift.DriftMonitor`).
@@ -102,6 +102,9 @@ class Learner:
         window: int = 1000,
         boost: float = 3.0,
         boost_events: int = 500,
+        diversity: float = 0.0,
+        capacity: float = 0.0,
+        max_backlog: int = 0,
         drift_warmup: int = 200,
         max_pending: int = 100_000,
         accuracy_window: int = 500,
@@ -112,14 +115,19 @@ class Learner:
         self.budget = budget
         self.seed = seed
         self.model = make_model(model, seed)
+        chosen = make_strategy(strategy, seed)
+        chosen.check_model(self.model)
         self.sampler = Sampler(
-            make_strategy(strategy, seed),
+            chosen,
             budget,
             audit_share=audit_share,
             seed_size=seed_size,
             window=window,
             boost=boost,
             boost_events=boost_events,
+            diversity=diversity,
+            capacity=capacity,
+            max_backlog=max_backlog,
             seed=seed,
         )
         self.drift = DriftMonitor(warmup=drift_warmup)
@@ -143,6 +151,9 @@ class Learner:
             window=settings.budget_window,
             boost=settings.drift_boost,
             boost_events=settings.drift_boost_events,
+            diversity=settings.diversity,
+            capacity=settings.capacity_per_hour,
+            max_backlog=settings.max_backlog,
             drift_warmup=settings.drift_warmup,
             max_pending=settings.max_pending,
             seed=settings.seed,
@@ -170,7 +181,8 @@ class Learner:
             self.sampler.on_drift()
         query = None
         if event.label is None:
-            query = self.sampler.decide(proba, event.features, n_learned=self.model_version, model=self.model)
+            query = self.sampler.decide(proba, event.features, n_learned=self.model_version, model=self.model,
+                                        now=now, backlog=len(self.pending))
         decision = Decision(event.id, prediction, proba, query, self.model_version, alarms)
         if query is not None:
             item = PendingItem(
@@ -224,6 +236,7 @@ class Learner:
         if label not in self.classes:
             self.classes.append(label)
         self.model.learn_one(prepare(features), label)
+        self.sampler.strategy.learn_one(features, label)
         self.model_version += 1
 
     # -- state -----------------------------------------------------------------

@@ -11,7 +11,16 @@ shares:
   uniformly (reason ``random``); their labels give the unbiased accuracy;
 * **the drift boost**: after a drift alarm, for ``boost_events`` events, the
   strategy may spend ``boost`` times its budget (reason ``drift``), ahead of
-  the run budget, which it pays back afterwards.
+  the run budget, which it pays back afterwards (``boost=1`` turns it off);
+* **diversity** (``diversity > 0``): a query's utility is discounted by the
+  queries already made among near-identical recent events (the same fine
+  :class:`~streamal.neighbourhood.Cells` cell), so a burst of look-alike
+  uncertain events does not eat the budget;
+* **analyst capacity** (``capacity`` queries per hour, ``max_backlog``
+  unanswered items): when the analysts are the bottleneck, the strategy is
+  given the budget they can answer (capacity over the measured event rate),
+  shrunk further as the backlog fills, so its quantile filter keeps only the
+  most valuable events; at the cap no more queries are made.
 
 >>> from streamal.strategies import Uncertainty
 >>> s = Sampler(Uncertainty(), budget=0.1, seed_size=2, seed=0)
@@ -21,12 +30,15 @@ shares:
 
 from __future__ import annotations
 
+import math
 import random
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from streamal.budget import SpendingCap
+from streamal.neighbourhood import Cells, DecayingCounts
 from streamal.strategies.base import Observation, Strategy
 
 __all__ = ["REASONS", "Query", "Sampler"]
@@ -55,6 +67,9 @@ class Sampler:
         window: int = 1000,
         boost: float = 3.0,
         boost_events: int = 500,
+        diversity: float = 0.0,
+        capacity: float = 0.0,
+        max_backlog: int = 0,
         seed: int = 42,
     ) -> None:
         self.strategy = strategy
@@ -68,6 +83,15 @@ class Sampler:
         self.cap = SpendingCap(budget, window, reserve=seed_size + budget * window)
         self._rng = random.Random(seed)
         self._boost_left = 0
+        self.diversity = diversity
+        self._cells = Cells(bits=16) if diversity > 0 else None
+        self._queried_cells = DecayingCounts(half_life=window)
+        self.capacity = capacity
+        self.max_backlog = max_backlog
+        self._query_times: deque[float] = deque()
+        self._last_now: float | None = None
+        self._event_rate = 0.0  # events per second, smoothed
+        self._events_seen = 0
 
     @property
     def boosting(self) -> bool:
@@ -79,6 +103,36 @@ class Sampler:
         if self.boost_events > 0 and self.boost > 1.0:
             self._boost_left = self.boost_events
 
+    def _observe_clock(self, now: float) -> None:
+        self._events_seen += 1
+        if self._last_now is not None and now > self._last_now:
+            rate = 1.0 / (now - self._last_now)
+            self._event_rate += (rate - self._event_rate) * 0.01 if self._event_rate else rate
+        self._last_now = now if self._last_now is None else max(now, self._last_now)
+        while self._query_times and self._query_times[0] <= now - 3600.0:
+            self._query_times.popleft()
+
+    def _capacity_budget(self, budget: float, backlog: int) -> float:
+        """The budget the analysts can keep up with: capacity over event rate, less as the backlog fills."""
+        if self.capacity > 0 and self._event_rate > 0:
+            budget = min(budget, self.capacity / 3600.0 / self._event_rate)
+        if self.max_backlog > 0:
+            budget *= max(0.0, 1.0 - backlog / self.max_backlog)
+        return budget
+
+    def _capacity_allows(self, backlog: int) -> bool:
+        if self.max_backlog > 0 and backlog >= self.max_backlog:
+            return False
+        return not (self.capacity > 0 and len(self._query_times) + 1 > self.capacity)
+
+    def _take(self, reason: str, score: float, now: float, cell: int | None) -> Query:
+        self.cap.spend()
+        if self.capacity > 0:
+            self._query_times.append(now)
+        if cell is not None:
+            self._queried_cells.add(cell, self._events_seen)
+        return Query(reason, score)
+
     def decide(
         self,
         proba: Mapping[str, float],
@@ -86,29 +140,43 @@ class Sampler:
         *,
         n_learned: int,
         model: Any = None,
+        now: float = 0.0,
+        backlog: int = 0,
     ) -> Query | None:
-        """Decide on one event; ``None`` means do not query it."""
+        """Decide on one event; ``None`` means do not query it.
+
+        ``now`` (seconds) and ``backlog`` (queried, unanswered items) matter only
+        with an analyst capacity.
+        """
         self.cap.observe()
+        self._observe_clock(now)
         boost = 1.0
         if self._boost_left > 0:
             self._boost_left -= 1
             boost = self.boost
         seeds = max(1, self.seed_size)  # a model that has seen nothing needs one label at least
-        if n_learned < seeds and self.cap.queries < seeds and self.cap.allows():
-            self.cap.spend()
-            return Query("uncertainty", 1.0)
+        capacity_ok = self._capacity_allows(backlog)
+        if n_learned < seeds and self.cap.queries < seeds and self.cap.allows() and capacity_ok:
+            return self._take("uncertainty", 1.0, now, None)
         if not proba:  # no model yet: wait for the seed labels rather than spend ahead
             return None
         utility = self.strategy.utility(Observation(proba, x, model))
-        wanted = self.strategy.ask(utility, self.budget * (1.0 - self.audit_share) * boost)
-        if self._rng.random() < self.budget * self.audit_share and self.cap.allows():
-            self.cap.spend()
+        cell = None
+        if self._cells is not None:
+            cell = self._cells.cell(x)
+            utility *= math.exp(-self.diversity * self._queried_cells.get(cell, self._events_seen))
+        budget = self._capacity_budget(self.budget, backlog)
+        wanted = self.strategy.ask(utility, budget * (1.0 - self.audit_share) * boost)
+        if not capacity_ok:
             if wanted:
                 self.strategy.refund()
-            return Query("random", utility)
+            return None
+        if self._rng.random() < budget * self.audit_share and self.cap.allows():
+            if wanted:
+                self.strategy.refund()
+            return self._take("random", utility, now, cell)
         if wanted and self.cap.allows(boost):
-            self.cap.spend()
-            return Query("drift" if boost > 1.0 else "uncertainty", utility)
+            return self._take("drift" if boost > 1.0 else "uncertainty", utility, now, cell)
         if wanted:
             self.strategy.refund()
         return None

@@ -1,15 +1,43 @@
-"""Query strategies, by name. Each is a small class on :class:`Strategy`."""
+"""Query strategies, by name. Each is a small class on :class:`Strategy`.
+
+======================================  ==============================================================
+name                                    asks for
+======================================  ==============================================================
+``random``                              each event with probability ``budget`` (baseline)
+``periodic``                            every ``1/budget``-th event (baseline)
+``uncertainty``                         the least confident events (``1 - max proba``)
+``margin``                              the smallest gap between the two most probable classes
+``entropy``                             the highest entropy of the probabilities
+``fixed-uncertainty``                   confidence under a fixed bar (Zliobaite et al., 2014)
+``variable-uncertainty``                confidence under a bar that adapts to the spending
+``randomized-variable-uncertainty``     the same with a randomised bar
+``split``                               a random share, the rest by variable uncertainty
+``committee``                           where the members of an ensemble (``arf``) disagree
+``pal``                                 the highest density-weighted expected accuracy gain
+======================================  ==============================================================
+"""
 
 from __future__ import annotations
 
 from streamal.strategies.base import Observation, Strategy
-from streamal.strategies.baseline import RandomSampling
-from streamal.strategies.uncertainty import Uncertainty
+from streamal.strategies.baseline import PeriodicSampling, RandomSampling
+from streamal.strategies.committee import Committee
+from streamal.strategies.pal import PAL
+from streamal.strategies.uncertainty import Entropy, Margin, Uncertainty
+from streamal.strategies.zliobaite import FixedUncertainty, RandomizedVariableUncertainty, Split, VariableUncertainty
 
-__all__ = ["STRATEGIES", "Observation", "RandomSampling", "Strategy", "Uncertainty", "make_strategy"]
+__all__ = [
+    "PAL", "STRATEGIES", "Committee", "Entropy", "FixedUncertainty", "Margin", "Observation",
+    "PeriodicSampling", "RandomSampling", "RandomizedVariableUncertainty", "Split", "Strategy",
+    "Uncertainty", "VariableUncertainty", "make_strategy",
+]
 
 STRATEGIES: dict[str, type[Strategy]] = {
-    cls.name: cls for cls in (Uncertainty, RandomSampling)
+    cls.name: cls
+    for cls in (
+        RandomSampling, PeriodicSampling, Uncertainty, Margin, Entropy, FixedUncertainty,
+        VariableUncertainty, RandomizedVariableUncertainty, Split, Committee, PAL,
+    )
 }
 
 

@@ -9,6 +9,10 @@ A strategy has two small jobs, as in river's ``active`` module:
   ``budget`` of the events. By default a balanced incremental quantile filter
   does this, so a new strategy often only writes ``utility``.
 
+Strategies that keep statistics of the labels (``pal``) also get every label
+through :meth:`Strategy.learn_one`, whenever it arrives: a label that comes
+hours late updates them then, never in the past.
+
 The :class:`~streamal.sampling.Sampler` around it handles what every strategy
 shares: the hard budget cap, the cold start, the random audit share and the
 drift boost.
@@ -59,6 +63,12 @@ class Strategy(ABC):
     def threshold(self, budget: float) -> float:
         """The strategy's current utility threshold (for the metrics)."""
         return self._filter.threshold(budget)
+
+    def learn_one(self, x: Mapping[str, Any], y: str) -> None:  # noqa: B027 - a hook, empty by default
+        """A label came in for ``x`` (strategies that keep label statistics, e.g. ``pal``, use it)."""
+
+    def check_model(self, model: Any) -> None:  # noqa: B027 - a hook, empty by default
+        """Raise ``ValueError`` if this strategy cannot work with ``model`` (e.g. ``committee`` needs an ensemble)."""
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(seed={self.seed})"
