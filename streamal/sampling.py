@@ -12,10 +12,12 @@ shares:
 * **the drift boost**: after a drift alarm, for ``boost_events`` events, the
   strategy may spend ``boost`` times its budget (reason ``drift``), ahead of
   the run budget, which it pays back afterwards (``boost=1`` turns it off);
-* **diversity** (``diversity > 0``): a query's utility is discounted by the
-  queries already made among near-identical recent events (the same fine
-  :class:`~streamal.neighbourhood.Cells` cell), so a burst of look-alike
-  uncertain events does not eat the budget;
+* **diversity** (``diversity > 0``): a query the strategy wants is skipped
+  with probability ``1 - exp(-diversity * q)``, where ``q`` counts (fading)
+  the recent queries among near-identical events (the same fine
+  :class:`~streamal.neighbourhood.Cells` cell); the strategy is refunded, so
+  the label goes to a different event and a burst of look-alike uncertain
+  events does not eat the budget;
 * **analyst capacity** (``capacity`` queries per hour, ``max_backlog``
   unanswered items): when the analysts are the bottleneck, the strategy is
   given the budget they can answer (capacity over the measured event rate),
@@ -161,12 +163,15 @@ class Sampler:
         if not proba:  # no model yet: wait for the seed labels rather than spend ahead
             return None
         utility = self.strategy.utility(Observation(proba, x, model))
+        budget = self._capacity_budget(self.budget, backlog)
+        wanted = self.strategy.ask(utility, budget * (1.0 - self.audit_share) * boost)
         cell = None
         if self._cells is not None:
             cell = self._cells.cell(x)
-            utility *= math.exp(-self.diversity * self._queried_cells.get(cell, self._events_seen))
-        budget = self._capacity_budget(self.budget, backlog)
-        wanted = self.strategy.ask(utility, budget * (1.0 - self.audit_share) * boost)
+            crowd = self._queried_cells.get(cell, self._events_seen)
+            if wanted and self._rng.random() >= math.exp(-self.diversity * crowd):
+                self.strategy.refund()  # a look-alike of recent queries: keep the label for something new
+                wanted = False
         if not capacity_ok:
             if wanted:
                 self.strategy.refund()

@@ -1,0 +1,259 @@
+"""Each strategy behaves as its definition says, on constructed cases."""
+
+import random
+
+import pytest
+from river import base
+
+from streamal.learner import Learner
+from streamal.messages import Event, Label
+from streamal.neighbourhood import Cells
+from streamal.sampling import Sampler
+from streamal.strategies import (
+    PAL,
+    Committee,
+    Entropy,
+    FixedUncertainty,
+    Margin,
+    Observation,
+    PeriodicSampling,
+    RandomizedVariableUncertainty,
+    RandomSampling,
+    Split,
+    Uncertainty,
+    VariableUncertainty,
+)
+from streamal.strategies.pal import probabilistic_gain
+
+
+def feed(strategy, n, budget, *, confidence=None, seed=0):
+    """Ask ``strategy`` about ``n`` two-class events; return which were asked."""
+    rng = random.Random(seed)
+    asked = []
+    for _ in range(n):
+        c = confidence(rng) if confidence else 0.5 + 0.5 * rng.random()
+        u = strategy.utility(Observation({"a": c, "b": 1 - c}, {"x": rng.random()}))
+        asked.append(strategy.ask(u, budget))
+    return asked
+
+
+@pytest.mark.parametrize("cls", [RandomSampling, PeriodicSampling, Uncertainty, Margin, Entropy, FixedUncertainty,
+                                 VariableUncertainty, RandomizedVariableUncertainty, Split, PAL])
+@pytest.mark.parametrize("budget", [0.02, 0.1])
+def test_strategy_alone_spends_about_its_budget(cls, budget):
+    asked = feed(cls(seed=3), 30_000, budget)
+    share = sum(asked) / len(asked)
+    assert share <= budget * 1.05 + 0.001
+    assert share >= budget * 0.6
+
+
+def test_periodic_asks_every_nth_event_and_random_spreads_evenly():
+    assert [i for i, a in enumerate(feed(PeriodicSampling(), 40, 0.1)) if a] == [9, 19, 29, 39]
+    asked = feed(RandomSampling(seed=5), 20_000, 0.05)
+    first, second = sum(asked[:10_000]), sum(asked[10_000:])
+    assert first == second == 500
+    assert asked != feed(RandomSampling(seed=6), 20_000, 0.05)  # a different seed: different events
+
+
+@pytest.mark.parametrize("cls", [Uncertainty, Margin, Entropy])
+def test_quantile_strategies_ask_the_unsure_and_pass_the_sure(cls):
+    s, rng = cls(seed=1), random.Random(0)
+    unsure = sure = 0
+    for i in range(5000):
+        c = 0.5 if i % 20 == 9 else 0.999 if i % 20 == 19 else 0.6 + 0.4 * rng.random()
+        asked = s.ask(s.utility(Observation({"a": c, "b": 1 - c}, {})), 0.1)
+        unsure += asked and c == 0.5
+        sure += asked and c == 0.999
+    assert unsure >= 0.9 * 250
+    assert sure == 0
+
+
+def test_margin_and_entropy_see_more_than_the_top_class():
+    two_way = {"a": 0.45, "b": 0.45, "c": 0.10}
+    spread = {"a": 0.45, "b": 0.2, "c": 0.2, "d": 0.15}
+    assert Margin().utility(Observation(two_way, {})) > Margin().utility(Observation(spread, {}))
+    assert Uncertainty().utility(Observation(two_way, {})) == Uncertainty().utility(Observation(spread, {}))
+
+
+def test_fixed_uncertainty_asks_only_under_its_bar():
+    s = FixedUncertainty()
+    asked = feed(s, 5000, 0.1)
+    bar = 1 - s.threshold(0.1)  # confidence bar: 1/2 + 0.1 * 1/2
+    assert bar == pytest.approx(0.55)
+    assert not any(feed(FixedUncertainty(), 2000, 0.1, confidence=lambda r: 0.56 + 0.4 * r.random()))
+    assert any(asked)
+
+
+def test_variable_uncertainty_lowers_its_bar_after_a_quiet_stretch():
+    s = VariableUncertainty()
+    feed(s, 3000, 0.1)  # settles
+    before = s.threshold(0.1)
+    assert not s.ask(1 - 0.85, 0.1)  # confidence 0.85 is over the bar now
+    quiet = feed(s, 20, 0.1, confidence=lambda r: 0.99)  # confident events: nothing asked
+    assert not any(quiet)
+    assert s.threshold(0.1) < before  # the utility bar fell...
+    assert s.ask(1 - 0.85, 0.1)  # ...so the same moderately unsure event is asked now
+
+
+def test_variable_uncertainty_raises_its_bar_after_queries():
+    s = VariableUncertainty()
+    s.theta = 0.8
+    s.ask(0.5, 0.5)
+    assert s.theta < 0.8
+
+
+def test_randomized_and_split_ask_some_confident_events_variable_does_not():
+    def confident_asked(s):
+        rng, asked = random.Random(0), 0
+        for i in range(5000):
+            c = 0.99 if i % 10 == 9 else 0.5 + 0.3 * rng.random()
+            a = s.ask(s.utility(Observation({"a": c, "b": 1 - c}, {})), 0.1)
+            asked += a and c == 0.99
+        return asked
+
+    plain = confident_asked(VariableUncertainty(seed=1))
+    assert plain == 0
+    assert confident_asked(RandomizedVariableUncertainty(seed=1)) > 5
+    assert confident_asked(Split(seed=1)) > 5
+
+
+class Fixed(base.Classifier):
+    def __init__(self, proba):
+        self.proba = proba
+
+    def learn_one(self, x, y):
+        pass
+
+    def predict_proba_one(self, x):
+        return self.proba
+
+
+class Committee2(base.Ensemble, base.Classifier):
+    def __init__(self, models):
+        super().__init__(models)
+
+    def learn_one(self, x, y):
+        pass
+
+    def predict_proba_one(self, x):
+        return {c: sum(m.predict_proba_one(x)[c] for m in self) / len(self) for c in ("a", "b")}
+
+
+def test_committee_asks_where_members_disagree_not_where_they_are_jointly_unsure():
+    s = Committee()
+    agree = Committee2([Fixed({"a": 0.5, "b": 0.5}), Fixed({"a": 0.5, "b": 0.5})])
+    disagree = Committee2([Fixed({"a": 0.9, "b": 0.1}), Fixed({"a": 0.1, "b": 0.9})])
+    proba = {"a": 0.5, "b": 0.5}
+    assert s.utility(Observation(proba, {"x": 1}, agree)) == 0.0
+    assert s.utility(Observation(proba, {"x": 1}, disagree)) > 0.3
+
+
+def test_committee_needs_an_ensemble():
+    with pytest.raises(ValueError, match="arf"):
+        Learner(model="hat", strategy="committee")
+    learner = Learner(model="arf", strategy="committee", budget=0.1, seed_size=5)
+    rng = random.Random(0)
+    for i in range(600):
+        x = {"x": rng.random(), "y": rng.random()}
+        d = learner.score(Event(str(i), x), now=i)
+        if d.query:
+            learner.learn(Label(str(i), "a" if x["x"] > x["y"] else "b"), now=i)
+    assert 0 < learner.sampler.cap.queries <= 0.1 * 600 + learner.sampler.cap.reserve
+
+
+def test_pal_prefers_a_sparse_unsure_region_over_a_dense_well_labelled_one():
+    s = PAL(seed=0)
+    rng = random.Random(0)
+    for _ in range(500):  # a crowded region around the origin, labelled over and over
+        x = {"u": rng.gauss(0, 0.01), "v": rng.gauss(0, 0.01)}
+        s.utility(Observation({"a": 0.6, "b": 0.4}, x))
+        s.learn_one(x, "a")
+    for _ in range(500):  # spread background so the scales are sane
+        s.utility(Observation({"a": 0.6, "b": 0.4}, {"u": rng.gauss(0, 3), "v": rng.gauss(0, 3)}))
+    dense = s.utility(Observation({"a": 0.55, "b": 0.45}, {"u": 0.0, "v": 0.0}))
+    sparse = s.utility(Observation({"a": 0.55, "b": 0.45}, {"u": -4.0, "v": 5.0}))
+    assert sparse > dense
+
+
+def test_probabilistic_gain_falls_as_labels_pile_up():
+    gains = [probabilistic_gain(n, n / 2 + 1) for n in (0, 2, 10, 50, 200)]
+    assert gains == sorted(gains, reverse=True)
+    assert probabilistic_gain(200, 200) < 1e-4
+
+
+def test_cells_are_stable_and_separate_far_apart_events():
+    cells = Cells(bits=12)
+    rng = random.Random(0)
+    for _ in range(500):
+        cells.cell({"u": rng.gauss(0, 1), "v": rng.gauss(0, 1), "p": rng.choice("xyz")})
+    a = cells.cell({"u": 2.0, "v": 2.0, "p": "x"})
+    assert a == cells.cell({"u": 2.0, "v": 2.0, "p": "x"})
+    assert a != cells.cell({"u": -2.0, "v": -2.0, "p": "z"})
+
+
+# -- options of the sampler -----------------------------------------------------------------------
+
+
+def burst_queries(diversity):
+    s = Sampler(Uncertainty(seed=1), 0.1, diversity=diversity, seed_size=0, audit_share=0.0, seed=1)
+    rng = random.Random(1)
+    for i in range(3000):  # ordinary traffic
+        c = 0.5 + 0.5 * rng.random()
+        s.decide({"a": c, "b": 1 - c}, {"u": rng.gauss(0, 1), "v": rng.gauss(0, 1)}, n_learned=100, now=i)
+    burst = [s.decide({"a": 0.5, "b": 0.5}, {"u": 1.5, "v": -0.7}, n_learned=100, now=3000 + i) for i in range(100)]
+    return sum(q is not None for q in burst)
+
+
+def test_diversity_keeps_a_burst_of_look_alikes_from_eating_the_budget():
+    without, with_ = burst_queries(0.0), burst_queries(1.0)
+    assert with_ < without / 2
+    assert with_ >= 1  # the first of them is still asked
+
+
+def test_capacity_caps_queries_per_hour_and_the_backlog():
+    s = Sampler(Uncertainty(seed=1), 0.5, capacity=30, seed_size=0, audit_share=0.0, seed=1)
+    rng = random.Random(2)
+    times = []
+    for i in range(7200):  # one event a second for two hours
+        c = 0.5 + 0.5 * rng.random()
+        if s.decide({"a": c, "b": 1 - c}, {}, n_learned=100, now=float(i)):
+            times.append(i)
+    for start in range(0, 7200 - 3600, 600):
+        assert sum(start <= t < start + 3600 for t in times) <= 30
+    assert len(times) >= 50  # and it does use the capacity
+
+    s = Sampler(Uncertainty(seed=1), 0.5, max_backlog=10, seed_size=0, audit_share=0.0, seed=1)
+    assert all(s.decide({"a": 0.5, "b": 0.5}, {}, n_learned=100, backlog=10) is None for _ in range(200))
+
+
+def test_a_filling_backlog_keeps_only_the_most_valuable():
+    def asked(backlog):
+        s = Sampler(Uncertainty(seed=1), 0.2, max_backlog=100, seed_size=0, audit_share=0.0, seed=1)
+        rng = random.Random(3)
+        utilities = []
+        for _ in range(5000):
+            c = 0.5 + 0.5 * rng.random()
+            if s.decide({"a": c, "b": 1 - c}, {}, n_learned=100, backlog=backlog):
+                utilities.append(1 - c)
+        return utilities
+
+    free, busy = asked(0), asked(80)
+    assert len(busy) < len(free) / 2
+    assert min(busy) > sorted(free)[len(free) // 2]  # only the top of what it took when free
+
+
+# -- delayed labels ------------------------------------------------------------------------------
+
+
+def test_a_late_label_is_judged_against_the_prediction_made_when_it_was_asked():
+    learner = Learner(model="linear", budget=1.0, seed_size=1, audit_share=1.0)
+    learner.learn(Label("seed", "a", features={"x": 1.0}), now=0)
+    asked = learner.score(Event("e1", {"x": 1.0}), now=1)
+    assert asked.query is not None and asked.prediction == "a"
+    for i in range(50):  # meanwhile the world says "b" for x = 1
+        learner.learn(Label(f"f{i}", "b", features={"x": 1.0}), now=2 + i)
+    assert learner.predict_proba({"x": 1.0})["b"] > 0.5
+    result = learner.learn(Label("e1", "b"), now=100)
+    assert result.correct is False  # the model said "a" when it asked, whatever it says now
+    assert result.delay == 99
+    assert learner.accuracy_estimates()["audit"] == 0.0
