@@ -38,7 +38,20 @@ class ConfigError(StreamalError):
 
 
 class InvalidMessage(StreamalError):
-    """A message cannot be used; the message says why in one line."""
+    """A message cannot be used; the message says why in one line.
+
+    ``reason`` is a short code from a fixed set (:data:`INVALID_REASONS`) for
+    the metrics: ``too_large``, ``not_json``, ``not_object``, ``bad_id``,
+    ``bad_features``, ``bad_field``.
+    """
+
+    def __init__(self, message: str, reason: str = "bad_field") -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+#: The reasons a message is refused, plus ``internal`` (scoring failed): the values of a metric label.
+INVALID_REASONS = ("too_large", "not_json", "not_object", "bad_id", "bad_features", "bad_field", "internal")
 
 
 class InvalidEvent(InvalidMessage):

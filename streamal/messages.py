@@ -74,24 +74,24 @@ def encode(obj: Any) -> bytes:
 
 def _load(raw: bytes, max_bytes: int, err: type[InvalidEvent] | type[InvalidLabel]) -> dict[str, Any]:
     if raw is None:
-        raise err("empty message (no value)")
+        raise err("empty message (no value)", "not_json")
     if len(raw) > max_bytes:
-        raise err(f"message of {len(raw)} bytes is over the limit of {max_bytes}")
+        raise err(f"message of {len(raw)} bytes is over the limit of {max_bytes}", "too_large")
     try:
         obj = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        raise err(f"not valid JSON: {exc}") from None
+        raise err(f"not valid JSON: {exc}", "not_json") from None
     if not isinstance(obj, dict):
-        raise err(f"expected a JSON object, got {type(obj).__name__}")
+        raise err(f"expected a JSON object, got {type(obj).__name__}", "not_object")
     return obj
 
 
 def _ident(value: Any, name: str, err: type[InvalidEvent] | type[InvalidLabel]) -> str:
     if isinstance(value, bool) or not isinstance(value, str | int):
-        raise err(f"'{name}' is required and must be a string")
+        raise err(f"'{name}' is required and must be a string", "bad_id")
     text = str(value)
     if not text or len(text) > MAX_ID_CHARS:
-        raise err(f"'{name}' must have 1 to {MAX_ID_CHARS} characters")
+        raise err(f"'{name}' must have 1 to {MAX_ID_CHARS} characters", "bad_id")
     return text
 
 
@@ -102,23 +102,24 @@ def check_features(
 ) -> dict[str, FeatureValue]:
     """Check that ``features`` is a flat object of numbers, booleans, strings or nulls."""
     if not isinstance(features, dict):
-        raise err("'features' is required and must be an object")
+        raise err("'features' is required and must be an object", "bad_features")
     if len(features) > max_features:
-        raise err(f"{len(features)} features is over the limit of {max_features}")
+        raise err(f"{len(features)} features is over the limit of {max_features}", "bad_features")
     for name, value in features.items():
         if value is None or isinstance(value, bool | int):
             continue
         if isinstance(value, float):
             if not math.isfinite(value):
-                raise err(f"feature {name!r} is not a finite number")
+                raise err(f"feature {name!r} is not a finite number", "bad_features")
             continue
         if isinstance(value, str):
             if len(value) > MAX_STRING_CHARS:
-                raise err(f"feature {name!r} is over {MAX_STRING_CHARS} characters")
+                raise err(f"feature {name!r} is over {MAX_STRING_CHARS} characters", "bad_features")
             continue
         kind = "a list" if isinstance(value, list) else "an object" if isinstance(value, dict) else type(value).__name__
         raise err(
-            f"feature {name!r} is {kind}; a feature value must be a number, boolean, string or null"
+            f"feature {name!r} is {kind}; a feature value must be a number, boolean, string or null",
+            "bad_features",
         )
     return features
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 
 from streamal.drift import DETECTORS
+from streamal.errors import INVALID_REASONS
 from streamal.learner import ESTIMATES, OUTCOMES
 from streamal.sampling import REASONS
 
@@ -86,6 +87,33 @@ class Metrics:
             "streamal_review_evicted", "Queried events dropped from the full pending store.", registry=r
         )
         self.info = Info("streamal_build", "Version, model and strategy.", registry=r)
+        self.dead_letters = Counter(
+            "streamal_dead_letters", "Events sent to the dead-letter topic, by reason.", ["reason"], registry=r
+        )
+        self.consumer_lag = Gauge(
+            "streamal_consumer_lag_messages",
+            "Events waiting in each assigned partition of the events topic (high watermark - position).",
+            ["partition"],
+            registry=r,
+        )
+        self.events_rate = Gauge(
+            "streamal_events_per_second", "Events scored per second, over the last few seconds.", registry=r
+        )
+        self.last_alarm = Gauge(
+            "streamal_drift_last_alarm_timestamp_seconds",
+            "Unix time of the last drift alarm, by detector (0: none yet).",
+            ["detector"],
+            registry=r,
+        )
+        self.backlog_age = Gauge(
+            "streamal_review_backlog_age_seconds", "Age of the oldest queried event still without a label.", registry=r
+        )
+        self.checkpoint_age = Gauge(
+            "streamal_checkpoint_age_seconds", "Seconds since the last checkpoint was written.", registry=r
+        )
+        self.labels_learned = Gauge(
+            "streamal_labels_learned", "Labels the model has learned (survives restarts with the model).", registry=r
+        )
 
         for outcome in ("scored", "invalid"):
             self.events.labels(outcome=outcome)
@@ -97,5 +125,8 @@ class Metrics:
             self.accuracy.labels(estimate=estimate).set(0)
         for detector in DETECTORS:
             self.drift_alarms.labels(detector=detector)
+            self.last_alarm.labels(detector=detector).set(0)
+        for reason in INVALID_REASONS:
+            self.dead_letters.labels(reason=reason)
         for window in ("run", "recent"):
             self.budget_spent.labels(window=window).set(0)

@@ -5,7 +5,7 @@
 * ``skactiveml:*``: scikit-activeml's stream strategies (``pip install
   streamal[compare]``): ``variable-uncertainty``, ``randomized-variable-uncertainty``,
   ``split``, ``fixed-uncertainty`` and ``pal`` (``StreamProbabilisticAL`` with
-  an RBF Parzen window over the last 500 labelled events, as in the paper).
+  an RBF Parzen window over the last 200 labelled events).
 
 Each runs the *same* river model (:func:`streamal.models.make_model`) with the
 same cold start (the first labels asked), label delay and prequential
@@ -153,8 +153,8 @@ def _skactiveml(kind: str) -> Callable[..., Trace]:
             index = {c: i for i, c in enumerate(classes)}
             wrapped = Current(list(range(len(classes))))
             vec = _Vectoriser()
-            window_x: deque[list[float]] = deque(maxlen=500)
-            window_y: deque[int] = deque(maxlen=500)
+            window_x: deque[list[float]] = deque(maxlen=200)
+            window_y: deque[int] = deque(maxlen=200)
 
             def decide(x: dict[str, Any], proba: dict[str, float], t: int) -> bool:
                 wrapped.proba = [proba.get(c, 0.0) for c in classes]

@@ -101,6 +101,10 @@ class Service:
         self._joined = False
         self._closing = False
         self._evicted_reported = 0
+        self._scored = 0
+        self._rate_scored = 0
+        self._rate_since = time.monotonic()
+        self._last_checkpoint_at: float | None = None
         self._send_error: Exception | None = None
         self._events_consumer: Any = None
         self._side_consumer: Any = None
@@ -211,11 +215,11 @@ class Service:
             event = parse_event(record.value, max_bytes=s.max_event_bytes, max_features=s.max_features)
             decision = self.learner.score(event, now=self.clock())
         except InvalidEvent as exc:
-            self._dead_letter(record, str(exc))
+            self._dead_letter(record, str(exc), exc.reason)
             return
         except Exception as exc:  # noqa: BLE001 - one bad event must not stop the loop
             logger.exception("scoring failed topic=%s offset=%d", record.topic, record.offset)
-            self._dead_letter(record, f"internal error while scoring: {type(exc).__name__}: {exc}")
+            self._dead_letter(record, f"internal error while scoring: {type(exc).__name__}: {exc}", "internal")
             return
         if s.publish_predictions:
             self._send(s.predictions_topic, event.id, decision.prediction_message())
@@ -232,20 +236,23 @@ class Service:
             })
         self._count_alarms(decision)
         m.events.labels(outcome="scored").inc()
+        self._scored += 1
         m.processing.observe(time.perf_counter() - started)
 
-    def _dead_letter(self, record: Any, error: str) -> None:
+    def _dead_letter(self, record: Any, error: str, reason: str) -> None:
         logger.warning("dead-lettered topic=%s partition=%d offset=%d error=%s",
                        record.topic, record.partition, record.offset, error)
         key = record.key.decode("utf-8", "replace") if record.key else f"{record.partition}:{record.offset}"
         self._send(self.settings.deadletter_topic, key,
                    dead_letter(record.value, record.topic, record.partition, record.offset, error))
         self.metrics.events.labels(outcome="invalid").inc()
+        self.metrics.dead_letters.labels(reason=reason).inc()
 
     def _count_alarms(self, outcome: Decision | LearnResult) -> None:
         for detector in outcome.alarms:
             logger.warning("drift alarm detector=%s model_version=%d", detector, self.learner.model_version)
             self.metrics.drift_alarms.labels(detector=detector).inc()
+            self.metrics.last_alarm.labels(detector=detector).set(time.time())
 
     # -- review items and labels -------------------------------------------------
 
@@ -330,6 +337,7 @@ class Service:
         took = time.perf_counter() - started
         self.metrics.checkpoint_duration.observe(took)
         self.metrics.checkpoint_timestamp.set(self.clock())
+        self._last_checkpoint_at = self.clock()
         logger.debug("checkpoint saved seconds=%.3f", took)
 
     def _sync_gauges(self) -> None:
@@ -346,3 +354,35 @@ class Service:
         m.budget_spent.labels(window="run").set(cap.spent)
         m.budget_spent.labels(window="recent").set(cap.recent)
         m.threshold.set(learner.sampler.threshold())
+        m.labels_learned.set(learner.model_version)
+        oldest = learner.pending.oldest()
+        wall = self.clock()
+        age = wall - oldest.queried_at if oldest is not None and oldest.queried_at is not None else 0.0
+        m.backlog_age.set(max(0.0, age))
+        if self._last_checkpoint_at is not None:
+            m.checkpoint_age.set(max(0.0, wall - self._last_checkpoint_at))
+        now = time.monotonic()
+        if now - self._rate_since >= 5.0:
+            scored = self._scored
+            m.events_rate.set((scored - self._rate_scored) / (now - self._rate_since))
+            self._rate_scored, self._rate_since = scored, now
+            self._sync_lag()
+
+    def _sync_lag(self) -> None:
+        """Lag per assigned events partition, from the high watermarks the fetches already carry."""
+        consumer = self._events_consumer
+        if consumer is None:
+            return
+        try:
+            assigned = consumer.assignment()
+        except Exception:  # noqa: BLE001 - metrics must never stop the loop
+            return
+        for tp in assigned:
+            high = consumer.highwater(tp)
+            if high is None:
+                continue
+            try:
+                position = consumer.position(tp)
+            except Exception:  # noqa: BLE001, S112 - no position yet: no lag to report
+                continue
+            self.metrics.consumer_lag.labels(partition=str(tp.partition)).set(max(0, high - position))
