@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-unit test-integration lint bench clean
+.PHONY: demo test test-unit test-integration lint bench tools clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) (Python 3.11) on PATH"; exit 1; }
@@ -16,18 +16,30 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(VENV)/bin/streamal demo --events 20000
 
-test: $(STAMP)
-	$(VENV)/bin/ruff check streamal tests benchmarks
+# The real Prometheus (and promtool) and Chromium the tests run; installed with apt where missing.
+tools:
+	@missing=""; \
+	command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1 || missing="$$missing prometheus"; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then \
+	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	    echo "installing:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	  else echo "please install:$$missing (e.g. sudo apt-get install$$missing)"; exit 1; fi; \
+	fi
+
+test: $(STAMP) tools
+	$(VENV)/bin/ruff check streamal tests benchmarks deploy
 	$(PY) -m pytest
 
 test-unit: $(STAMP)
 	$(PY) -m pytest -m "not integration"
 
-test-integration: $(STAMP)
+test-integration: $(STAMP) tools
 	$(PY) -m pytest -m integration
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check streamal tests benchmarks
+	$(VENV)/bin/ruff check streamal tests benchmarks deploy
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 import uuid
 from pathlib import Path
@@ -157,3 +158,46 @@ def read_topic(bootstrap: str, topic: str, expect: int | None = None, timeout: f
     finally:
         c.close()
     return out
+
+
+class PrometheusServer:
+    """A real Prometheus (Debian's ``prometheus``) scraping ``targets`` every second."""
+
+    def __init__(self, targets: list[str], workdir: Path) -> None:
+        import shutil
+
+        binary = shutil.which("prometheus")
+        assert binary, "prometheus is missing: `make test` installs it (apt-get install prometheus)"
+        self.port = free_port()
+        config = workdir / "prometheus.yml"
+        config.write_text(
+            "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
+            "scrape_configs:\n"
+            f"  - job_name: streamal\n    static_configs: [{{targets: [{', '.join(repr(t) for t in targets)}]}}]\n"
+        )
+        self.log = workdir / "prometheus.log"
+        with self.log.open("wb") as log:
+            self.proc = subprocess.Popen(
+                [binary, f"--config.file={config}", f"--storage.tsdb.path={workdir / 'data'}",
+                 f"--web.listen-address=127.0.0.1:{self.port}"],
+                stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/-/ready", timeout=1) as r:
+                    if r.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.2)
+        raise AssertionError(f"prometheus not ready:\n{self.log.read_text()[-2000:]}")
+
+    def query(self, promql: str) -> list[dict]:
+        url = f"http://127.0.0.1:{self.port}/api/v1/query?" + urllib.parse.urlencode({"query": promql})
+        with urllib.request.urlopen(url, timeout=5) as r:
+            body = orjson.loads(r.read())
+        assert body["status"] == "success", body
+        return body["data"]["result"]
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(10)

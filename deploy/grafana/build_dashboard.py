@@ -1,0 +1,140 @@
+"""Build deploy/grafana/dashboards/streamal.json, the streamal dashboard, from this file.
+
+    python deploy/grafana/build_dashboard.py            # rewrite the JSON
+    python deploy/grafana/build_dashboard.py --check    # fail if the JSON is out of date
+
+Plain Python and the standard library: each panel is one call below, so a
+new metric is one line here and a test (tests/test_deploy.py) keeps the JSON,
+this file and the metrics the service exports in step.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+OUT = Path(__file__).parent / "dashboards" / "streamal.json"
+DS = {"type": "prometheus", "uid": "prometheus"}
+RATE = "$__rate_interval"
+
+_panels: list[dict[str, Any]] = []
+_y = 0
+
+
+def _place(width: int, height: int) -> dict[str, int]:
+    global _y
+    used = sum(p["gridPos"]["w"] for p in _panels if p["gridPos"]["y"] == _y)
+    if used + width > 24:
+        _y += max(p["gridPos"]["h"] for p in _panels if p["gridPos"]["y"] == _y)
+        used = 0
+    return {"x": used, "y": _y, "w": width, "h": height}
+
+
+def panel(title: str, targets: list[tuple[str, str]], *, unit: str = "short", kind: str = "timeseries",
+          width: int = 12, height: int = 8, description: str = "", **field: Any) -> None:
+    """Add a panel: ``targets`` are ``(PromQL, legend)`` pairs."""
+    _panels.append({
+        "id": len(_panels) + 1,
+        "type": kind,
+        "title": title,
+        "description": description,
+        "datasource": DS,
+        "gridPos": _place(width, height),
+        "fieldConfig": {"defaults": {"unit": unit, **field}, "overrides": []},
+        "options": {"legend": {"displayMode": "list", "placement": "bottom"}} if kind == "timeseries" else {},
+        "targets": [
+            {"refId": chr(ord("A") + i), "datasource": DS, "expr": expr, "legendFormat": legend}
+            for i, (expr, legend) in enumerate(targets)
+        ],
+    })
+
+
+def build() -> dict[str, Any]:
+    """The dashboard as a dict (Grafana's JSON model)."""
+    _panels.clear()
+    global _y
+    _y = 0
+    scored = f'sum(rate(streamal_events_total{{outcome="scored"}}[{RATE}]))'
+    panel("Events per second", [(scored, "scored"),
+                                (f'sum(rate(streamal_events_total{{outcome="invalid"}}[{RATE}]))', "invalid")],
+          unit="ops", width=6, kind="timeseries")
+    panel("Query rate against budget", [
+        (f"sum(rate(streamal_queries_total[{RATE}])) / {scored}", "query rate"),
+        ("max(streamal_budget_ratio)", "budget"),
+        ('max(streamal_budget_spent_ratio{window="run"})', "spent over the run"),
+        ('max(streamal_budget_spent_ratio{window="recent"})', "spent over the window"),
+    ], unit="percentunit", width=9)
+    panel("Queries by reason", [(f"sum by (reason) (rate(streamal_queries_total[{RATE}]))", "{{reason}}")],
+          unit="ops", width=9, stacking={"mode": "normal"})
+    panel("Accuracy (audit: unbiased; queried: all labelled); drift alarms as annotations",
+          [("max by (estimate) (streamal_accuracy)", "{{estimate}}")], unit="percentunit", width=12, min=0, max=1)
+    panel("Drift alarms", [(f"sum by (detector) (increase(streamal_drift_alarms_total[{RATE}]))", "{{detector}}")],
+          width=6, kind="timeseries", drawStyle="bars")
+    panel("Labels learned (model version)", [("max(streamal_labels_learned)", "labels learned")], width=6,
+          kind="stat")
+    panel("Review backlog", [("sum(streamal_review_backlog)", "open items")], width=8)
+    panel("Oldest open review item", [("max(streamal_review_backlog_age_seconds)", "age")], unit="s", width=8)
+    panel("Label delay (query to label)", [
+        (f"histogram_quantile(0.5, sum by (le) (rate(streamal_label_delay_seconds_bucket[{RATE}])))", "median"),
+        (f"histogram_quantile(0.9, sum by (le) (rate(streamal_label_delay_seconds_bucket[{RATE}])))", "p90"),
+    ], unit="s", width=8)
+    panel("Processing latency per event", [
+        (f"histogram_quantile({q}, sum by (le) (rate(streamal_event_processing_seconds_bucket[{RATE}])))", name)
+        for q, name in ((0.5, "p50"), (0.95, "p95"), (0.99, "p99"))
+    ], unit="s", width=8)
+    panel("Consumer lag by partition",
+          [("sum by (partition) (streamal_consumer_lag_messages)", "partition {{partition}}")], width=8)
+    panel("Dead letters by reason",
+          [(f"sum by (reason) (increase(streamal_dead_letters_total[{RATE}]))", "{{reason}}")],
+          width=8, drawStyle="bars")
+    panel("Strategy threshold", [("max(streamal_strategy_threshold)", "utility threshold")], width=8)
+    panel("Checkpoint age", [("max(streamal_checkpoint_age_seconds)", "age")], unit="s", width=8, kind="stat")
+    panel("Checkpoint duration", [
+        (f"histogram_quantile(0.95, sum by (le) (rate(streamal_checkpoint_duration_seconds_bucket[{RATE}])))", "p95"),
+    ], unit="s", width=8)
+    return {
+        "uid": "streamal",
+        "title": "streamal",
+        "tags": ["streamal", "active-learning"],
+        "timezone": "browser",
+        "schemaVersion": 39,
+        "version": 1,
+        "refresh": "10s",
+        "time": {"from": "now-1h", "to": "now"},
+        "annotations": {"list": [{
+            "name": "Drift alarms",
+            "datasource": DS,
+            "enable": True,
+            "iconColor": "red",
+            "expr": "sum by (detector) (increase(streamal_drift_alarms_total[1m])) > 0",
+            "titleFormat": "drift alarm",
+            "textFormat": "detector {{detector}}",
+            "step": "60s",
+        }]},
+        "templating": {"list": []},
+        "panels": list(_panels),
+    }
+
+
+def render() -> str:
+    """The dashboard JSON as written to disk."""
+    return json.dumps(build(), indent=2, sort_keys=True) + "\n"
+
+
+def main(argv: list[str]) -> int:
+    text = render()
+    if "--check" in argv:
+        if not OUT.exists() or OUT.read_text() != text:
+            print(f"{OUT} is out of date: run python {Path(__file__).as_posix()}", file=sys.stderr)
+            return 1
+        return 0
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    OUT.write_text(text)
+    print(f"wrote {OUT} ({len(_panels)} panels)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

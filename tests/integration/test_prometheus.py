@@ -1,0 +1,83 @@
+"""A real Prometheus scrapes a running streamal; PromQL over its HTTP API sees the loop."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+
+from kafka import KafkaConsumer
+
+from tests.integration.conftest import PrometheusServer, send
+
+
+def flipping_events(n: int) -> tuple[list[dict], dict[str, str]]:
+    """x decides the label; halfway the rule flips: an abrupt concept drift."""
+    rng = random.Random(7)
+    events, truth = [], {}
+    for i in range(n):
+        x = rng.random()
+        label = ("hi" if x > 0.5 else "lo") if i < n // 2 else ("lo" if x > 0.5 else "hi")
+        events.append({"id": f"e{i}", "features": {"x": x, "noise": rng.random()}})
+        truth[f"e{i}"] = label
+    return events, truth
+
+
+def analyst(bootstrap: str, topics: dict, truth: dict, producer, stop: threading.Event) -> None:
+    consumer = KafkaConsumer(topics["review"], bootstrap_servers=bootstrap, group_id="analyst",
+                             auto_offset_reset="earliest", session_timeout_ms=6000)
+    try:
+        while not stop.is_set():
+            for records in consumer.poll(timeout_ms=200).values():
+                import orjson
+
+                items = [orjson.loads(r.value) for r in records]
+                send(producer, topics["labels"], [{"event_id": it["event_id"], "label": truth[it["event_id"]],
+                                                   "annotator": "oracle"} for it in items])
+    finally:
+        consumer.close()
+
+
+def test_prometheus_scrapes_query_rate_accuracy_and_drift_alarms(make_service, producer, broker, tmp_path):
+    svc = make_service(budget="0.2", seed_size="10", drift_warmup="50", model="hat").start()
+    prom = PrometheusServer([f"127.0.0.1:{svc.port}"], tmp_path)
+    stop = threading.Event()
+    worker = threading.Thread(target=analyst, args=(broker.bootstrap, svc.topics, truth := {}, producer, stop))
+    try:
+        events, labels = flipping_events(4000)
+        truth.update(labels)
+        worker.start()
+        for start in range(0, len(events), 50):  # a steady stream the analyst keeps up with
+            send(producer, svc.topics["events"], events[start:start + 50], key=lambda e: e["id"].encode())
+            time.sleep(0.1)
+        svc.wait_metric('streamal_events_total{outcome="scored"}', 4000, timeout=60)
+        svc.wait_metric('streamal_labels_total{outcome="learned"}', 300, timeout=60)
+
+        deadline = time.monotonic() + 60
+        rate = accuracy = alarms = None
+        while time.monotonic() < deadline:
+            rate = prom.query("sum(increase(streamal_queries_total[5m]))"
+                              ' / sum(increase(streamal_events_total{outcome="scored"}[5m]))')
+            accuracy = prom.query("streamal_accuracy")
+            alarms = prom.query("sum by (detector) (streamal_drift_alarms_total)")
+            learned = prom.query('streamal_labels_total{outcome="learned"}')
+            if rate and learned and float(learned[0]["value"][1]) >= 300 and any(
+                    float(a["value"][1]) > 0 for a in alarms):
+                break
+            time.sleep(1)
+        assert prom.query('up{job="streamal"}')[0]["value"][1] == "1"
+        query_rate = float(rate[0]["value"][1])
+        assert 0.1 < query_rate < 0.4, query_rate  # about the budget of 0.2
+        by_estimate = {a["metric"]["estimate"]: float(a["value"][1]) for a in accuracy}
+        assert set(by_estimate) == {"audit", "queried"}
+        assert 0.3 < by_estimate["queried"] <= 1.0
+        by_detector = {a["metric"]["detector"]: float(a["value"][1]) for a in alarms}
+        assert set(by_detector) == {"error", "confidence"}
+        assert sum(by_detector.values()) >= 1, f"the flipped concept raises a drift alarm: {by_detector}"
+        last = prom.query('streamal_drift_last_alarm_timestamp_seconds{detector="error"}')
+        assert float(last[0]["value"][1]) > time.time() - 300
+    finally:
+        stop.set()
+        worker.join(10)
+        prom.stop()
+    assert svc.stop() == 0
