@@ -7,12 +7,16 @@ the service runs it with uvicorn beside the Kafka loop.
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from prometheus_client import CollectorRegistry, make_asgi_app
 
 from streamal import __version__
+
+if TYPE_CHECKING:
+    from streamal.review_api import ReviewDesk
 
 __all__ = ["Health", "create_app"]
 
@@ -38,8 +42,8 @@ class Health:
             self._ready.clear()
 
 
-def create_app(health: Health, registry: CollectorRegistry) -> FastAPI:
-    """The FastAPI app: ``/healthz``, ``/readyz`` and ``/metrics``."""
+def create_app(health: Health, registry: CollectorRegistry, desk: ReviewDesk | None = None) -> FastAPI:
+    """The FastAPI app: ``/healthz``, ``/readyz``, ``/metrics``, and with a ``desk`` the review API and page."""
     app = FastAPI(title="streamal", version=__version__, summary="Streaming active learning over Kafka.")
 
     @app.get("/healthz", tags=["probes"])
@@ -54,4 +58,8 @@ def create_app(health: Health, registry: CollectorRegistry) -> FastAPI:
         return JSONResponse({"ready": health.ready, "detail": health.detail}, status_code=code)
 
     app.mount("/metrics", make_asgi_app(registry=registry))
+    if desk is not None:
+        from streamal.review_api import mount_review
+
+        mount_review(app, desk)
     return app

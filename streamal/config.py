@@ -12,6 +12,7 @@ streamal.errors.ConfigError: STREAMAL_BUDGET: must be in (0, 1], got 2.0
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from streamal.errors import ConfigError
 
-__all__ = ["Settings", "load_settings"]
+__all__ = ["Settings", "load_settings", "parse_tokens"]
 
 ENV_PREFIX = "STREAMAL_"
 
@@ -62,6 +63,16 @@ class Settings(BaseSettings):
     max_pending: int = Field(100_000, ge=1, description="Queried-but-unlabelled events kept; the oldest go first.")
     seed: int = Field(42, description="Random seed of the model and the sampler.")
 
+    # Review workflow
+    review_tokens: str = Field(
+        "", description="Review API bearer tokens: 'annotator:token,...' or '@/path/to/file' (one pair a line).")
+    review_answers: int = Field(
+        1, ge=1, le=9, description="Answers wanted per review item; the label learned is the agreed one.")
+    review_claim_seconds: float = Field(300.0, gt=0, description="How long an analyst's claim on an item lasts.")
+    review_undo_seconds: float = Field(
+        30.0, ge=0, description="How long an answer may be undone; its label is learned after that.")
+    review_labels: str = Field("", description="Labels analysts may give, comma-separated (empty: any).")
+
     # Limits on input
     max_event_bytes: int = Field(1_048_576, ge=64, description="Largest event accepted, in bytes.")
     max_features: int = Field(1000, ge=1, description="Most features an event may have.")
@@ -99,6 +110,22 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown model {v!r}; choose one of {', '.join(sorted(MODELS))}")
         return v
 
+    @field_validator("review_tokens")
+    @classmethod
+    def _tokens_parse(cls, v: str) -> str:
+        parse_tokens(v)
+        return v
+
+    @property
+    def tokens(self) -> dict[str, str]:
+        """Review API bearer token -> annotator name."""
+        return parse_tokens(self.review_tokens)
+
+    @property
+    def allowed_labels(self) -> list[str]:
+        """The labels analysts may give (empty: any)."""
+        return [x.strip() for x in self.review_labels.split(",") if x.strip()]
+
     @field_validator("log_level")
     @classmethod
     def _known_level(cls, v: str) -> str:
@@ -125,6 +152,39 @@ class Settings(BaseSettings):
         if len(set(names)) != len(names):
             raise ValueError("STREAMAL_*_TOPIC: the five topic names must differ")
         return self
+
+
+_NAME = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
+
+
+def parse_tokens(spec: str) -> dict[str, str]:
+    """``"annotator:token,..."`` (or ``"@file"`` with one pair a line) to ``{token: annotator}``.
+
+    >>> parse_tokens("analyst-1:s3cret-token-1, analyst-2:s3cret-token-2")
+    {'s3cret-token-1': 'analyst-1', 's3cret-token-2': 'analyst-2'}
+    """
+    text = spec.strip()
+    if text.startswith("@"):
+        path = Path(text[1:])
+        try:
+            text = path.read_text()
+        except OSError as exc:
+            raise ValueError(f"cannot read the token file {path}: {exc.strerror}") from None
+    out: dict[str, str] = {}
+    for raw in re.split(r"[,\n]", text):
+        pair = raw.strip()
+        if not pair or pair.startswith("#"):
+            continue
+        name, sep, token = pair.partition(":")
+        name, token = name.strip(), token.strip()
+        if not sep or not _NAME.fullmatch(name):
+            raise ValueError(f"expected 'annotator:token' pairs, got {pair.split(':')[0]!r}...")
+        if len(token) < 8:
+            raise ValueError(f"the token of {name!r} is shorter than 8 characters")
+        if token in out:
+            raise ValueError(f"two annotators share one token ({out[token]!r} and {name!r})")
+        out[token] = name
+    return out
 
 
 def load_settings(overrides: Mapping[str, Any] | None = None) -> Settings:

@@ -111,6 +111,15 @@ class Metrics:
         self.checkpoint_age = Gauge(
             "streamal_checkpoint_age_seconds", "Seconds since the last checkpoint was written.", registry=r
         )
+        self.review_kappa = Gauge(
+            "streamal_review_agreement_kappa",
+            "Agreement between annotators on items answered more than once (Fleiss' kappa; NaN until there are any).",
+            registry=r,
+        )
+        self.review_answers = Counter(
+            "streamal_review_answers", "Answers given on the review API, by annotator (from the configured tokens).",
+            ["annotator"], registry=r,
+        )
         self.labels_learned = Gauge(
             "streamal_labels_learned", "Labels the model has learned (survives restarts with the model).", registry=r
         )

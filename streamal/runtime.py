@@ -46,7 +46,8 @@ def serve(settings: Settings, stop: threading.Event | None = None) -> None:
     registry = CollectorRegistry()
     metrics = Metrics(registry)
     health = Health()
-    app = create_app(health, registry)
+    service = Service(settings, metrics, health)
+    app = create_app(health, registry, service.desk)
     config = uvicorn.Config(
         app, host=settings.http_host, port=settings.http_port, log_level="warning", access_log=False
     )
@@ -62,7 +63,6 @@ def serve(settings: Settings, stop: threading.Event | None = None) -> None:
         signal.signal(signal.SIGTERM, _on_signal)
         signal.signal(signal.SIGINT, _on_signal)
 
-    service = Service(settings, metrics, health)
     try:
         try:
             service.start()

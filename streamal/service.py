@@ -46,9 +46,11 @@ from streamal.checkpoint import CheckpointStore
 from streamal.config import Settings
 from streamal.errors import BrokerError, InvalidEvent, InvalidLabel
 from streamal.learner import Decision, Learner, LearnResult
-from streamal.messages import Label, dead_letter, encode, format_ts, parse_event, parse_label
+from streamal.messages import Label, dead_letter, encode, format_ts, parse_event, parse_label, parse_ts
 from streamal.metrics import Metrics
 from streamal.pending import PendingItem
+from streamal.review import ReviewStore
+from streamal.review_api import ReviewDesk
 
 __all__ = ["LABEL_WAIT", "Service"]
 
@@ -95,6 +97,12 @@ class Service:
         self.clock = clock
         self.store = CheckpointStore(settings.state_dir)
         self.learner: Learner = Learner.from_settings(settings)
+        self.review = self._new_review_store()
+        self.desk = ReviewDesk(
+            self.review, self._publish_acked, labels_topic=settings.labels_topic,
+            review_topic=settings.review_topic, tokens=settings.tokens, allowed_labels=settings.allowed_labels,
+            on_answer=lambda who: self.metrics.review_answers.labels(annotator=who).inc(),
+        )
         self._positions: dict[str, int] = {}
         self._waiting: deque[_Waiting] = deque()
         self._offsets: dict[TopicPartition, int] = {}
@@ -102,6 +110,7 @@ class Service:
         self._closing = False
         self._evicted_reported = 0
         self._scored = 0
+        self._kappa_since = 0.0
         self._rate_scored = 0
         self._rate_since = time.monotonic()
         self._last_checkpoint_at: float | None = None
@@ -118,6 +127,10 @@ class Service:
         state = self.store.load()
         if state is not None:
             self.learner = state["learner"]
+            if state.get("review") is not None:
+                self.review = state["review"]
+                self._configure_review(self.review)
+                self.desk.store = self.review
             self._evicted_reported = self.learner.pending.evicted
             self._positions = dict(state.get("positions", {}))
             self._waiting = deque(_Waiting(lb, since) for lb, since in state.get("waiting", []))
@@ -150,6 +163,8 @@ class Service:
         m = self.metrics
         m.budget.set(s.budget)
         m.info.info({"version": __version__, "model": s.model, "strategy": s.strategy})
+        for who in set(s.tokens.values()):
+            m.review_answers.labels(annotator=who)
         self._sync_gauges()
 
     def close(self) -> None:
@@ -184,6 +199,7 @@ class Service:
                         self._handle_event(record)
                     self._offsets[tp] = records[-1].offset + 1
                 self._poll_side()
+                self._learn_agreed()
                 if self._joined and not self.health.ready:
                     self.health.set_ready(True, "joined group, state loaded")
                     self.metrics.ready.set(1)
@@ -203,6 +219,27 @@ class Service:
     def _send(self, topic: str, key: str, value: dict[str, Any]) -> None:
         future = self._producer.send(topic, key=key.encode(), value=encode(value))
         future.add_errback(self._on_send_error)
+
+    def _publish_acked(self, topic: str, key: str, value: dict[str, Any]) -> None:
+        """Send one message and wait for the broker's acknowledgement (for the review API's thread)."""
+        if self._producer is None:
+            raise BrokerError("the service is not connected to Kafka yet")
+        try:
+            self._producer.send(topic, key=key.encode(), value=encode(value)).get(timeout=10)
+        except KafkaError as exc:
+            raise BrokerError(str(exc)) from exc
+
+    def _new_review_store(self) -> ReviewStore:
+        store = ReviewStore(max_items=self.settings.max_pending)
+        self._configure_review(store)
+        return store
+
+    def _configure_review(self, store: ReviewStore) -> None:
+        s = self.settings
+        store.answers_wanted = s.review_answers
+        store.claim_seconds = s.review_claim_seconds
+        store.undo_seconds = s.review_undo_seconds
+        store.clock = self.clock
 
     def _on_send_error(self, exc: Exception) -> None:
         if self._send_error is None:
@@ -270,11 +307,17 @@ class Service:
 
     def _handle_review(self, record: Any) -> None:
         try:
-            item = PendingItem.from_review(orjson.loads(record.value), self.settings.max_features)
+            msg = orjson.loads(record.value)
+            if isinstance(msg, dict) and msg.get("status") == "dropped" and isinstance(msg.get("event_id"), str):
+                self.review.apply_drop(msg["event_id"])
+                self.learner.pending.pop(msg["event_id"])
+                return
+            item = PendingItem.from_review(msg, self.settings.max_features)
         except (orjson.JSONDecodeError, ValueError, TypeError, InvalidEvent) as exc:
             logger.warning("unusable review item offset=%d error=%s", record.offset, exc)
             return
         self.learner.remember(item)
+        self.review.add_item(item)
 
     def _handle_label(self, record: Any) -> None:
         s = self.settings
@@ -284,7 +327,24 @@ class Service:
             logger.warning("invalid label partition=%d offset=%d error=%s", record.partition, record.offset, exc)
             self.metrics.labels.labels(outcome="invalid").inc()
             return
+        if label.extra.get("retracts") is not None:
+            if self.review.apply_retraction(label.event_id, str(label.extra["retracts"])):
+                logger.info("answer undone event_id=%s annotator=%s", label.event_id, label.annotator)
+            return
+        if label.extra.get("source") == "review" and self.review.knows(label.event_id):
+            # an analyst's answer through the review API: learned once agreed and past its undo window
+            self.review.apply_answer(label.event_id, label.label, label.annotator or "unknown",
+                                     answer_id=str(label.extra.get("answer_id") or ""), at=parse_ts(label.labeled_at))
+            return
+        self.review.apply_answer(label.event_id, label.label, label.annotator or "unknown",
+                                 at=parse_ts(label.labeled_at))
+        self.review.mark_handed(label.event_id)
         self._learn(label, waited_since=None)
+
+    def _learn_agreed(self) -> None:
+        """Hand the learner the labels the analysts agreed on whose undo window is over."""
+        for event_id, label, at in self.review.due(self.clock()):
+            self._learn(Label(event_id, label, annotator="review", labeled_at=format_ts(at)), waited_since=None)
 
     def _learn(self, label: Label, waited_since: float | None) -> None:
         now = self.clock()
@@ -332,6 +392,7 @@ class Service:
             "learner": self.learner,
             "positions": dict(self._positions),
             "waiting": [(w.label, w.since) for w in self._waiting],
+            "review": self.review,
             "saved_at": self.clock(),
         })
         took = time.perf_counter() - started
@@ -355,6 +416,11 @@ class Service:
         m.budget_spent.labels(window="recent").set(cap.recent)
         m.threshold.set(learner.sampler.threshold())
         m.labels_learned.set(learner.model_version)
+        now = time.monotonic()
+        if now - self._kappa_since >= 5.0:
+            kappa = self.review.stats()["fleiss_kappa"]
+            m.review_kappa.set(float("nan") if kappa is None else kappa)
+            self._kappa_since = now
         oldest = learner.pending.oldest()
         wall = self.clock()
         age = wall - oldest.queried_at if oldest is not None and oldest.queried_at is not None else 0.0

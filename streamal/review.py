@@ -1,0 +1,388 @@
+"""The review store: open and answered review items, materialised from the review and labels topics.
+
+The topics are the source of truth. The service feeds this store every review
+item and every label message it reads (and the review API applies its own
+answers as soon as Kafka has acknowledged them, so the page does not wait for
+the round trip; the message coming back is recognised by its ``answer_id``).
+The store is saved with the learner in the checkpoint, at the same topic
+positions, so a restart or another replica arrives at the same state.
+
+Claims are the one thing kept only in memory: they are short-lived locks
+between analysts working on one replica, and expire by themselves.
+
+>>> from streamal.pending import PendingItem
+>>> store = ReviewStore(answers_wanted=2, clock=lambda: 100.0)
+>>> store.add_item(PendingItem("e1", {"x": 1}, None, "ok", {"ok": 0.6, "bad": 0.4}, 0.4, "uncertainty", 7, 90.0))
+True
+>>> store.apply_answer("e1", "bad", "analyst-1", answer_id="a1")
+>>> store.due(now=1000.0)                 # one answer of the two wanted
+[]
+>>> store.apply_answer("e1", "bad", "analyst-2", answer_id="a2")
+>>> store.due(now=130.0)                  # agreed, but still within the undo window
+[]
+>>> store.due(now=161.0)
+[('e1', 'bad', 100.0)]
+"""
+
+from __future__ import annotations
+
+import statistics
+import threading
+import time
+from collections import Counter, OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from streamal.errors import StreamalError
+from streamal.pending import PendingItem
+
+__all__ = ["Answer", "ReviewConflict", "ReviewEntry", "ReviewStore", "UnknownItem", "cohen_kappa", "fleiss_kappa"]
+
+REASON_ORDER = {"drift": 0, "uncertainty": 1, "random": 2}
+
+
+class UnknownItem(StreamalError):
+    """No review item has this event id."""
+
+
+class ReviewConflict(StreamalError):
+    """The request does not fit the item's state (answered, claimed by another analyst, undo too late)."""
+
+
+@dataclass(slots=True)
+class Answer:
+    """One analyst's answer to one item."""
+
+    answer_id: str
+    annotator: str
+    label: str
+    at: float
+    retracted: bool = False
+
+
+@dataclass(slots=True)
+class ReviewEntry:
+    """A review item and what the analysts did with it."""
+
+    item: PendingItem
+    added_at: float
+    answers: list[Answer] = field(default_factory=list)
+    claimed_by: str | None = None
+    claim_until: float = 0.0
+    skipped_by: set[str] = field(default_factory=set)
+    dropped: bool = False
+    agreed: str | None = None
+    closed_at: float | None = None
+    handed: bool = False  # the agreed label went to the learner
+
+    def live_answers(self) -> list[Answer]:
+        return [a for a in self.answers if not a.retracted]
+
+    @property
+    def open(self) -> bool:
+        return self.agreed is None and not self.dropped
+
+
+class ReviewStore:
+    """Review items by event id, with their answers, claims and agreement.
+
+    Parameters
+    ----------
+    answers_wanted
+        Answers an item needs before its label is agreed (the most frequent answer; ties go to the earliest).
+    claim_seconds
+        How long a claim holds before it is released by itself.
+    undo_seconds
+        How long an analyst may take back an answer.
+    max_items
+        Items kept; the oldest closed ones go first.
+    """
+
+    def __init__(self, answers_wanted: int = 1, claim_seconds: float = 300.0, undo_seconds: float = 60.0,
+                 max_items: int = 100_000, clock: Callable[[], float] = time.time) -> None:
+        self.answers_wanted = answers_wanted
+        self.claim_seconds = claim_seconds
+        self.undo_seconds = undo_seconds
+        self.max_items = max_items
+        self.clock = clock
+        self._entries: OrderedDict[str, ReviewEntry] = OrderedDict()
+        self._lock = threading.RLock()
+        self.classes: list[str] = []
+        self._due: list[str] = []  # agreed items whose label has not gone to the learner yet
+
+    def __getstate__(self) -> dict[str, Any]:
+        with self._lock:
+            state = dict(self.__dict__)
+        state.pop("_lock")
+        state.pop("clock")
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.RLock()
+        self.clock = time.time
+        for entry in self._entries.values():  # claims do not survive a restart
+            entry.claimed_by, entry.claim_until = None, 0.0
+
+    # -- from the topics -----------------------------------------------------------------------
+
+    def add_item(self, item: PendingItem) -> bool:
+        """A review item was read from the review topic; ``False`` if it was known already."""
+        with self._lock:
+            if item.event_id in self._entries:
+                return False
+            self._entries[item.event_id] = ReviewEntry(item, self.clock())
+            for c in item.proba:
+                if c not in self.classes:
+                    self.classes.append(c)
+            self._trim()
+            return True
+
+    def _trim(self) -> None:
+        while len(self._entries) > self.max_items:
+            victim = next((k for k, e in self._entries.items() if not e.open), None)
+            self._entries.pop(victim if victim is not None else next(iter(self._entries)))
+
+    def apply_answer(self, event_id: str, label: str, annotator: str, *, answer_id: str | None = None,
+                     at: float | None = None) -> None:
+        """A label message for ``event_id`` (idempotent by ``answer_id``); unknown items are ignored."""
+        with self._lock:
+            entry = self._entries.get(event_id)
+            if label not in self.classes:
+                self.classes.append(label)
+            if entry is None or entry.dropped:
+                return
+            if answer_id is not None and any(a.answer_id == answer_id for a in entry.answers):
+                return
+            entry.answers.append(Answer(answer_id or f"{event_id}:{len(entry.answers)}", annotator, label,
+                                        self.clock() if at is None else at))
+            if entry.claimed_by == annotator:
+                entry.claimed_by, entry.claim_until = None, 0.0
+            self._settle(entry)
+
+    def _settle(self, entry: ReviewEntry) -> None:
+        live = entry.live_answers()
+        if entry.agreed is None and len(live) >= self.answers_wanted:
+            counts = Counter(a.label for a in live)
+            top = max(counts.values())
+            entry.agreed = next(a.label for a in live if counts[a.label] == top)
+            entry.closed_at = live[-1].at
+            self._due.append(entry.item.event_id)
+
+    def apply_retraction(self, event_id: str, answer_id: str) -> bool:
+        """An answer was taken back: the item opens again unless its label already went to the learner."""
+        with self._lock:
+            entry = self._entries.get(event_id)
+            if entry is None:
+                return False
+            for a in entry.answers:
+                if a.answer_id == answer_id and not a.retracted:
+                    a.retracted = True
+                    if entry.agreed is not None and len(entry.live_answers()) < self.answers_wanted:
+                        entry.agreed, entry.closed_at, entry.handed = None, None, False
+                    return True
+            return False
+
+    def apply_drop(self, event_id: str) -> None:
+        """An analyst dropped the item: nobody is asked for it any more."""
+        with self._lock:
+            entry = self._entries.get(event_id)
+            if entry is not None:
+                entry.dropped = True
+                entry.closed_at = self.clock()
+
+    def due(self, now: float) -> list[tuple[str, str, float]]:
+        """Agreed items whose undo window is over: ``(event_id, label, closed_at)``, each handed out once."""
+        with self._lock:
+            out, keep = [], []
+            for event_id in self._due:
+                entry = self._entries.get(event_id)
+                if entry is None or entry.handed or entry.agreed is None or entry.closed_at is None:
+                    continue
+                if now - entry.closed_at < self.undo_seconds:
+                    keep.append(event_id)
+                    continue
+                entry.handed = True
+                out.append((event_id, entry.agreed, entry.closed_at))
+            self._due = keep
+            return out
+
+    def mark_handed(self, event_id: str) -> None:
+        """The learner got this item's label another way (a label message from outside the review API)."""
+        with self._lock:
+            entry = self._entries.get(event_id)
+            if entry is not None:
+                entry.handed = True
+
+    def knows(self, event_id: str) -> bool:
+        with self._lock:
+            return event_id in self._entries
+
+    # -- for the analysts ----------------------------------------------------------------------
+
+    def entry(self, event_id: str) -> ReviewEntry:
+        with self._lock:
+            entry = self._entries.get(event_id)
+            if entry is None:
+                raise UnknownItem(f"no review item {event_id!r}")
+            self._expire(entry)
+            return entry
+
+    def _expire(self, entry: ReviewEntry) -> None:
+        if entry.claimed_by is not None and entry.claim_until <= self.clock():
+            entry.claimed_by, entry.claim_until = None, 0.0
+
+    def open_items(self, *, reason: str | None = None, annotator: str | None = None,
+                   limit: int = 50, offset: int = 0) -> tuple[list[ReviewEntry], int]:
+        """Open items, most valuable first (drift first, then by score); and how many match."""
+        with self._lock:
+            entries = []
+            for e in self._entries.values():
+                self._expire(e)
+                if not e.open or (reason and e.item.reason != reason):
+                    continue
+                if annotator is not None and (annotator in e.skipped_by
+                                              or any(a.annotator == annotator for a in e.live_answers())):
+                    continue
+                entries.append(e)
+            entries.sort(key=lambda e: (REASON_ORDER.get(e.item.reason, 3), -e.item.score, e.added_at))
+            return entries[offset:offset + limit], len(entries)
+
+    def check_answerable(self, event_id: str, annotator: str) -> ReviewEntry:
+        """Raise unless ``annotator`` may answer ``event_id`` now."""
+        with self._lock:
+            entry = self.entry(event_id)
+            if entry.dropped:
+                raise ReviewConflict(f"item {event_id!r} was dropped")
+            if not entry.open:
+                raise ReviewConflict(f"item {event_id!r} is already answered ({entry.agreed!r})")
+            if any(a.annotator == annotator for a in entry.live_answers()):
+                raise ReviewConflict(f"you already answered item {event_id!r}; undo it to change your answer")
+            if entry.claimed_by not in (None, annotator):
+                raise ReviewConflict(f"item {event_id!r} is claimed by {entry.claimed_by}")
+            return entry
+
+    def claim(self, event_id: str, annotator: str) -> float:
+        """Claim an item for ``claim_seconds``; returns when the claim ends."""
+        with self._lock:
+            entry = self.check_answerable(event_id, annotator)
+            entry.claimed_by, entry.claim_until = annotator, self.clock() + self.claim_seconds
+            return entry.claim_until
+
+    def release(self, event_id: str, annotator: str) -> None:
+        with self._lock:
+            entry = self.entry(event_id)
+            if entry.claimed_by not in (None, annotator):
+                raise ReviewConflict(f"item {event_id!r} is claimed by {entry.claimed_by}, not by you")
+            entry.claimed_by, entry.claim_until = None, 0.0
+
+    def skip(self, event_id: str, annotator: str) -> None:
+        """Back to the queue for the others; this analyst is not shown it again."""
+        with self._lock:
+            entry = self.entry(event_id)
+            if entry.claimed_by not in (None, annotator):
+                raise ReviewConflict(f"item {event_id!r} is claimed by {entry.claimed_by}, not by you")
+            entry.skipped_by.add(annotator)
+            entry.claimed_by, entry.claim_until = None, 0.0
+
+    def undoable(self, event_id: str, annotator: str) -> Answer:
+        """The answer of ``annotator`` to ``event_id`` that may still be taken back."""
+        with self._lock:
+            entry = self.entry(event_id)
+            mine = [a for a in entry.live_answers() if a.annotator == annotator]
+            if not mine:
+                raise ReviewConflict(f"you have no answer to item {event_id!r} to undo")
+            answer = mine[-1]
+            if self.clock() - answer.at > self.undo_seconds:
+                raise ReviewConflict(f"the undo window of {self.undo_seconds:g}s has passed")
+            if entry.handed:
+                raise ReviewConflict("the label was already learned; answer a new item to correct the model")
+            return answer
+
+    def last_undoable(self, annotator: str) -> tuple[str, Answer] | None:
+        """This analyst's most recent answer still in its undo window."""
+        with self._lock:
+            best = None
+            for event_id, e in self._entries.items():
+                for a in e.live_answers():
+                    if a.annotator == annotator and self.clock() - a.at <= self.undo_seconds:
+                        if best is None or a.at > best[1].at:
+                            best = (event_id, a)
+            return best
+
+    # -- statistics ----------------------------------------------------------------------------
+
+    def stats(self) -> dict[str, Any]:
+        """Open, answered, by reason, by annotator, median answer time, agreement."""
+        with self._lock:
+            entries = list(self._entries.values())
+            open_by_reason: Counter[str] = Counter(e.item.reason for e in entries if e.open)
+            answered = [e for e in entries if e.agreed is not None]
+            by_annotator: Counter[str] = Counter(a.annotator for e in entries for a in e.live_answers())
+            times = [a.at - e.item.queried_at for e in entries for a in e.live_answers()
+                     if e.item.queried_at is not None]
+            agree: dict[str, list[bool]] = {}
+            for e in answered:
+                for a in e.live_answers():
+                    agree.setdefault(a.annotator, []).append(a.label == e.agreed)
+            multi = [[a.label for a in e.live_answers()] for e in answered if len(e.live_answers()) >= 2]
+            pairs = _annotator_pairs(answered)
+            return {
+                "open": sum(open_by_reason.values()),
+                "answered": len(answered),
+                "dropped": sum(e.dropped for e in entries),
+                "open_by_reason": dict(open_by_reason),
+                "by_annotator": dict(by_annotator),
+                "median_answer_seconds": statistics.median(times) if times else None,
+                "agreement": {k: sum(v) / len(v) for k, v in agree.items()},
+                "fleiss_kappa": fleiss_kappa(multi),
+                "cohen_kappa": {f"{a}|{b}": cohen_kappa(pairs[(a, b)]) for a, b in sorted(pairs)},
+            }
+
+
+def _annotator_pairs(entries: list[ReviewEntry]) -> dict[tuple[str, str], list[tuple[str, str]]]:
+    pairs: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for e in entries:
+        answers = sorted(e.live_answers(), key=lambda a: a.annotator)
+        for i, a in enumerate(answers):
+            for b in answers[i + 1:]:
+                pairs.setdefault((a.annotator, b.annotator), []).append((a.label, b.label))
+    return pairs
+
+
+def cohen_kappa(pairs: list[tuple[str, str]]) -> float | None:
+    """Cohen's kappa of two annotators' labels on the same items; ``None`` with no items.
+
+    >>> cohen_kappa([("a", "a"), ("b", "b"), ("a", "b"), ("b", "b")])
+    0.5
+    """
+    n = len(pairs)
+    if n == 0:
+        return None
+    p0 = sum(x == y for x, y in pairs) / n
+    left, right = Counter(x for x, _ in pairs), Counter(y for _, y in pairs)
+    pe = sum(left[c] * right[c] for c in left) / (n * n)
+    return 1.0 if pe >= 1.0 else round((p0 - pe) / (1.0 - pe), 6)
+
+
+def fleiss_kappa(items: list[list[str]]) -> float | None:
+    """Fleiss' kappa over items that each have the same number (>= 2) of labels; ``None`` without such items.
+
+    >>> fleiss_kappa([["a", "a", "a"], ["b", "b", "b"]])
+    1.0
+    """
+    if not items:
+        return None
+    k = min(len(x) for x in items)
+    items = [x[:k] for x in items]
+    n = len(items)
+    totals: Counter[str] = Counter()
+    p_items = []
+    for labels in items:
+        counts = Counter(labels)
+        totals.update(counts)
+        p_items.append((sum(c * c for c in counts.values()) - k) / (k * (k - 1)))
+    p_bar = sum(p_items) / n
+    pe = sum((t / (n * k)) ** 2 for t in totals.values())
+    return 1.0 if pe >= 1.0 else round((p_bar - pe) / (1.0 - pe), 6)
