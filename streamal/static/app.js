@@ -170,6 +170,11 @@ document.addEventListener("keydown", (ev) => {
   else if (ev.key === "u") { ev.preventDefault(); undo(); }
 });
 $("skip").onclick = skip;
+$("new-label").onsubmit = (ev) => {
+  ev.preventDefault();
+  const text = $("new-label-text").value.trim();
+  if (text) { $("new-label-text").value = ""; answer(text); }
+};
 $("undo").onclick = undo;
 $("login-form").onsubmit = (ev) => {
   ev.preventDefault();
