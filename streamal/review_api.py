@@ -120,7 +120,6 @@ def mount_review(app: FastAPI, desk: ReviewDesk) -> None:
 
     Analyst = Annotated[str, Depends(annotator)]
     router = APIRouter(prefix="/api", tags=["review"])
-    store = desk.store
 
     def publish(topic: str, key: str, msg: dict[str, Any]) -> None:
         try:
@@ -131,8 +130,8 @@ def mount_review(app: FastAPI, desk: ReviewDesk) -> None:
     @router.get("/me")
     def me(who: Analyst) -> dict[str, Any]:
         """Who the token belongs to, what they answered, the queue size and the classes."""
-        stats = store.stats()
-        last = store.last_undoable(who)
+        stats = desk.store.stats()
+        last = desk.store.last_undoable(who)
         return {"annotator": who, "answered": stats["by_annotator"].get(who, 0), "open": stats["open"],
                 "classes": desk.classes(), "undoable": last[0] if last else None}
 
@@ -141,45 +140,46 @@ def mount_review(app: FastAPI, desk: ReviewDesk) -> None:
               limit: Annotated[int, Query(ge=1, le=500)] = 50, offset: Annotated[int, Query(ge=0)] = 0,
               mine: bool = False) -> QueueOut:
         """Open items, most valuable first (drift first, then score). ``mine``: hide what you skipped or answered."""
-        entries, total = store.open_items(reason=reason, annotator=who if mine else None, limit=limit, offset=offset)
+        entries, total = desk.store.open_items(reason=reason, annotator=who if mine else None, limit=limit,
+                                               offset=offset)
         now = time.time()
-        return QueueOut(items=[_item(e, store, now) for e in entries], total=total, limit=limit, offset=offset)
+        return QueueOut(items=[_item(e, desk.store, now) for e in entries], total=total, limit=limit, offset=offset)
 
     @router.get("/review/stats")
     def stats(who: Analyst) -> dict[str, Any]:
         """Open, answered, by reason, by annotator, median answer time, agreement between annotators."""
-        return store.stats()
+        return desk.store.stats()
 
     @router.get("/review/{event_id}", response_model=ItemOut)
     def item(event_id: str, who: Analyst) -> ItemOut:
         """One item."""
-        return _item(store.entry(event_id), store, time.time())
+        return _item(desk.store.entry(event_id), desk.store, time.time())
 
     @router.post("/review/{event_id}/claim")
     def claim(event_id: str, who: Analyst) -> dict[str, Any]:
         """Claim an item so nobody else answers it meanwhile; the claim expires by itself."""
-        until = store.claim(event_id, who)
+        until = desk.store.claim(event_id, who)
         return {"event_id": event_id, "claimed_by": who, "claimed_until": format_ts(until)}
 
     @router.post("/review/{event_id}/release")
     def release(event_id: str, who: Analyst) -> dict[str, Any]:
         """Give a claimed item back."""
-        store.release(event_id, who)
+        desk.store.release(event_id, who)
         return {"event_id": event_id, "released": True}
 
     @router.post("/review/{event_id}/skip")
     def skip(event_id: str, who: Analyst, body: SkipBody | None = None) -> dict[str, Any]:
         """Skip an item: back to the queue for the others (``requeue``), or dropped for everyone."""
         requeue = body.requeue if body is not None else True
-        entry = store.entry(event_id)
+        entry = desk.store.entry(event_id)
         if not entry.open:
             raise ReviewConflict(f"item {event_id!r} is already closed")
         if requeue:
-            store.skip(event_id, who)
+            desk.store.skip(event_id, who)
         else:
             publish(desk.review_topic, event_id, {"event_id": event_id, "status": "dropped", "annotator": who,
                                                   "at": format_ts(time.time())})
-            store.apply_drop(event_id)
+            desk.store.apply_drop(event_id)
         return {"event_id": event_id, "requeued": requeue}
 
     @router.post("/review/{event_id}/label", response_model=AnswerOut)
@@ -190,7 +190,7 @@ def mount_review(app: FastAPI, desk: ReviewDesk) -> None:
             raise HTTPException(422, "the label is empty")
         if desk.allowed_labels and value not in desk.allowed_labels:
             raise HTTPException(400, f"label {value!r} is not allowed; use one of {', '.join(desk.allowed_labels)}")
-        entry = store.check_answerable(event_id, who)
+        entry = desk.store.check_answerable(event_id, who)
         now = time.time()
         answer_id = uuid.uuid4().hex
         msg = {
@@ -200,20 +200,20 @@ def mount_review(app: FastAPI, desk: ReviewDesk) -> None:
             "proba_seen": entry.item.proba,
         }
         publish(desk.labels_topic, event_id, msg)
-        store.apply_answer(event_id, value, who, answer_id=answer_id, at=now)
+        desk.store.apply_answer(event_id, value, who, answer_id=answer_id, at=now)
         desk.on_answer(who)
         return AnswerOut(event_id=event_id, label=value, annotator=who, answer_id=answer_id,
-                         labeled_at=msg["labeled_at"], undo_until=format_ts(now + store.undo_seconds))
+                         labeled_at=msg["labeled_at"], undo_until=format_ts(now + desk.store.undo_seconds))
 
     @router.post("/review/{event_id}/undo")
     def undo(event_id: str, who: Analyst) -> dict[str, Any]:
         """Take back your answer within the undo window (a correcting label message); the item opens again."""
-        answer = store.undoable(event_id, who)
+        answer = desk.store.undoable(event_id, who)
         publish(desk.labels_topic, event_id, {
             "event_id": event_id, "label": answer.label, "annotator": who, "labeled_at": format_ts(time.time()),
             "retracts": answer.answer_id, "source": "review",
         })
-        store.apply_retraction(event_id, answer.answer_id)
+        desk.store.apply_retraction(event_id, answer.answer_id)
         return {"event_id": event_id, "undone": answer.answer_id}
 
     app.include_router(router)

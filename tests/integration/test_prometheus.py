@@ -74,7 +74,10 @@ def test_prometheus_scrapes_query_rate_accuracy_and_drift_alarms(make_service, p
         by_detector = {a["metric"]["detector"]: float(a["value"][1]) for a in alarms}
         assert set(by_detector) == {"error", "confidence"}
         assert sum(by_detector.values()) >= 1, f"the flipped concept raises a drift alarm: {by_detector}"
-        last = prom.query('streamal_drift_last_alarm_timestamp_seconds{detector="error"}')
+        lag = prom.query("streamal_consumer_lag_messages")
+        assert [x["metric"]["partition"] for x in lag] == ["0"] and float(lag[0]["value"][1]) >= 0
+        assert float(prom.query("streamal_labels_learned")[0]["value"][1]) >= 300
+        last = prom.query('max(streamal_drift_last_alarm_timestamp_seconds)')
         assert float(last[0]["value"][1]) > time.time() - 300
     finally:
         stop.set()

@@ -82,3 +82,55 @@ def test_an_analyst_answers_on_the_page_with_a_shortcut(make_service, producer, 
         time.sleep(0.2)
     assert svc.metric('streamal_review_answers_total{annotator="analyst-1"}') == 1
     assert svc.stop() == 0
+
+
+def post(url: str, token: str, body: dict | None = None) -> tuple[int, dict]:
+    import urllib.error
+    import urllib.request
+
+    import orjson
+
+    req = urllib.request.Request(url, data=orjson.dumps(body or {}), method="POST",
+                                 headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, orjson.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, orjson.loads(e.read())
+
+
+def test_two_answers_wanted_the_agreed_label_is_learned_and_survives_a_restart(make_service, producer, broker):
+    tokens = "analyst-1:first-token-1,analyst-2:second-token-2,analyst-3:third-token-3"
+    settings = dict(budget="1.0", seed_size="5", review_tokens=tokens, review_answers="2",
+                    review_undo_seconds="0.5", model="linear")
+    svc = make_service(**settings).start()
+    send(producer, svc.topics["events"], [{"id": f"q{i}", "features": {"x": i}} for i in range(3)],
+         key=lambda e: e["id"].encode())
+    svc.wait_metric('streamal_queries_total{reason="uncertainty"}', 3)
+    time.sleep(1.0)  # the review items come back from the review topic into the store
+    assert post(f"{svc.url}/api/review/q0/label", "first-token-1", {"label": "bad"})[0] == 200
+    time.sleep(1.5)
+    assert svc.metric('streamal_labels_total{outcome="learned"}') == 0  # one answer of two: nothing learned
+    status, body = post(f"{svc.url}/api/review/q0/label", "first-token-1", {"label": "bad"})
+    assert status == 409  # the same analyst cannot answer twice
+    assert post(f"{svc.url}/api/review/q0/label", "second-token-2", {"label": "bad"})[0] == 200
+    svc.wait_metric('streamal_labels_total{outcome="learned"}', 1, timeout=15)
+    assert post(f"{svc.url}/api/review/q1/label", "first-token-1", {"label": "good"})[0] == 200
+    assert svc.stop() == 0
+
+    again = make_service(**settings).start()  # the store comes back with the checkpoint
+    import urllib.request
+
+    import orjson
+
+    req = urllib.request.Request(f"{again.url}/api/review/q1", headers={"Authorization": "Bearer third-token-3"})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        assert orjson.loads(r.read())["answers"] == 1
+    assert post(f"{again.url}/api/review/q1/label", "third-token-3", {"label": "good"})[0] == 200
+    again.wait_metric('streamal_labels_total{outcome="learned"}', 1, timeout=15)
+    stats_req = urllib.request.Request(f"{again.url}/api/review/stats",
+                                       headers={"Authorization": "Bearer third-token-3"})
+    with urllib.request.urlopen(stats_req, timeout=10) as r:
+        stats = orjson.loads(r.read())
+    assert stats["answered"] == 2 and stats["fleiss_kappa"] is not None
+    assert again.stop() == 0
