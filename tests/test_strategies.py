@@ -164,13 +164,13 @@ def test_committee_needs_an_ensemble():
 def test_pal_prefers_a_sparse_unsure_region_over_a_dense_well_labelled_one():
     s = PAL(seed=0)
     rng = random.Random(0)
-    for _ in range(500):  # a crowded region around the origin, labelled over and over
-        x = {"u": rng.gauss(0, 0.01), "v": rng.gauss(0, 0.01)}
+    for _ in range(500):  # traffic all over, so the feature scales are known
+        s.utility(Observation({"a": 0.6, "b": 0.4}, {"u": rng.gauss(0, 3), "v": rng.gauss(0, 3)}))
+    for _ in range(500):  # a crowded region, labelled over and over
+        x = {"u": rng.gauss(2, 0.01), "v": rng.gauss(2, 0.01)}
         s.utility(Observation({"a": 0.6, "b": 0.4}, x))
         s.learn_one(x, "a")
-    for _ in range(500):  # spread background so the scales are sane
-        s.utility(Observation({"a": 0.6, "b": 0.4}, {"u": rng.gauss(0, 3), "v": rng.gauss(0, 3)}))
-    dense = s.utility(Observation({"a": 0.55, "b": 0.45}, {"u": 0.0, "v": 0.0}))
+    dense = s.utility(Observation({"a": 0.55, "b": 0.45}, {"u": 2.0, "v": 2.0}))
     sparse = s.utility(Observation({"a": 0.55, "b": 0.45}, {"u": -4.0, "v": 5.0}))
     assert sparse > dense
 
