@@ -7,8 +7,10 @@ and recovery times).
 * synthetic, with a change point at ``n // 2`` (``abrupt``) or a change spread
   over ``n // 10`` events around it (``gradual``): ``sea-abrupt``,
   ``sea-gradual``, ``agrawal-abrupt``, ``agrawal-gradual``,
-  ``stagger-abrupt``, ``hyperplane`` (incremental drift), ``rbf``
-  (incremental drift of the centroids);
+  ``stagger-abrupt``, ``hyperplane-abrupt``, ``hyperplane-gradual``,
+  ``rbf-abrupt``, ``rbf-gradual`` (a new concept drawn with another seed),
+  ``hyperplane`` (incremental drift), ``rbf`` (incremental drift of the
+  centroids);
 * river's bundled data sets: ``phishing``, ``bananas``, ``imagesegments``;
 * the real drift data sets (``elec2``, ``outdoor``, ``usenet1``, ``kdd99``),
   read from ``STREAMAL_DATA_DIR`` or ``../shared/data``;
@@ -50,7 +52,7 @@ REAL_DATASETS = {
 RIVER_DATASETS = ("phishing", "bananas", "imagesegments")
 SYNTHETIC = (
     "sea-abrupt", "sea-gradual", "agrawal-abrupt", "agrawal-gradual",
-    "stagger-abrupt", "hyperplane", "rbf",
+    "stagger-abrupt", "hyperplane", "hyperplane-abrupt", "hyperplane-gradual", "rbf", "rbf-abrupt", "rbf-gradual",
 )
 DEFAULT_SYNTHETIC_N = 20_000
 
@@ -185,6 +187,14 @@ def _synthetic(name: str, n: int, seed: int) -> Stream:
     elif kind == "stagger":
         make = pair(lambda: synth.STAGGER(classification_function=0, seed=seed),
                     lambda: synth.STAGGER(classification_function=2, seed=seed + 1))
+    elif kind == "hyperplane" and shape:
+        make = pair(lambda: synth.Hyperplane(seed=seed, n_features=10, noise_percentage=0.05),
+                    lambda: synth.Hyperplane(seed=seed + 7, n_features=10, noise_percentage=0.05))
+    elif kind == "rbf" and shape:
+        make = pair(lambda: synth.RandomRBF(seed_model=seed, seed_sample=seed + 1, n_classes=3, n_features=10,
+                                            n_centroids=30),
+                    lambda: synth.RandomRBF(seed_model=seed + 7, seed_sample=seed + 2, n_classes=3, n_features=10,
+                                            n_centroids=30))
     elif kind == "hyperplane":
         return Stream(name, lambda: _river(synth.Hyperplane(seed=seed, n_features=10, n_drift_features=4,
                                                            mag_change=0.001, noise_percentage=0.05)), n, [])
