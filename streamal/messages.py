@@ -153,7 +153,7 @@ def parse_event(raw: bytes, *, max_bytes: int = 1_048_576, max_features: int = 1
 def parse_label(raw: bytes, *, max_bytes: int = 1_048_576, max_features: int = 1000) -> Label:
     """Parse and check one label message; raise :class:`InvalidLabel` with the reason.
 
-    >>> parse_label(b'{"event_id": "evt-1", "label": "malicious", "annotator": "ana"}').label
+    >>> parse_label(b'{"event_id": "evt-1", "label": "malicious", "annotator": "analyst-1"}').label
     'malicious'
     """
     obj = _load(raw, max_bytes, InvalidLabel)

@@ -41,12 +41,16 @@ def _run(
     oracle = _Oracle(delay)
     known: list[str] = []
     started = time.perf_counter()
-    for t, (x, y) in enumerate(stream):
+
+    def deliver(t: int) -> None:
         for _, label, lx in oracle.due(t):
             clf.learn_one(prepare(lx), label)
             on_label(lx, label)
             if label not in known:
                 known.append(label)
+
+    for t, (x, y) in enumerate(stream):
+        deliver(t)
         proba: dict[str, float] = {}
         if known:
             raw = clf.predict_proba_one(prepare(x))
@@ -63,11 +67,7 @@ def _run(
             trace.labels += 1
             oracle.ask(t, str(t), y, x)
             if delay == 0:
-                for _, label, lx in oracle.due(t):
-                    clf.learn_one(prepare(lx), label)
-                    on_label(lx, label)
-                    if label not in known:
-                        known.append(label)
+                deliver(t)
         if tick is not None and t % 1000 == 999:
             tick(1000)
     if tick is not None:

@@ -27,7 +27,7 @@ def truth(event: dict) -> str:
 
 
 def answer(producer, topic: str, items: list[dict], by_id: dict[str, dict]) -> None:
-    labels = [{"event_id": it["event_id"], "label": truth(by_id[it["event_id"]]), "annotator": "ana",
+    labels = [{"event_id": it["event_id"], "label": truth(by_id[it["event_id"]]), "annotator": "analyst-1",
                "labeled_at": "2030-01-01T00:00:00Z"} for it in items]
     send(producer, topic, labels)
 
