@@ -32,7 +32,7 @@ import re
 import statistics
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -43,7 +43,7 @@ from streamal.learner import Learner
 from streamal.messages import Event, Label
 from streamal.models import MODELS
 from streamal.strategies import STRATEGIES
-from streamal.streams import Stream
+from streamal.streams import Pair, Stream
 
 __all__ = [
     "BASELINES", "REFERENCES", "Evaluation", "RunSummary", "Trace", "cohen_kappa", "evaluate", "gap_closed",
@@ -201,6 +201,17 @@ class _Oracle:
             yield event_id, label, x
 
 
+def ticked(stream: Iterable[Pair], tick: Callable[[int], None] | None) -> Iterator[tuple[int, Pair]]:
+    """``enumerate(stream)``, reporting progress to ``tick`` every 1000 events and the rest at the end."""
+    n = 0
+    for n, pair in enumerate(stream, 1):
+        yield n - 1, pair
+        if tick is not None and n % 1000 == 0:
+            tick(1000)
+    if tick is not None:
+        tick(n % 1000)
+
+
 def run_learner(
     stream: Iterable[tuple[dict[str, Any], str]], *, model: str, strategy: str, budget: float, delay: int = 0,
     seed: int = 42, options: dict[str, Any] | None = None, tick: Callable[[int], None] | None = None,
@@ -224,7 +235,7 @@ def run_learner(
     learner.sampler.decide = timed_decide  # type: ignore[method-assign]
     oracle = _Oracle(delay)
     started = time.perf_counter()
-    for t, (x, y) in enumerate(stream):
+    for t, (x, y) in ticked(stream, tick):
         for event_id, label, _ in oracle.due(t):
             learner.learn(Label(event_id, label), now=float(t))
         event_id = str(t)
@@ -237,10 +248,6 @@ def run_learner(
                 learner.learn(Label(event_id, y), now=float(t))
             else:
                 oracle.ask(t, event_id, y, x)
-        if tick is not None and t % 1000 == 999:
-            tick(1000)
-    if tick is not None:
-        tick(trace.n % 1000)
     trace.seconds = time.perf_counter() - started
     return trace
 

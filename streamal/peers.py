@@ -20,7 +20,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from streamal.evaluate import Trace, _Oracle
+from streamal.evaluate import Trace, _Oracle, ticked
 from streamal.models import make_model, prepare
 
 __all__ = ["available_peers"]
@@ -49,7 +49,7 @@ def _run(
             if label not in known:
                 known.append(label)
 
-    for t, (x, y) in enumerate(stream):
+    for t, (x, y) in ticked(stream, tick):
         deliver(t)
         proba: dict[str, float] = {}
         if known:
@@ -68,10 +68,6 @@ def _run(
             oracle.ask(t, str(t), y, x)
             if delay == 0:
                 deliver(t)
-        if tick is not None and t % 1000 == 999:
-            tick(1000)
-    if tick is not None:
-        tick(trace.n % 1000)
     trace.seconds = time.perf_counter() - started
     return trace
 
@@ -105,7 +101,7 @@ class _Vectoriser:
 
     def __call__(self, x: dict[str, Any]) -> list[float]:
         for name in x:
-            if name not in self.codes and name not in self.names:
+            if name not in self.codes:
                 self.names.append(name)
                 self.codes[name] = {}
         out = []
