@@ -93,7 +93,6 @@ class Sampler:
         self._query_times: deque[float] = deque()
         self._last_now: float | None = None
         self._event_rate = 0.0  # events per second, smoothed
-        self._events_seen = 0
 
     @property
     def boosting(self) -> bool:
@@ -106,7 +105,9 @@ class Sampler:
             self._boost_left = self.boost_events
 
     def _observe_clock(self, now: float) -> None:
-        self._events_seen += 1
+        """Track the event rate and the queries of the last hour (only an analyst capacity needs them)."""
+        if self.capacity <= 0:
+            return
         if self._last_now is not None and now > self._last_now:
             rate = 1.0 / (now - self._last_now)
             self._event_rate += (rate - self._event_rate) * 0.01 if self._event_rate else rate
@@ -132,7 +133,7 @@ class Sampler:
         if self.capacity > 0:
             self._query_times.append(now)
         if cell is not None:
-            self._queried_cells.add(cell, self._events_seen)
+            self._queried_cells.add(cell, self.cap.events)
         return Query(reason, score)
 
     def decide(
@@ -168,7 +169,7 @@ class Sampler:
         cell = None
         if self._cells is not None:
             cell = self._cells.cell(x)
-            crowd = self._queried_cells.get(cell, self._events_seen)
+            crowd = self._queried_cells.get(cell, self.cap.events)
             if wanted and self._rng.random() >= math.exp(-self.diversity * crowd):
                 self.strategy.refund()  # a look-alike of recent queries: keep the label for something new
                 wanted = False
