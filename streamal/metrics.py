@@ -116,6 +116,7 @@ class Metrics:
             "Agreement between annotators on items answered more than once (Fleiss' kappa; NaN until there are any).",
             registry=r,
         )
+        self.review_kappa.set(float("nan"))
         self.review_answers = Counter(
             "streamal_review_answers", "Answers given on the review API, by annotator (from the configured tokens).",
             ["annotator"], registry=r,

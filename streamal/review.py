@@ -313,6 +313,12 @@ class ReviewStore:
 
     # -- statistics ----------------------------------------------------------------------------
 
+    def agreement_kappa(self) -> float | None:
+        """Fleiss' kappa over the agreed items answered more than once (``None`` while there are none)."""
+        with self._lock:
+            return fleiss_kappa([[a.label for a in e.live_answers()] for e in self._entries.values()
+                                 if e.agreed is not None and len(e.live_answers()) >= 2])
+
     def stats(self) -> dict[str, Any]:
         """Open, answered, by reason, by annotator, median answer time, agreement."""
         with self._lock:
@@ -326,7 +332,6 @@ class ReviewStore:
             for e in answered:
                 for a in e.live_answers():
                     agree.setdefault(a.annotator, []).append(a.label == e.agreed)
-            multi = [[a.label for a in e.live_answers()] for e in answered if len(e.live_answers()) >= 2]
             pairs = _annotator_pairs(answered)
             return {
                 "open": sum(open_by_reason.values()),
@@ -336,7 +341,7 @@ class ReviewStore:
                 "by_annotator": dict(by_annotator),
                 "median_answer_seconds": statistics.median(times) if times else None,
                 "agreement": {k: sum(v) / len(v) for k, v in agree.items()},
-                "fleiss_kappa": fleiss_kappa(multi),
+                "fleiss_kappa": self.agreement_kappa(),
                 "cohen_kappa": {f"{a}|{b}": cohen_kappa(pairs[(a, b)]) for a, b in sorted(pairs)},
             }
 

@@ -110,7 +110,6 @@ class Service:
         self._closing = False
         self._evicted_reported = 0
         self._scored = 0
-        self._kappa_since = 0.0
         self._rate_scored = 0
         self._rate_since = time.monotonic()
         self._last_checkpoint_at: float | None = None
@@ -416,11 +415,6 @@ class Service:
         m.budget_spent.labels(window="recent").set(cap.recent)
         m.threshold.set(learner.sampler.threshold())
         m.labels_learned.set(learner.model_version)
-        now = time.monotonic()
-        if now - self._kappa_since >= 5.0:
-            kappa = self.review.stats()["fleiss_kappa"]
-            m.review_kappa.set(float("nan") if kappa is None else kappa)
-            self._kappa_since = now
         oldest = learner.pending.oldest()
         wall = self.clock()
         age = wall - oldest.queried_at if oldest is not None and oldest.queried_at is not None else 0.0
@@ -432,6 +426,8 @@ class Service:
             scored = self._scored
             m.events_rate.set((scored - self._rate_scored) / (now - self._rate_since))
             self._rate_scored, self._rate_since = scored, now
+            kappa = self.review.agreement_kappa()
+            m.review_kappa.set(float("nan") if kappa is None else kappa)
             self._sync_lag()
 
     def _sync_lag(self) -> None:
