@@ -30,9 +30,9 @@ from pathlib import Path
 
 import orjson
 
-from streamal.evaluate import Evaluation, default_strategy, evaluate, gap_closed
-from streamal.peers import available_peers
-from streamal.streams import open_stream
+from streamal.evaluation.peers import available_peers
+from streamal.evaluation.runs import Evaluation, default_strategy, evaluate, gap_closed
+from streamal.evaluation.streams import open_stream
 
 STREAMS = ["sea-abrupt", "sea-gradual", "agrawal-abrupt", "agrawal-gradual", "hyperplane", "rbf",
            "elec2", "outdoor", "usenet1", "kdd99"]

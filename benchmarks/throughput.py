@@ -14,9 +14,9 @@ import time
 
 import orjson
 
-from streamal.learner import Learner
-from streamal.messages import Label, parse_event
-from streamal.streams import open_stream
+from streamal.core.learner import Learner
+from streamal.evaluation.streams import open_stream
+from streamal.wire.messages import Label, parse_event
 
 
 def main() -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from streamal.config import Settings, load_settings  # noqa: E402
+from streamal.core.learner import Decision, Learner, LearnResult  # noqa: E402
+from streamal.core.sampling import Query, Sampler  # noqa: E402
 from streamal.errors import (  # noqa: E402
     BrokerError,
     CheckpointError,
@@ -15,9 +17,7 @@ from streamal.errors import (  # noqa: E402
     InvalidMessage,
     StreamalError,
 )
-from streamal.learner import Decision, Learner, LearnResult  # noqa: E402
-from streamal.messages import Event, Label  # noqa: E402
-from streamal.sampling import Query, Sampler  # noqa: E402
+from streamal.wire.messages import Event, Label  # noqa: E402
 
 __all__ = [
     "BrokerError",

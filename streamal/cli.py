@@ -47,8 +47,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from streamal.demo import run_demo
     from streamal.runtime import configure_logging
+    from streamal.tools.demo import run_demo
 
     configure_logging("WARNING")
     logging.getLogger("kafka").setLevel(logging.CRITICAL)  # the broker's start-up is noisy
@@ -71,14 +71,14 @@ def _floats(text: str, flag: str) -> list[float]:
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from streamal.evaluate import evaluate, parse_delay
-    from streamal.report import format_table, plot, write_results
-    from streamal.streams import open_stream
+    from streamal.evaluation.report import format_table, plot, write_results
+    from streamal.evaluation.runs import evaluate, parse_delay
+    from streamal.evaluation.streams import open_stream
 
     stream = open_stream(args.data, target=args.target, n=args.limit, seed=args.stream_seed)
     peers = None
     if args.peers:
-        from streamal.peers import available_peers
+        from streamal.evaluation.peers import available_peers
 
         peers = available_peers()
         if not any(name.startswith("skactiveml:") for name in peers):
@@ -98,9 +98,9 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:
-    from streamal.replay import TruthWriter, replay
+    from streamal.evaluation.streams import open_stream
     from streamal.runtime import configure_logging
-    from streamal.streams import open_stream
+    from streamal.tools.replay import TruthWriter, replay
 
     configure_logging("INFO")
     stream = open_stream(args.data, target=args.target, n=args.events, seed=args.seed)
@@ -118,8 +118,8 @@ def _cmd_replay(args: argparse.Namespace) -> int:
 def _cmd_oracle(args: argparse.Namespace) -> int:
     import signal
 
-    from streamal.oracle import Oracle, TruthFile
     from streamal.runtime import configure_logging
+    from streamal.tools.oracle import Oracle, TruthFile
 
     configure_logging("INFO")
     stop = threading.Event()

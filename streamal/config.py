@@ -95,7 +95,7 @@ class Settings(BaseSettings):
     @field_validator("strategy")
     @classmethod
     def _known_strategy(cls, v: str) -> str:
-        from streamal.strategies import STRATEGIES
+        from streamal.core.strategies import STRATEGIES
 
         if v not in STRATEGIES:
             raise ValueError(f"unknown strategy {v!r}; choose one of {', '.join(sorted(STRATEGIES))}")
@@ -104,7 +104,7 @@ class Settings(BaseSettings):
     @field_validator("model")
     @classmethod
     def _known_model(cls, v: str) -> str:
-        from streamal.models import MODELS
+        from streamal.core.models import MODELS
 
         if v not in MODELS:
             raise ValueError(f"unknown model {v!r}; choose one of {', '.join(sorted(MODELS))}")
@@ -136,8 +136,8 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _strategy_fits_model(self) -> Settings:
-        from streamal.models import make_model
-        from streamal.strategies import make_strategy
+        from streamal.core.models import make_model
+        from streamal.core.strategies import make_strategy
 
         try:
             make_strategy(self.strategy).check_model(make_model(self.model))

@@ -16,10 +16,10 @@ from types import FrameType
 import uvicorn
 from prometheus_client import CollectorRegistry
 
-from streamal.api import Health, create_app
 from streamal.config import Settings
-from streamal.metrics import Metrics
-from streamal.service import Service
+from streamal.http.app import Health, create_app
+from streamal.service.loop import Service
+from streamal.service.metrics import Metrics
 
 __all__ = ["configure_logging", "serve"]
 

@@ -7,9 +7,9 @@ import pytest
 import uvicorn
 from prometheus_client import CollectorRegistry
 
-from streamal.api import Health, create_app
-from streamal.embedded import free_port
-from streamal.metrics import Metrics
+from streamal.http.app import Health, create_app
+from streamal.service.metrics import Metrics
+from streamal.tools.embedded import free_port
 
 
 @pytest.fixture

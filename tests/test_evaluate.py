@@ -7,8 +7,8 @@ import orjson
 import pytest
 
 from streamal.cli import main
-from streamal.evaluate import evaluate, kappa_temporal, parse_delay, recovery_time, run_learner
-from streamal.streams import open_stream
+from streamal.evaluation.runs import evaluate, kappa_temporal, parse_delay, recovery_time, run_learner
+from streamal.evaluation.streams import open_stream
 
 
 def write_csv(path, rows):
@@ -116,7 +116,7 @@ def test_bad_arguments_fail_with_a_clear_message(capsys):
 
 
 def test_peers_run_side_by_side():
-    from streamal.peers import available_peers
+    from streamal.evaluation.peers import available_peers
 
     peers = {"river:entropy": available_peers()["river:entropy"]}
     ev = evaluate(open_stream("sea-abrupt", n=2000), model="hat", strategies=["uncertainty"], budgets=[0.1],

@@ -5,9 +5,9 @@ import random
 
 import pytest
 
-from streamal.learner import Learner
-from streamal.messages import Event, Label
-from streamal.streams import open_stream
+from streamal.core.learner import Learner
+from streamal.evaluation.streams import open_stream
+from streamal.wire.messages import Event, Label
 
 
 def mixed_event(i, rng):

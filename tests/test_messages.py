@@ -4,7 +4,7 @@ import orjson
 import pytest
 
 from streamal.errors import InvalidEvent, InvalidLabel
-from streamal.messages import dead_letter, parse_event, parse_label
+from streamal.wire.messages import dead_letter, parse_event, parse_label
 
 
 @pytest.mark.parametrize(

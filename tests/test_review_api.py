@@ -16,12 +16,12 @@ import pytest
 import uvicorn
 from prometheus_client import CollectorRegistry
 
-from streamal.api import Health, create_app
-from streamal.embedded import free_port
+from streamal.core.pending import PendingItem
 from streamal.errors import BrokerError
-from streamal.pending import PendingItem
-from streamal.review import ReviewStore
-from streamal.review_api import ReviewDesk
+from streamal.http.app import Health, create_app
+from streamal.http.review_routes import ReviewDesk
+from streamal.review.store import ReviewStore
+from streamal.tools.embedded import free_port
 
 TOKENS = {"token-one-1234": "analyst-1", "token-two-5678": "analyst-2"}
 

@@ -4,8 +4,8 @@ import random
 
 import pytest
 
-from streamal.sampling import Sampler
-from streamal.strategies import STRATEGIES, make_strategy
+from streamal.core.sampling import Sampler
+from streamal.core.strategies import STRATEGIES, make_strategy
 
 
 def run(sampler, n, proba=lambda i, rng: {"a": rng.random()}, n_learned=10_000, seed=0):

@@ -5,11 +5,10 @@ import random
 import pytest
 from river import base
 
-from streamal.learner import Learner
-from streamal.messages import Event, Label
-from streamal.neighbourhood import Cells
-from streamal.sampling import Sampler
-from streamal.strategies import (
+from streamal.core.learner import Learner
+from streamal.core.neighbourhood import Cells
+from streamal.core.sampling import Sampler
+from streamal.core.strategies import (
     PAL,
     Committee,
     Entropy,
@@ -23,7 +22,8 @@ from streamal.strategies import (
     Uncertainty,
     VariableUncertainty,
 )
-from streamal.strategies.pal import probabilistic_gain
+from streamal.core.strategies.pal import probabilistic_gain
+from streamal.wire.messages import Event, Label
 
 
 def feed(strategy, n, budget, *, confidence=None, seed=0):

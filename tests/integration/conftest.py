@@ -16,8 +16,8 @@ import orjson
 import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from streamal.demo import scrape
-from streamal.embedded import EmbeddedBroker, free_port
+from streamal.tools.demo import scrape
+from streamal.tools.embedded import EmbeddedBroker, free_port
 
 
 def pytest_collection_modifyitems(items):

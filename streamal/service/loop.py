@@ -40,17 +40,17 @@ from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
 
 from streamal import __version__
-from streamal.api import Health
-from streamal.broker import all_partitions, ensure_topics, make_consumer, make_producer
-from streamal.checkpoint import CheckpointStore
 from streamal.config import Settings
+from streamal.core.learner import Decision, Learner, LearnResult
+from streamal.core.pending import PendingItem
 from streamal.errors import BrokerError, InvalidEvent, InvalidLabel
-from streamal.learner import Decision, Learner, LearnResult
-from streamal.messages import Label, dead_letter, encode, format_ts, parse_event, parse_label, parse_ts
-from streamal.metrics import Metrics
-from streamal.pending import PendingItem
-from streamal.review import ReviewStore
-from streamal.review_api import ReviewDesk
+from streamal.http.app import Health
+from streamal.http.review_routes import ReviewDesk
+from streamal.review.store import ReviewStore
+from streamal.service.checkpoint import CheckpointStore
+from streamal.service.kafka import all_partitions, ensure_topics, make_consumer, make_producer
+from streamal.service.metrics import Metrics
+from streamal.wire.messages import Label, dead_letter, encode, format_ts, parse_event, parse_label, parse_ts
 
 __all__ = ["LABEL_WAIT", "Service"]
 

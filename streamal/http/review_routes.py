@@ -23,8 +23,8 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
 
 from streamal.errors import BrokerError
-from streamal.messages import MAX_LABEL_CHARS, format_ts
-from streamal.review import ReviewConflict, ReviewEntry, ReviewStore, UnknownItem
+from streamal.review.store import ReviewConflict, ReviewEntry, ReviewStore, UnknownItem
+from streamal.wire.messages import MAX_LABEL_CHARS, format_ts
 
 __all__ = ["ReviewDesk", "mount_review"]
 

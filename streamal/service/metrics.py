@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 
-from streamal.drift import DETECTORS
+from streamal.core.drift import DETECTORS
+from streamal.core.learner import ESTIMATES, OUTCOMES
+from streamal.core.sampling import REASONS
 from streamal.errors import INVALID_REASONS
-from streamal.learner import ESTIMATES, OUTCOMES
-from streamal.sampling import REASONS
 
 __all__ = ["Metrics"]
 

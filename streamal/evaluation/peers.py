@@ -7,9 +7,9 @@
   ``split``, ``fixed-uncertainty`` and ``pal`` (``StreamProbabilisticAL`` with
   an RBF Parzen window over the last 200 labelled events).
 
-Each runs the *same* river model (:func:`streamal.models.make_model`) with the
+Each runs the *same* river model (:func:`streamal.core.models.make_model`) with the
 same cold start (the first labels asked), label delay and prequential
-accounting as :func:`streamal.evaluate.run_learner`: only the decision differs.
+accounting as :func:`streamal.evaluation.runs.run_learner`: only the decision differs.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from streamal.evaluate import Trace, _Oracle, ticked
-from streamal.models import make_model, prepare
+from streamal.core.models import make_model, prepare
+from streamal.evaluation.runs import Trace, _Oracle, ticked
 
 __all__ = ["available_peers"]
 

@@ -22,11 +22,11 @@ from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from streamal.embedded import EmbeddedBroker, free_port
 from streamal.errors import StreamalError
-from streamal.oracle import Oracle
-from streamal.replay import replay
-from streamal.streams import open_stream
+from streamal.evaluation.streams import open_stream
+from streamal.tools.embedded import EmbeddedBroker, free_port
+from streamal.tools.oracle import Oracle
+from streamal.tools.replay import replay
 
 __all__ = ["DemoResult", "run_demo", "scrape"]
 

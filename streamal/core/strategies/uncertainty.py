@@ -1,7 +1,7 @@
 """Uncertainty sampling: ask for the labels the model is least sure of.
 
 Three measures of "unsure", each with the quantile-filter budget of
-:class:`~streamal.strategies.base.Strategy`:
+:class:`~streamal.core.strategies.base.Strategy`:
 
 * ``uncertainty`` (least confidence): ``1 - max(proba)``;
 * ``margin``: ``1 - (p1 - p2)``, one minus the gap between the two most probable classes;
@@ -18,7 +18,7 @@ import heapq
 import math
 from collections.abc import Mapping
 
-from streamal.strategies.base import Observation, Strategy
+from streamal.core.strategies.base import Observation, Strategy
 
 __all__ = ["Entropy", "Margin", "Uncertainty", "confidence"]
 

@@ -1,9 +1,9 @@
 """The sampler: one decision per scored event, whether to query it and why.
 
-It wraps a :class:`~streamal.strategies.Strategy` with what every strategy
+It wraps a :class:`~streamal.core.strategies.Strategy` with what every strategy
 shares:
 
-* **the budget**: a hard :class:`~streamal.budget.SpendingCap` over the run and
+* **the budget**: a hard :class:`~streamal.core.budget.SpendingCap` over the run and
   over the last ``window`` events;
 * **the cold start**: until ``seed_size`` labels are in, the first events are
   queried (reason ``uncertainty``: a model that knows nothing is unsure);
@@ -15,7 +15,7 @@ shares:
 * **diversity** (``diversity > 0``): a query the strategy wants is skipped
   with probability ``1 - exp(-diversity * q)``, where ``q`` counts (fading)
   the recent queries among near-identical events (the same fine
-  :class:`~streamal.neighbourhood.Cells` cell); the strategy is refunded, so
+  :class:`~streamal.core.neighbourhood.Cells` cell); the strategy is refunded, so
   the label goes to a different event and a burst of look-alike uncertain
   events does not eat the budget;
 * **analyst capacity** (``capacity`` queries per hour, ``max_backlog``
@@ -24,7 +24,7 @@ shares:
   shrunk further as the backlog fills, so its quantile filter keeps only the
   most valuable events; at the cap no more queries are made.
 
->>> from streamal.strategies import Uncertainty
+>>> from streamal.core.strategies import Uncertainty
 >>> s = Sampler(Uncertainty(), budget=0.1, seed_size=2, seed=0)
 >>> [s.decide({}, {}, n_learned=0) is not None for _ in range(3)]
 [True, True, False]
@@ -39,9 +39,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from streamal.budget import SpendingCap
-from streamal.neighbourhood import Cells, DecayingCounts
-from streamal.strategies.base import Observation, Strategy
+from streamal.core.budget import SpendingCap
+from streamal.core.neighbourhood import Cells, DecayingCounts
+from streamal.core.strategies.base import Observation, Strategy
 
 __all__ = ["REASONS", "Query", "Sampler"]
 

@@ -15,7 +15,7 @@ Randomised runs repeat over ``seeds`` seeds of the learner (model and
 sampler; the stream stays the same) and report the mean and the standard
 deviation.
 
->>> from streamal.streams import open_stream
+>>> from streamal.evaluation.streams import open_stream
 >>> ev = evaluate(open_stream("sea-abrupt", n=600), model="linear", strategies=["uncertainty"],
 ...               budgets=[0.1], progress=False)
 >>> sorted({r.strategy for r in ev.runs})
@@ -38,12 +38,12 @@ from typing import Any
 
 from tqdm import tqdm
 
+from streamal.core.learner import Learner
+from streamal.core.models import MODELS
+from streamal.core.strategies import STRATEGIES
 from streamal.errors import ConfigError
-from streamal.learner import Learner
-from streamal.messages import Event, Label
-from streamal.models import MODELS
-from streamal.strategies import STRATEGIES
-from streamal.streams import Pair, Stream
+from streamal.evaluation.streams import Pair, Stream
+from streamal.wire.messages import Event, Label
 
 __all__ = [
     "BASELINES", "REFERENCES", "Evaluation", "RunSummary", "Trace", "cohen_kappa", "evaluate", "gap_closed",
@@ -216,7 +216,7 @@ def run_learner(
     stream: Iterable[tuple[dict[str, Any], str]], *, model: str, strategy: str, budget: float, delay: int = 0,
     seed: int = 42, options: dict[str, Any] | None = None, tick: Callable[[int], None] | None = None,
 ) -> Trace:
-    """One run of the :class:`~streamal.learner.Learner` over ``stream``; ``strategy`` may be ``passive``."""
+    """One run of the :class:`~streamal.core.learner.Learner` over ``stream``; ``strategy`` may be ``passive``."""
     if strategy == PASSIVE:
         every = {**(options or {}), "audit_share": 0.0}  # a label for every event, no audit needed
         learner = Learner(model=model, strategy=RANDOM, budget=1.0, seed=seed, **every)

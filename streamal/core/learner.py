@@ -5,7 +5,7 @@ monitors and the store of queried-but-unlabelled events. It knows nothing of
 Kafka, HTTP or clocks: the caller passes ``now``. The service, the offline
 evaluation and the tests all drive this same object.
 
->>> from streamal.messages import Event, Label
+>>> from streamal.wire.messages import Event, Label
 >>> learner = Learner(model="hat", budget=0.5, seed_size=1)
 >>> d = learner.score(Event("e1", {"port": 22, "proto": "ssh"}), now=0.0)
 >>> d.query.reason, d.prediction          # cold start: nothing known, so ask
@@ -25,12 +25,12 @@ from typing import Any
 
 from river import metrics, utils
 
-from streamal.drift import DETECTORS, DriftMonitor
-from streamal.messages import Event, Label, parse_ts
-from streamal.models import make_model, prepare
-from streamal.pending import PendingItem, PendingStore, RecentIds
-from streamal.sampling import Query, Sampler
-from streamal.strategies import make_strategy
+from streamal.core.drift import DETECTORS, DriftMonitor
+from streamal.core.models import make_model, prepare
+from streamal.core.pending import PendingItem, PendingStore, RecentIds
+from streamal.core.sampling import Query, Sampler
+from streamal.core.strategies import make_strategy
+from streamal.wire.messages import Event, Label, parse_ts
 
 __all__ = ["OUTCOMES", "Decision", "LearnResult", "Learner"]
 
@@ -78,13 +78,13 @@ class Learner:
     Parameters
     ----------
     model, strategy
-        Names from :data:`streamal.models.MODELS` and :data:`streamal.strategies.STRATEGIES`.
+        Names from :data:`streamal.core.models.MODELS` and :data:`streamal.core.strategies.STRATEGIES`.
     budget
         Fraction of scored events that may be queried.
     audit_share, seed_size, window, boost, boost_events, diversity, capacity, max_backlog
-        See :class:`~streamal.sampling.Sampler`.
+        See :class:`~streamal.core.sampling.Sampler`.
     drift_warmup
-        Labels learned before drift alarms count (see :class:`~streamal.drift.DriftMonitor`).
+        Labels learned before drift alarms count (see :class:`~streamal.core.drift.DriftMonitor`).
     max_pending
         Queried-but-unlabelled events kept; the oldest go first.
     accuracy_window

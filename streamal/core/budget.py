@@ -1,6 +1,6 @@
 """Budget managers: keep the share of queried events at the budget.
 
-Two pieces, used together by the :class:`~streamal.sampling.Sampler`:
+Two pieces, used together by the :class:`~streamal.core.sampling.Sampler`:
 
 * :class:`QuantileFilter` turns a stream of utilities into decisions that
   spend a fraction ``b`` of events: query when the utility is in the top ``b``

@@ -16,7 +16,7 @@ from prometheus_client import CollectorRegistry, make_asgi_app
 from streamal import __version__
 
 if TYPE_CHECKING:
-    from streamal.review_api import ReviewDesk
+    from streamal.http.review_routes import ReviewDesk
 
 __all__ = ["Health", "create_app"]
 
@@ -59,7 +59,7 @@ def create_app(health: Health, registry: CollectorRegistry, desk: ReviewDesk | N
 
     app.mount("/metrics", make_asgi_app(registry=registry))
     if desk is not None:
-        from streamal.review_api import mount_review
+        from streamal.http.review_routes import mount_review
 
         mount_review(app, desk)
     return app

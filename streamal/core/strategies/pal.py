@@ -13,7 +13,7 @@ queries at the budget.
 
 The reference implementation estimates ``n``, ``k`` and the density with
 Parzen windows over a window of past events, about 0.4 ms per event. Here a
-neighbourhood is a cell of :class:`~streamal.neighbourhood.Cells` with counts
+neighbourhood is a cell of :class:`~streamal.core.neighbourhood.Cells` with counts
 that fade over ``half_life`` events, and the gain has a closed form (cached),
 so one decision costs microseconds. As in scikit-activeml's implementation,
 the label statistics are ``n`` (labels in the neighbourhood) and ``k = n *
@@ -36,8 +36,8 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
-from streamal.neighbourhood import Cells, DecayingCounts
-from streamal.strategies.base import Observation, Strategy
+from streamal.core.neighbourhood import Cells, DecayingCounts
+from streamal.core.strategies.base import Observation, Strategy
 
 __all__ = ["PAL", "probabilistic_gain"]
 

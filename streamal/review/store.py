@@ -10,7 +10,7 @@ positions, so a restart or another replica arrives at the same state.
 Claims are the one thing kept only in memory: they are short-lived locks
 between analysts working on one replica, and expire by themselves.
 
->>> from streamal.pending import PendingItem
+>>> from streamal.core.pending import PendingItem
 >>> store = ReviewStore(answers_wanted=2, clock=lambda: 100.0)
 >>> store.add_item(PendingItem("e1", {"x": 1}, None, "ok", {"ok": 0.6, "bad": 0.4}, 0.4, "uncertainty", 7, 90.0))
 True
@@ -34,8 +34,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from streamal.core.pending import PendingItem
 from streamal.errors import StreamalError
-from streamal.pending import PendingItem
 
 __all__ = ["Answer", "ReviewConflict", "ReviewEntry", "ReviewStore", "UnknownItem", "cohen_kappa", "fleiss_kappa"]
 

@@ -7,8 +7,8 @@ from typing import Any
 
 from river import base
 
-from streamal.models import prepare
-from streamal.strategies.base import Observation, Strategy
+from streamal.core.models import prepare
+from streamal.core.strategies.base import Observation, Strategy
 
 __all__ = ["Committee"]
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from streamal.evaluate import PASSIVE, RANDOM, Evaluation, RunSummary, Trace
+from streamal.evaluation.runs import PASSIVE, RANDOM, Evaluation, RunSummary, Trace
 
 __all__ = ["format_table", "plot", "write_results"]
 

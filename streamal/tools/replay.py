@@ -17,8 +17,8 @@ from typing import IO, Any
 import orjson
 from tqdm import tqdm
 
-from streamal.broker import ensure_topics, make_producer
-from streamal.messages import encode, format_ts
+from streamal.service.kafka import ensure_topics, make_producer
+from streamal.wire.messages import encode, format_ts
 
 __all__ = ["TruthWriter", "replay"]
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import random
 
-from streamal.strategies.base import Observation, Strategy
+from streamal.core.strategies.base import Observation, Strategy
 
 __all__ = ["FixedUncertainty", "RandomizedVariableUncertainty", "Split", "VariableUncertainty"]
 

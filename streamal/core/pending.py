@@ -19,7 +19,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from streamal.messages import FeatureValue, check_features, format_ts, parse_ts
+from streamal.wire.messages import FeatureValue, check_features, format_ts, parse_ts
 
 __all__ = ["PendingItem", "PendingStore", "RecentIds"]
 

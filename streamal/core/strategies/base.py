@@ -13,7 +13,7 @@ Strategies that keep statistics of the labels (``pal``) also get every label
 through :meth:`Strategy.learn_one`, whenever it arrives: a label that comes
 hours late updates them then, never in the past.
 
-The :class:`~streamal.sampling.Sampler` around it handles what every strategy
+The :class:`~streamal.core.sampling.Sampler` around it handles what every strategy
 shares: the hard budget cap, the cold start, the random audit share and the
 drift boost.
 """
@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from streamal.budget import QuantileFilter
+from streamal.core.budget import QuantileFilter
 
 __all__ = ["Observation", "Strategy"]
 

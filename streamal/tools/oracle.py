@@ -18,9 +18,9 @@ from pathlib import Path
 
 import orjson
 
-from streamal.broker import ensure_topics, make_consumer, make_producer
 from streamal.errors import DataError
-from streamal.messages import encode, format_ts
+from streamal.service.kafka import ensure_topics, make_consumer, make_producer
+from streamal.wire.messages import encode, format_ts
 
 __all__ = ["Oracle", "TruthFile"]
 

@@ -19,12 +19,17 @@ name                                    asks for
 
 from __future__ import annotations
 
-from streamal.strategies.base import Observation, Strategy
-from streamal.strategies.baseline import PeriodicSampling, RandomSampling
-from streamal.strategies.committee import Committee
-from streamal.strategies.pal import PAL
-from streamal.strategies.uncertainty import Entropy, Margin, Uncertainty
-from streamal.strategies.zliobaite import FixedUncertainty, RandomizedVariableUncertainty, Split, VariableUncertainty
+from streamal.core.strategies.base import Observation, Strategy
+from streamal.core.strategies.baseline import PeriodicSampling, RandomSampling
+from streamal.core.strategies.committee import Committee
+from streamal.core.strategies.pal import PAL
+from streamal.core.strategies.uncertainty import Entropy, Margin, Uncertainty
+from streamal.core.strategies.zliobaite import (
+    FixedUncertainty,
+    RandomizedVariableUncertainty,
+    Split,
+    VariableUncertainty,
+)
 
 __all__ = [
     "PAL", "STRATEGIES", "Committee", "Entropy", "FixedUncertainty", "Margin", "Observation",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from streamal.strategies.base import Observation, Strategy
+from streamal.core.strategies.base import Observation, Strategy
 
 __all__ = ["PeriodicSampling", "RandomSampling"]
 

@@ -1,7 +1,7 @@
 """Thin wrappers over kafka-python: topics, the producer and the two consumers.
 
 Nothing here knows what the messages mean; the policy (commit order,
-checkpoints, dead letters) lives in :mod:`streamal.service`. Client errors are
+checkpoints, dead letters) lives in :mod:`streamal.service.loop`. Client errors are
 wrapped as :class:`~streamal.errors.BrokerError` with the setting to check.
 """
 

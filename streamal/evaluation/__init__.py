@@ -1,0 +1,1 @@
+"""Offline evaluation: replay a stream through the learner with a simulated analyst, and report."""

@@ -1,0 +1,1 @@
+"""The Kafka service: the loop that drives the learner from the topics, its commit policy and its state."""

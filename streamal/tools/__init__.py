@@ -1,0 +1,1 @@
+"""Tools around the service: the demo, replay, the oracle and the embedded broker."""
