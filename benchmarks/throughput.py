@@ -14,6 +14,7 @@ import time
 
 import orjson
 
+from streamal.core.config import LearnerConfig
 from streamal.core.learner import Learner
 from streamal.evaluation.streams import open_stream
 from streamal.wire.messages import Label, parse_event
@@ -29,7 +30,7 @@ def main() -> None:
     truth = [y for _, y in open_stream(args.stream, n=args.events)]
     rows = []
     for model in ("linear", "hat", "arf"):
-        learner = Learner(model=model, budget=0.05)
+        learner = Learner(LearnerConfig(model=model, budget=0.05))
         started = time.perf_counter()
         for i, msg in enumerate(raw):
             event = parse_event(msg)

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from streamal.config import ENV_PREFIX, Settings, load_settings
-from streamal.errors import ConfigError, StreamalError
+from streamal.errors import ConfigError, IncompatibleState, StreamalError
 
 __all__ = ["main"]
 
@@ -42,7 +42,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     settings = _settings_from(args)
     configure_logging(settings.log_level)
-    serve(settings)
+    serve(settings, reset_model=args.reset_model)
     return 0
 
 
@@ -140,6 +140,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run the service (Kafka consumer, learner, HTTP)")
+    run.add_argument("--reset-model", action="store_true",
+                     help="start a fresh model: keep the old checkpoint aside and learn the review and labels "
+                     "topics again from their beginning (needed to change the model or the strategy)")
     _add_settings_flags(run)
     run.set_defaults(func=_cmd_run)
 
@@ -214,6 +217,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args))
     except StreamalError as exc:
         print(f"streamal {args.command}: error: {exc}", file=sys.stderr)  # noqa: T201
-        return 2 if type(exc).__name__ == "ConfigError" else 1
+        return 2 if isinstance(exc, ConfigError | IncompatibleState) else 1
     except KeyboardInterrupt:
         return 130

@@ -20,11 +20,13 @@ from typing import Any
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from streamal.core.config import LearnerConfig
 from streamal.errors import ConfigError
 
 __all__ = ["Settings", "load_settings", "parse_tokens"]
 
 ENV_PREFIX = "STREAMAL_"
+_L = LearnerConfig()  # the learner's defaults
 
 
 class Settings(BaseSettings):
@@ -44,24 +46,33 @@ class Settings(BaseSettings):
     topic_partitions: int = Field(1, ge=1, description="Partitions of topics streamal creates.")
     group_id: str = Field("streamal", description="Consumer group of the events consumer.")
     session_timeout_ms: int = Field(10_000, ge=1000, description="Kafka consumer-group session timeout.")
+    kafka_connect_timeout: float = Field(
+        10.0, gt=0, le=600, description="Seconds to reach Kafka at start before giving up.")
 
-    # Learning
-    budget: float = Field(0.05, description="Fraction of scored events that may be sent to review.")
-    strategy: str = Field("uncertainty", description="Query strategy (see `streamal evaluate --help`).")
-    model: str = Field("hat", description="Model: linear, hat or arf.")
-    audit_share: float = Field(0.1, ge=0.0, le=1.0, description="Share of the budget spent on random audit queries.")
-    seed_size: int = Field(20, ge=0, description="Labels queried first, at cold start, before trusting the model.")
-    budget_window: int = Field(1000, ge=10, description="Events over which the recent spending is held to the budget.")
-    drift_warmup: int = Field(200, ge=0, description="Labels learned before drift alarms count.")
-    drift_boost: float = Field(3.0, ge=1.0, description="Spending multiplier in the window after a drift alarm.")
-    drift_boost_events: int = Field(500, ge=0, description="Events the boost lasts after a drift alarm.")
-    diversity: float = Field(0.0, ge=0.0, description="Discount on queries near recently queried events (0: off).")
+    # Learning (defaults: streamal.core.config.LearnerConfig, the one place they are written)
+    budget: float = Field(_L.budget, description="Fraction of scored events that may be sent to review.")
+    strategy: str = Field(_L.strategy, description="Query strategy (see `streamal evaluate --help`).")
+    model: str = Field(_L.model, description="Model: linear, hat or arf.")
+    audit_share: float = Field(
+        _L.audit_share, ge=0.0, le=1.0, description="Share of the budget spent on random audit queries.")
+    seed_size: int = Field(
+        _L.seed_size, ge=0, description="Labels queried first, at cold start, before trusting the model.")
+    budget_window: int = Field(
+        _L.window, ge=10, description="Events over which the recent spending is held to the budget.")
+    drift_warmup: int = Field(_L.drift_warmup, ge=0, description="Labels learned before drift alarms count.")
+    drift_boost: float = Field(_L.boost, ge=1.0, description="Spending multiplier in the window after a drift alarm.")
+    drift_boost_events: int = Field(_L.boost_events, ge=0, description="Events the boost lasts after a drift alarm.")
+    diversity: float = Field(
+        _L.diversity, ge=0.0, description="Discount on queries near recently queried events (0: off).")
     capacity_per_hour: float = Field(
-        0.0, ge=0.0, description="Most queries per hour the analysts can answer (0: no limit).")
+        _L.capacity, ge=0.0, description="Most queries per hour the analysts can answer (0: no limit).")
     max_backlog: int = Field(
-        0, ge=0, description="Most unanswered review items; fewer queries as it fills (0: no limit).")
-    max_pending: int = Field(100_000, ge=1, description="Queried-but-unlabelled events kept; the oldest go first.")
-    seed: int = Field(42, description="Random seed of the model and the sampler.")
+        _L.max_backlog, ge=0, description="Most unanswered review items; fewer queries as it fills (0: no limit).")
+    max_pending: int = Field(
+        _L.max_pending, ge=1, description="Queried-but-unlabelled events kept; the oldest go first.")
+    max_classes: int = Field(
+        _L.max_classes, ge=2, le=100_000, description="Most distinct labels learned; a label past it is invalid.")
+    seed: int = Field(_L.seed, description="Random seed of a fresh model and sampler.")
 
     # Review workflow
     review_tokens: str = Field(
@@ -76,6 +87,9 @@ class Settings(BaseSettings):
     # Limits on input
     max_event_bytes: int = Field(1_048_576, ge=64, description="Largest event accepted, in bytes.")
     max_features: int = Field(1000, ge=1, description="Most features an event may have.")
+    max_output_bytes: int = Field(
+        1_000_000, ge=65_536, le=100_000_000,
+        description="Largest message streamal sends (keep it under the broker's message.max.bytes).")
 
     # Service
     http_host: str = Field("0.0.0.0", description="Address the HTTP server listens on.")  # noqa: S104
@@ -84,6 +98,16 @@ class Settings(BaseSettings):
     checkpoint_interval: float = Field(30.0, gt=0, description="Seconds between checkpoints.")
     commit_interval: float = Field(1.0, gt=0, description="Seconds between offset commits.")
     log_level: str = Field("INFO", description="Logging level.")
+
+    def learner_config(self) -> LearnerConfig:
+        """The learner's part of the settings."""
+        return LearnerConfig(
+            model=self.model, strategy=self.strategy, budget=self.budget, audit_share=self.audit_share,
+            seed_size=self.seed_size, window=self.budget_window, boost=self.drift_boost,
+            boost_events=self.drift_boost_events, diversity=self.diversity, capacity=self.capacity_per_hour,
+            max_backlog=self.max_backlog, drift_warmup=self.drift_warmup, max_pending=self.max_pending,
+            max_classes=self.max_classes, seed=self.seed,
+        )
 
     @field_validator("budget")
     @classmethod

@@ -7,8 +7,10 @@
     ├── InvalidMessage            a message cannot be used as it is
     │   ├── InvalidEvent          ... an event (goes to the dead-letter topic)
     │   └── InvalidLabel          ... a label (counted and skipped)
+    ├── OutputTooLarge            an output cannot be cut to fit the broker's limit
     ├── BrokerError               Kafka is unreachable or refused a request
     ├── CheckpointError           a checkpoint cannot be read or written
+    │   └── IncompatibleState     ... it was made with settings that cannot go on
     └── DataError                 a data set or stream cannot be read
 
 Third-party errors are wrapped at the boundary (``raise ... from exc``) so a
@@ -22,9 +24,11 @@ __all__ = [
     "CheckpointError",
     "ConfigError",
     "DataError",
+    "IncompatibleState",
     "InvalidEvent",
     "InvalidLabel",
     "InvalidMessage",
+    "OutputTooLarge",
     "StreamalError",
 ]
 
@@ -62,12 +66,20 @@ class InvalidLabel(InvalidMessage):
     """A label message is malformed (no event id, no label, wrong types)."""
 
 
+class OutputTooLarge(StreamalError):
+    """An output message cannot be made to fit the size bound (a bug: inputs are checked so it cannot happen)."""
+
+
 class BrokerError(StreamalError):
     """Kafka could not be reached, or refused a request we cannot do without."""
 
 
 class CheckpointError(StreamalError):
     """The state directory cannot be read or written."""
+
+
+class IncompatibleState(CheckpointError):
+    """The checkpoint was made with a model or strategy other than the settings': start afresh to change them."""
 
 
 class DataError(StreamalError):

@@ -1,38 +1,43 @@
-"""Running the service as a process: logging, the HTTP thread, signals, the clean stop.
+"""Running the service as a process: the parts put together, the HTTP thread, signals, the clean stop.
 
-SIGTERM and SIGINT set a stop flag; the Kafka loop then flushes, commits and
-checkpoints, and the process exits 0. A failure the service cannot recover
-from (Kafka unreachable at start, an undeliverable output) exits 1 with one
-line saying why.
+This is where the Kafka service (:mod:`streamal.service`) and the HTTP
+surface (:mod:`streamal.http`) meet: the review store and the health flags
+are made here and handed to both, so neither imports the other.
+
+Start-up fails fast and plainly: the HTTP port is bound before anything else
+(a port in use is one line and exit code 2), and Kafka must answer within
+``STREAMAL_KAFKA_CONNECT_TIMEOUT``. SIGTERM and SIGINT set a stop flag; the
+loop then flushes, commits and checkpoints, and the process exits 0. A
+failure the service cannot recover from (the broker gone, the disk full)
+exits 1 with one line saying why.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
 import signal
+import socket
 import threading
+import time
 from types import FrameType
 
 import uvicorn
 from prometheus_client import CollectorRegistry
 
 from streamal.config import Settings
-from streamal.http.app import Health, create_app
+from streamal.errors import ConfigError, StreamalError
+from streamal.http.app import create_app
+from streamal.http.review_routes import ReviewDesk
+from streamal.review.store import ReviewStore
+from streamal.service.health import Health
+from streamal.service.logs import configure_logging
 from streamal.service.loop import Service
 from streamal.service.metrics import Metrics
 
-__all__ = ["configure_logging", "serve"]
+__all__ = ["bind_http", "configure_logging", "serve"]
 
 logger = logging.getLogger(__name__)
-
-
-def configure_logging(level: str) -> None:
-    """``time level logger message`` lines on stderr."""
-    logging.basicConfig(
-        level=level,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
-    logging.getLogger("kafka").setLevel(max(logging.WARNING, logging.getLevelName(level)))
 
 
 class _HttpServer(uvicorn.Server):
@@ -40,20 +45,47 @@ class _HttpServer(uvicorn.Server):
         pass
 
 
-def serve(settings: Settings, stop: threading.Event | None = None) -> None:
+def bind_http(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port`` for the HTTP server; :class:`ConfigError` naming the setting if taken."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise ConfigError(f"STREAMAL_HTTP_PORT: port {port} on {host} is already in use") from None
+        raise ConfigError(f"STREAMAL_HTTP_HOST/STREAMAL_HTTP_PORT: cannot listen on {host}:{port}: "
+                          f"{exc.strerror}") from None
+    sock.set_inheritable(True)
+    return sock
+
+
+def serve(settings: Settings, stop: threading.Event | None = None, *, reset_model: bool = False) -> None:
     """Run the service until SIGTERM/SIGINT (or ``stop``); raises on a fatal error."""
     stop = stop or threading.Event()
+    sock = bind_http(settings.http_host, settings.http_port)
     registry = CollectorRegistry()
     metrics = Metrics(registry)
     health = Health()
-    service = Service(settings, metrics, health)
-    app = create_app(health, registry, service.desk)
-    config = uvicorn.Config(
-        app, host=settings.http_host, port=settings.http_port, log_level="warning", access_log=False
-    )
-    http = _HttpServer(config)
-    http_thread = threading.Thread(target=http.run, name="http", daemon=True)
+    review = ReviewStore(answers_wanted=settings.review_answers, claim_seconds=settings.review_claim_seconds,
+                         undo_seconds=settings.review_undo_seconds, max_items=settings.max_pending)
+    service = Service(settings, metrics, health, review, reset_model=reset_model)
+    for who in sorted(set(settings.tokens.values())):
+        metrics.review_answers.labels(annotator=who)
+    desk = ReviewDesk(review, service.publish_acked, labels_topic=settings.labels_topic,
+                      review_topic=settings.review_topic, tokens=settings.tokens,
+                      allowed_labels=settings.allowed_labels,
+                      on_answer=lambda who: metrics.review_answers.labels(annotator=who).inc())
+    http = _HttpServer(uvicorn.Config(create_app(health, registry, desk), log_level="warning", access_log=False))
+    http_thread = threading.Thread(target=http.run, kwargs={"sockets": [sock]}, name="http", daemon=True)
     http_thread.start()
+    deadline = time.monotonic() + 10.0
+    while not http.started:
+        if not http_thread.is_alive() or time.monotonic() > deadline:
+            raise StreamalError(f"the HTTP server did not start on {settings.http_host}:{settings.http_port}")
+        time.sleep(0.01)
 
     def _on_signal(signum: int, frame: FrameType | None) -> None:
         logger.info("signal=%s stopping", signal.Signals(signum).name)
@@ -78,4 +110,5 @@ def serve(settings: Settings, stop: threading.Event | None = None) -> None:
     finally:
         http.should_exit = True
         http_thread.join(timeout=5)
+        sock.close()
     logger.info("stopped cleanly model_version=%d", service.learner.model_version)

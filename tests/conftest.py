@@ -7,7 +7,8 @@ import pytest
 import uvicorn
 from prometheus_client import CollectorRegistry
 
-from streamal.http.app import Health, create_app
+from streamal.http.app import create_app
+from streamal.service.health import Health
 from streamal.service.metrics import Metrics
 from streamal.tools.embedded import free_port
 

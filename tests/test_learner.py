@@ -5,6 +5,7 @@ import random
 
 import pytest
 
+from streamal.core.config import LearnerConfig
 from streamal.core.learner import Learner
 from streamal.evaluation.streams import open_stream
 from streamal.wire.messages import Event, Label
@@ -24,7 +25,7 @@ def mixed_event(i, rng):
 @pytest.mark.parametrize("model", ["linear", "hat", "arf"])
 def test_mixed_features_and_multiclass_string_labels(model):
     rng = random.Random(0)
-    learner = Learner(model=model, budget=1.0, seed_size=0)
+    learner = Learner(LearnerConfig(model=model, budget=1.0, seed_size=0))
     correct = 0
     for i in range(3000):
         event, label = mixed_event(i, rng)
@@ -38,7 +39,7 @@ def test_mixed_features_and_multiclass_string_labels(model):
 
 
 def test_label_outcomes():
-    learner = Learner(budget=1.0, seed_size=5)
+    learner = Learner(LearnerConfig(budget=1.0, seed_size=5))
     d = learner.score(Event("a", {"x": 1}), now=0.0)
     assert d.query is not None and learner.backlog == 1
     assert learner.learn(Label("nobody", "x"), now=1.0).outcome == "unknown"
@@ -52,8 +53,8 @@ def test_label_outcomes():
 
 
 def test_review_items_from_elsewhere_are_remembered_once():
-    a = Learner(budget=1.0, seed_size=5)
-    b = Learner(budget=1.0, seed_size=5)
+    a = Learner(LearnerConfig(budget=1.0, seed_size=5))
+    b = Learner(LearnerConfig(budget=1.0, seed_size=5))
     item = a.score(Event("e1", {"x": 1}), now=0.0).item
     assert b.remember(item) and not b.remember(item)
     assert b.learn(Label("e1", "pos"), now=1.0).outcome == "learned"
@@ -61,7 +62,7 @@ def test_review_items_from_elsewhere_are_remembered_once():
 
 
 def test_budget_held_over_a_long_stream():
-    learner = Learner(model="hat", budget=0.05, seed_size=20)
+    learner = Learner(LearnerConfig(model="hat", budget=0.05, seed_size=20))
     n = queried = 0
     for i, (x, y) in enumerate(open_stream("sea-abrupt", n=10_000)):
         d = learner.score(Event(str(i), x), now=float(i))
@@ -74,7 +75,7 @@ def test_budget_held_over_a_long_stream():
 
 def test_drift_reaction_on_a_known_change_point():
     """An abrupt concept change at 5000: an alarm follows it (not before) and the sampler boosts."""
-    learner = Learner(model="hat", budget=0.1, seed_size=20, drift_warmup=100, seed=1)
+    learner = Learner(LearnerConfig(model="hat", budget=0.1, seed_size=20, drift_warmup=100, seed=1))
     alarms_at, drift_queries = [], 0
     for i, (x, y) in enumerate(open_stream("agrawal-abrupt", n=10_000, seed=3)):
         d = learner.score(Event(str(i), x), now=float(i))
@@ -90,7 +91,7 @@ def test_drift_reaction_on_a_known_change_point():
 
 
 def test_warmup_keeps_the_learning_curve_from_raising_alarms():
-    learner = Learner(model="hat", budget=0.1, seed_size=20, drift_warmup=200, seed=2)
+    learner = Learner(LearnerConfig(model="hat", budget=0.1, seed_size=20, drift_warmup=200, seed=2))
     alarms = 0
     for i, (x, y) in enumerate(open_stream("sea-abrupt", n=4000, seed=5)):  # no drift before 10000
         d = learner.score(Event(str(i), x), now=float(i))
@@ -102,7 +103,7 @@ def test_warmup_keeps_the_learning_curve_from_raising_alarms():
 
 
 def test_state_survives_pickling():
-    learner = Learner(model="hat", budget=0.5, seed_size=3)
+    learner = Learner(LearnerConfig(model="hat", budget=0.5, seed_size=3))
     for i in range(50):
         learner.score(Event(str(i), {"x": i % 7, "c": "ab"[i % 2]}), now=float(i))
         learner.learn(Label(str(i), "ab"[i % 2]), now=float(i))

@@ -3,8 +3,9 @@ import base64
 import orjson
 import pytest
 
-from streamal.errors import InvalidEvent, InvalidLabel
-from streamal.wire.messages import dead_letter, parse_event, parse_label
+from streamal.errors import InvalidEvent, InvalidLabel, OutputTooLarge
+from streamal.wire.messages import MAX_ABS_NUMBER, parse_event, parse_label
+from streamal.wire.outputs import dead_letter, fit
 
 
 @pytest.mark.parametrize(
@@ -53,7 +54,59 @@ def test_invalid_labels(raw):
         parse_label(raw)
 
 
-def test_dead_letter_keeps_the_bytes():
-    dl = dead_letter(b"\xff\xfe", "t", 0, 5, "not valid JSON")
+def test_dead_letter_keeps_the_bytes_that_fit():
+    dl = orjson.loads(dead_letter(b"\xff\xfe", "t", 0, 5, "not valid JSON", "not_json", limit=10_000))
     assert dl["encoding"] == "base64" and base64.b64decode(dl["value"]) == b"\xff\xfe"
-    assert dead_letter(b"{oops", "t", 1, 2, "bad")["value"] == "{oops"
+    assert dl["size"] == 2 and dl["truncated"] is False and len(dl["sha256"]) == 64
+    dl = orjson.loads(dead_letter(b"{oops", "t", 1, 2, "bad", "not_json", limit=10_000))
+    assert dl["value"] == "{oops" and (dl["topic"], dl["partition"], dl["offset"]) == ("t", 1, 2)
+
+
+@pytest.mark.parametrize("raw", [
+    b"\xff" * 800_000,                       # invalid UTF-8: base64 grows it by a third
+    b"\x00" * 200_000,                       # NUL bytes: each becomes \u0000 in JSON
+    b'{"id": "x", "features": {"a": "' + "é".encode() * 600_000 + b'"}}',
+])
+def test_a_dead_letter_too_large_is_cut_to_fit_and_says_so(raw):
+    import hashlib
+
+    limit = 1_000_000
+    data = dead_letter(raw, "events", 3, 99, "too large", "too_large", limit=limit)
+    assert len(data) <= limit
+    dl = orjson.loads(data)
+    assert dl["truncated"] is True and dl["size"] == len(raw)
+    assert dl["sha256"] == hashlib.sha256(raw).hexdigest()
+    assert (dl["topic"], dl["partition"], dl["offset"], dl["reason"]) == ("events", 3, 99, "too_large")
+    prefix = base64.b64decode(dl["value"]) if dl["encoding"] == "base64" else dl["value"].encode()
+    assert raw.startswith(prefix) and len(prefix) > 100_000
+
+
+def test_review_items_trim_meta_then_classes_and_say_so():
+    msg = {"event_id": "e", "features": {"x": 1}, "meta": {"blob": "m" * 5000},
+           "proba": {f"class-{i}": 1.0 / 500 for i in range(500)}}
+    out = orjson.loads(fit(msg, limit=12_000))
+    assert out["meta"] is None and out["meta_trimmed"]["bytes"] > 5000
+    assert "proba_trimmed" not in out
+    out = orjson.loads(fit(msg, limit=3000))
+    assert len(out["proba"]) == 50 and out["proba_trimmed"] == {"classes": 500}
+    with pytest.raises(OutputTooLarge):
+        fit({"event_id": "e", "features": {"x": "y" * 5000}}, limit=3000)
+
+
+@pytest.mark.parametrize("value", ["1e200", "-1e101", "-1e150"])
+def test_numbers_that_would_overflow_the_model_are_invalid(value):
+    with pytest.raises(InvalidEvent, match="feature 'a'"):
+        parse_event(b'{"id": "e", "features": {"a": ' + value.encode() + b"}}")
+    with pytest.raises(InvalidLabel, match="feature 'a'"):
+        parse_label(b'{"event_id": "e", "label": "x", "features": {"a": ' + value.encode() + b"}}")
+    assert parse_event(b'{"id": "e", "features": {"a": %g}}' % MAX_ABS_NUMBER).features["a"] == MAX_ABS_NUMBER
+
+
+def test_an_event_whose_features_outgrow_an_output_message_is_refused_before_scoring():
+    # 1e15 is 4 bytes in, 18 bytes out: the re-encoded features do not fit
+    raw = b'{"id": "big", "features": {' + b",".join(b'"f%d": 1e15' % i for i in range(20_000)) + b"}}"
+    assert len(raw) < 400_000
+    with pytest.raises(InvalidEvent, match="re-encoded") as info:
+        parse_event(raw, max_features=50_000, max_output_bytes=300_000)
+    assert info.value.reason == "too_large"
+    assert parse_event(raw, max_features=50_000, max_output_bytes=1_000_000).id == "big"

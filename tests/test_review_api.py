@@ -18,9 +18,10 @@ from prometheus_client import CollectorRegistry
 
 from streamal.core.pending import PendingItem
 from streamal.errors import BrokerError
-from streamal.http.app import Health, create_app
+from streamal.http.app import create_app
 from streamal.http.review_routes import ReviewDesk
 from streamal.review.store import ReviewStore
+from streamal.service.health import Health
 from streamal.tools.embedded import free_port
 
 TOKENS = {"token-one-1234": "analyst-1", "token-two-5678": "analyst-2"}

@@ -5,6 +5,7 @@ import random
 import pytest
 from river import base
 
+from streamal.core.config import LearnerConfig
 from streamal.core.learner import Learner
 from streamal.core.neighbourhood import Cells
 from streamal.core.sampling import Sampler
@@ -150,8 +151,8 @@ def test_committee_asks_where_members_disagree_not_where_they_are_jointly_unsure
 
 def test_committee_needs_an_ensemble():
     with pytest.raises(ValueError, match="arf"):
-        Learner(model="hat", strategy="committee")
-    learner = Learner(model="arf", strategy="committee", budget=0.1, seed_size=5)
+        Learner(LearnerConfig(model="hat", strategy="committee"))
+    learner = Learner(LearnerConfig(model="arf", strategy="committee", budget=0.1, seed_size=5))
     rng = random.Random(0)
     for i in range(600):
         x = {"x": rng.random(), "y": rng.random()}
@@ -195,7 +196,8 @@ def test_cells_are_stable_and_separate_far_apart_events():
 
 
 def burst_queries(diversity):
-    s = Sampler(Uncertainty(seed=1), 0.1, diversity=diversity, seed_size=0, audit_share=0.0, seed=1)
+    s = Sampler(Uncertainty(seed=1),
+                LearnerConfig(budget=0.1, diversity=diversity, seed_size=0, audit_share=0.0, seed=1))
     rng = random.Random(1)
     for i in range(3000):  # ordinary traffic
         c = 0.5 + 0.5 * rng.random()
@@ -211,7 +213,7 @@ def test_diversity_keeps_a_burst_of_look_alikes_from_eating_the_budget():
 
 
 def test_capacity_caps_queries_per_hour_and_the_backlog():
-    s = Sampler(Uncertainty(seed=1), 0.5, capacity=30, seed_size=0, audit_share=0.0, seed=1)
+    s = Sampler(Uncertainty(seed=1), LearnerConfig(budget=0.5, capacity=30, seed_size=0, audit_share=0.0, seed=1))
     rng = random.Random(2)
     times = []
     for i in range(7200):  # one event a second for two hours
@@ -222,13 +224,14 @@ def test_capacity_caps_queries_per_hour_and_the_backlog():
         assert sum(start <= t < start + 3600 for t in times) <= 30
     assert len(times) >= 50  # and it does use the capacity
 
-    s = Sampler(Uncertainty(seed=1), 0.5, max_backlog=10, seed_size=0, audit_share=0.0, seed=1)
+    s = Sampler(Uncertainty(seed=1), LearnerConfig(budget=0.5, max_backlog=10, seed_size=0, audit_share=0.0, seed=1))
     assert all(s.decide({"a": 0.5, "b": 0.5}, {}, n_learned=100, backlog=10) is None for _ in range(200))
 
 
 def test_a_filling_backlog_keeps_only_the_most_valuable():
     def asked(backlog):
-        s = Sampler(Uncertainty(seed=1), 0.2, max_backlog=100, seed_size=0, audit_share=0.0, seed=1)
+        s = Sampler(Uncertainty(seed=1),
+                    LearnerConfig(budget=0.2, max_backlog=100, seed_size=0, audit_share=0.0, seed=1))
         rng = random.Random(3)
         utilities = []
         for _ in range(5000):
@@ -246,7 +249,7 @@ def test_a_filling_backlog_keeps_only_the_most_valuable():
 
 
 def test_a_late_label_is_judged_against_the_prediction_made_when_it_was_asked():
-    learner = Learner(model="linear", budget=1.0, seed_size=1, audit_share=1.0)
+    learner = Learner(LearnerConfig(model="linear", budget=1.0, seed_size=1, audit_share=1.0))
     learner.learn(Label("seed", "a", features={"x": 1.0}), now=0)
     asked = learner.score(Event("e1", {"x": 1.0}), now=1)
     assert asked.query is not None and asked.prediction == "a"

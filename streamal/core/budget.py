@@ -113,6 +113,23 @@ class SpendingCap:
         self._flags: deque[bool] = deque(maxlen=window)
         self._recent = 0
 
+    def reconfigure(self, budget: float, window: int, reserve: float) -> None:
+        """A new budget, window or reserve; the queries already counted stay counted.
+
+        >>> cap = SpendingCap(budget=0.1, window=4)
+        >>> for _ in range(4):
+        ...     cap.observe()
+        >>> cap.spend(); cap.reconfigure(0.2, window=2, reserve=0)
+        >>> cap.recent, cap.queries
+        (0.5, 1)
+        """
+        self.budget = budget
+        self.reserve = reserve
+        if window != self.window:
+            self.window = window
+            self._flags = deque(self._flags, maxlen=window)
+            self._recent = sum(self._flags)
+
     def observe(self) -> None:
         """Count one scored event (before deciding on it)."""
         if len(self._flags) == self.window and self._flags[0]:

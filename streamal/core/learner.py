@@ -6,7 +6,7 @@ Kafka, HTTP or clocks: the caller passes ``now``. The service, the offline
 evaluation and the tests all drive this same object.
 
 >>> from streamal.wire.messages import Event, Label
->>> learner = Learner(model="hat", budget=0.5, seed_size=1)
+>>> learner = Learner(LearnerConfig(model="hat", budget=0.5, seed_size=1))
 >>> d = learner.score(Event("e1", {"port": 22, "proto": "ssh"}), now=0.0)
 >>> d.query.reason, d.prediction          # cold start: nothing known, so ask
 ('uncertainty', None)
@@ -20,11 +20,13 @@ evaluation and the tests all drive this same object.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import math
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from river import metrics, utils
 
+from streamal.core.config import LearnerConfig
 from streamal.core.drift import DETECTORS, DriftMonitor
 from streamal.core.models import make_model, prepare
 from streamal.core.pending import PendingItem, PendingStore, RecentIds
@@ -32,7 +34,7 @@ from streamal.core.sampling import Query, Sampler
 from streamal.core.strategies import make_strategy
 from streamal.wire.messages import Event, Label, parse_ts
 
-__all__ = ["OUTCOMES", "Decision", "LearnResult", "Learner"]
+__all__ = ["OUTCOMES", "Decision", "LearnResult", "Learner", "LearnerStats"]
 
 OUTCOMES = ("learned", "unknown", "duplicate", "invalid")
 ESTIMATES = ("audit", "queried")
@@ -70,104 +72,84 @@ class LearnResult:
     reason: str | None = None
     delay: float | None = None
     alarms: list[str] = field(default_factory=list)
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LearnerStats:
+    """A snapshot of what the learner knows, for the metrics (taken on the loop's thread)."""
+
+    model_version: int
+    backlog: int
+    evicted: int
+    accuracy: dict[str, float]
+    spent_run: float
+    spent_recent: float
+    threshold: float
+    oldest_queried_at: float | None
+    classes: int
 
 
 class Learner:
     """Scores events, decides what to query, and learns from labels.
 
-    Parameters
-    ----------
-    model, strategy
-        Names from :data:`streamal.core.models.MODELS` and :data:`streamal.core.strategies.STRATEGIES`.
-    budget
-        Fraction of scored events that may be queried.
-    audit_share, seed_size, window, boost, boost_events, diversity, capacity, max_backlog
-        See :class:`~streamal.core.sampling.Sampler`.
-    drift_warmup
-        Labels learned before drift alarms count (see :class:`~streamal.core.drift.DriftMonitor`).
-    max_pending
-        Queried-but-unlabelled events kept; the oldest go first.
-    accuracy_window
-        Labels the two accuracy estimates are computed over.
+    Everything it does is set by one :class:`~streamal.core.config.LearnerConfig`;
+    :meth:`reconfigure` takes the tunable fields of a new one (a restart with new settings).
     """
 
-    def __init__(
-        self,
-        model: str = "hat",
-        strategy: str = "uncertainty",
-        budget: float = 0.05,
-        *,
-        audit_share: float = 0.1,
-        seed_size: int = 20,
-        window: int = 1000,
-        boost: float = 3.0,
-        boost_events: int = 500,
-        diversity: float = 0.0,
-        capacity: float = 0.0,
-        max_backlog: int = 0,
-        drift_warmup: int = 200,
-        max_pending: int = 100_000,
-        accuracy_window: int = 500,
-        seed: int = 42,
-    ) -> None:
-        self.model_name = model
-        self.strategy_name = strategy
-        self.budget = budget
-        self.seed = seed
-        self.model = make_model(model, seed)
-        chosen = make_strategy(strategy, seed)
+    def __init__(self, config: LearnerConfig | None = None) -> None:
+        config = config or LearnerConfig()
+        self.config = config
+        self.model = make_model(config.model, config.seed)
+        chosen = make_strategy(config.strategy, config.seed)
         chosen.check_model(self.model)
-        self.sampler = Sampler(
-            chosen,
-            budget,
-            audit_share=audit_share,
-            seed_size=seed_size,
-            window=window,
-            boost=boost,
-            boost_events=boost_events,
-            diversity=diversity,
-            capacity=capacity,
-            max_backlog=max_backlog,
-            seed=seed,
-        )
-        self.drift = DriftMonitor(warmup=drift_warmup)
-        self.pending = PendingStore(max_pending)
-        self.labelled = RecentIds(max_pending)
+        self.sampler = Sampler(chosen, config)
+        self.drift = DriftMonitor(warmup=config.drift_warmup)
+        self.pending = PendingStore(config.max_pending)
+        self.labelled = RecentIds(config.max_pending)
         self.classes: list[str] = []
         self.model_version = 0
         self.accuracy = {
-            name: utils.Rolling(metrics.Accuracy(), window_size=accuracy_window) for name in ESTIMATES
+            name: utils.Rolling(metrics.Accuracy(), window_size=config.accuracy_window) for name in ESTIMATES
         }
 
-    @classmethod
-    def from_settings(cls, settings: Any) -> Learner:
-        """A learner configured by :class:`~streamal.config.Settings`."""
-        return cls(
-            model=settings.model,
-            strategy=settings.strategy,
-            budget=settings.budget,
-            audit_share=settings.audit_share,
-            seed_size=settings.seed_size,
-            window=settings.budget_window,
-            boost=settings.drift_boost,
-            boost_events=settings.drift_boost_events,
-            diversity=settings.diversity,
-            capacity=settings.capacity_per_hour,
-            max_backlog=settings.max_backlog,
-            drift_warmup=settings.drift_warmup,
-            max_pending=settings.max_pending,
-            seed=settings.seed,
-        )
+    def reconfigure(self, config: LearnerConfig) -> None:
+        """Take the tunable values of ``config``; ``ValueError`` naming what cannot change.
+
+        The model and the strategy shape what was learned: a learner of one
+        cannot go on as another (start a fresh one instead). The seed only
+        matters to a fresh learner and is kept.
+
+        >>> learner = Learner(LearnerConfig(budget=0.05))
+        >>> learner.reconfigure(LearnerConfig(budget=0.2))
+        >>> learner.sampler.budget
+        0.2
+        >>> learner.reconfigure(LearnerConfig(model="linear"))
+        Traceback (most recent call last):
+        ...
+        ValueError: model: the checkpoint's model is 'hat', the settings say 'linear'
+        """
+        for name, (old, new) in self.config.shaping_changes(config).items():
+            raise ValueError(f"{name}: the checkpoint's {name} is {old!r}, the settings say {new!r}")
+        config = replace(config, seed=self.config.seed)
+        self.sampler.reconfigure(config)
+        self.drift.warmup = config.drift_warmup
+        self.pending.max_items = config.max_pending
+        self.labelled.max_items = config.max_pending
+        self.config = config
 
     # -- scoring ---------------------------------------------------------------
 
     def predict_proba(self, features: dict[str, Any]) -> dict[str, float]:
-        """Probabilities over every known class (0 for those the model leaves out)."""
+        """Probabilities over every known class (0 for those the model leaves out).
+
+        A model that gives no probability, or a non-finite one, is read as knowing nothing (uniform).
+        """
         if not self.classes:
             return {}
         raw = self.model.predict_proba_one(prepare(features))
         total = sum(raw.values())
-        if total <= 0:
+        if not 0.0 < total < math.inf:
             return {c: 1.0 / len(self.classes) for c in self.classes}
         return {c: float(raw.get(c, 0.0)) / total for c in self.classes}
 
@@ -206,16 +188,29 @@ class Learner:
     # -- learning --------------------------------------------------------------
 
     def learn(self, label: Label, now: float) -> LearnResult:
-        """Join ``label`` to its queried event (or to its own features) and learn it."""
+        """Join ``label`` to its queried event (or to its own features) and learn it.
+
+        Whatever goes wrong while learning (a label past ``max_classes``, a
+        value the model cannot take) makes the outcome ``invalid`` with the
+        reason in ``error``; the label is not counted as learned, and a
+        queried event goes on waiting for a label that can be.
+        """
         item = self.pending.pop(label.event_id)
         if item is None:
             if label.event_id in self.labelled:
                 return LearnResult("duplicate")
             if label.features is None:
                 return LearnResult("unknown")
-            self._learn_one(label.features, label.label)
+            error = self._learn_one(label.features, label.label)
+            if error is not None:
+                return LearnResult("invalid", error=error)
             self.labelled.add(label.event_id)
             return LearnResult("learned")
+        error = self._learn_one(item.features, label.label)
+        if error is not None:
+            self.pending.add(item)
+            return LearnResult("invalid", reason=item.reason, error=error)
+        self.labelled.add(label.event_id)
         correct = item.prediction == label.label
         result = LearnResult("learned", correct=correct, reason=item.reason)
         if item.prediction is not None:
@@ -228,16 +223,26 @@ class Learner:
         labeled_at = parse_ts(label.labeled_at)
         if item.queried_at is not None:
             result.delay = max(0.0, (labeled_at if labeled_at is not None else now) - item.queried_at)
-        self._learn_one(item.features, label.label)
-        self.labelled.add(label.event_id)
         return result
 
-    def _learn_one(self, features: dict[str, Any], label: str) -> None:
-        if label not in self.classes:
+    def _learn_one(self, features: dict[str, Any], label: str) -> str | None:
+        """Learn one labelled example; the reason it could not be learned, or ``None``."""
+        new_class = label not in self.classes
+        if new_class and len(self.classes) >= self.config.max_classes:
+            return f"label {label!r} would be class number {len(self.classes) + 1}, over max_classes"
+        try:
+            self.model.learn_one(prepare(features), label)
+            self.sampler.strategy.learn_one(features, label)
+        except Exception as exc:  # noqa: BLE001 - one label must never stop the learner
+            return f"the model could not learn it: {type(exc).__name__}: {exc}"
+        if new_class:
             self.classes.append(label)
-        self.model.learn_one(prepare(features), label)
-        self.sampler.strategy.learn_one(features, label)
         self.model_version += 1
+        return None
+
+    def forget(self, event_id: str) -> bool:
+        """Stop waiting for the label of ``event_id`` (its review item was dropped)."""
+        return self.pending.pop(event_id) is not None
 
     # -- state -----------------------------------------------------------------
 
@@ -245,6 +250,17 @@ class Learner:
     def backlog(self) -> int:
         """Queried events still waiting for their label."""
         return len(self.pending)
+
+    def stats(self) -> LearnerStats:
+        """A snapshot of the counts and estimates the metrics report."""
+        cap = self.sampler.cap
+        oldest = self.pending.oldest()
+        return LearnerStats(
+            model_version=self.model_version, backlog=len(self.pending), evicted=self.pending.evicted,
+            accuracy=self.accuracy_estimates(), spent_run=cap.spent, spent_recent=cap.recent,
+            threshold=self.sampler.threshold(), oldest_queried_at=oldest.queried_at if oldest else None,
+            classes=len(self.classes),
+        )
 
     def accuracy_estimates(self) -> dict[str, float]:
         """Recent accuracy of the audit sample (unbiased) and of all queried events."""

@@ -24,8 +24,9 @@ shares:
   shrunk further as the backlog fills, so its quantile filter keeps only the
   most valuable events; at the cap no more queries are made.
 
+>>> from streamal.core.config import LearnerConfig
 >>> from streamal.core.strategies import Uncertainty
->>> s = Sampler(Uncertainty(), budget=0.1, seed_size=2, seed=0)
+>>> s = Sampler(Uncertainty(), LearnerConfig(budget=0.1, seed_size=2, seed=0))
 >>> [s.decide({}, {}, n_learned=0) is not None for _ in range(3)]
 [True, True, False]
 """
@@ -40,6 +41,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from streamal.core.budget import SpendingCap
+from streamal.core.config import LearnerConfig
 from streamal.core.neighbourhood import Cells, DecayingCounts
 from streamal.core.strategies.base import Observation, Strategy
 
@@ -59,40 +61,39 @@ class Query:
 class Sampler:
     """Budget, cold start, audit and drift boost around one strategy."""
 
-    def __init__(
-        self,
-        strategy: Strategy,
-        budget: float,
-        *,
-        audit_share: float = 0.1,
-        seed_size: int = 20,
-        window: int = 1000,
-        boost: float = 3.0,
-        boost_events: int = 500,
-        diversity: float = 0.0,
-        capacity: float = 0.0,
-        max_backlog: int = 0,
-        seed: int = 42,
-    ) -> None:
+    def __init__(self, strategy: Strategy, config: LearnerConfig | None = None) -> None:
+        config = config or LearnerConfig()
         self.strategy = strategy
-        self.budget = budget
-        self.audit_share = audit_share
-        self.seed_size = seed_size
-        self.window = window
-        self.boost = boost
-        self.boost_events = boost_events
-        self.seed = seed
-        self.cap = SpendingCap(budget, window, reserve=seed_size + budget * window)
-        self._rng = random.Random(seed)
+        self.seed = config.seed
+        self._rng = random.Random(config.seed)
+        self.cap = SpendingCap(config.budget, config.window)
         self._boost_left = 0
-        self.diversity = diversity
-        self._cells = Cells(bits=16) if diversity > 0 else None
-        self._queried_cells = DecayingCounts(half_life=window)
-        self.capacity = capacity
-        self.max_backlog = max_backlog
+        self._cells: Cells | None = None
+        self._queried_cells = DecayingCounts(half_life=config.window)
         self._query_times: deque[float] = deque()
         self._last_now: float | None = None
         self._event_rate = 0.0  # events per second, smoothed
+        self.reconfigure(config)
+
+    def reconfigure(self, config: LearnerConfig) -> None:
+        """Take the tunable values of ``config`` (budget, audit share, window, boost, diversity, capacity).
+
+        What was spent so far stays counted; the new budget holds from the next event.
+        """
+        self.budget = config.budget
+        self.audit_share = config.audit_share
+        self.seed_size = config.seed_size
+        self.window = config.window
+        self.boost = config.boost
+        self.boost_events = config.boost_events
+        self.diversity = config.diversity
+        self.capacity = config.capacity
+        self.max_backlog = config.max_backlog
+        self.cap.reconfigure(config.budget, config.window, reserve=config.seed_size + config.budget * config.window)
+        if config.diversity > 0 and self._cells is None:
+            self._cells = Cells(bits=16)
+        elif config.diversity <= 0:
+            self._cells = None
 
     @property
     def boosting(self) -> bool:

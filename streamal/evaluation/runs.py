@@ -38,6 +38,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from streamal.core.config import LearnerConfig
 from streamal.core.learner import Learner
 from streamal.core.models import MODELS
 from streamal.core.strategies import STRATEGIES
@@ -219,9 +220,9 @@ def run_learner(
     """One run of the :class:`~streamal.core.learner.Learner` over ``stream``; ``strategy`` may be ``passive``."""
     if strategy == PASSIVE:
         every = {**(options or {}), "audit_share": 0.0}  # a label for every event, no audit needed
-        learner = Learner(model=model, strategy=RANDOM, budget=1.0, seed=seed, **every)
+        learner = Learner(LearnerConfig(model=model, strategy=RANDOM, budget=1.0, seed=seed, **every))
     else:
-        learner = Learner(model=model, strategy=strategy, budget=budget, seed=seed, **(options or {}))
+        learner = Learner(LearnerConfig(model=model, strategy=strategy, budget=budget, seed=seed, **(options or {})))
     trace = Trace(strategy, None if strategy == PASSIVE else budget, seed)
     decide = learner.sampler.decide
 

@@ -6,7 +6,6 @@ the service runs it with uvicorn beside the Kafka loop.
 
 from __future__ import annotations
 
-import threading
 from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
@@ -14,32 +13,12 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CollectorRegistry, make_asgi_app
 
 from streamal import __version__
+from streamal.service.health import Health
 
 if TYPE_CHECKING:
     from streamal.http.review_routes import ReviewDesk
 
-__all__ = ["Health", "create_app"]
-
-
-class Health:
-    """What the probes report; set by the service, read by the HTTP thread."""
-
-    def __init__(self) -> None:
-        self._ready = threading.Event()
-        self.detail = "starting"
-
-    @property
-    def ready(self) -> bool:
-        """True once the service has loaded its state and joined its group."""
-        return self._ready.is_set()
-
-    def set_ready(self, ready: bool, detail: str) -> None:
-        """Mark the service (not) ready, with a one-line reason."""
-        self.detail = detail
-        if ready:
-            self._ready.set()
-        else:
-            self._ready.clear()
+__all__ = ["create_app"]
 
 
 def create_app(health: Health, registry: CollectorRegistry, desk: ReviewDesk | None = None) -> FastAPI:

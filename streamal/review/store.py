@@ -26,6 +26,7 @@ True
 
 from __future__ import annotations
 
+import pickle
 import statistics
 import threading
 import time
@@ -111,19 +112,27 @@ class ReviewStore:
         self.classes: list[str] = []
         self._due: list[str] = []  # agreed items whose label has not gone to the learner yet
 
-    def __getstate__(self) -> dict[str, Any]:
-        with self._lock:
-            state = dict(self.__dict__)
-        state.pop("_lock")
-        state.pop("clock")
-        return state
+    _STATE = ("answers_wanted", "claim_seconds", "undo_seconds", "max_items", "_entries", "classes", "_due")
 
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self._lock = threading.RLock()
-        self.clock = time.time
-        for entry in self._entries.values():  # claims do not survive a restart
-            entry.claimed_by, entry.claim_until = None, 0.0
+    def snapshot(self) -> bytes:
+        """The store as bytes, taken whole under the lock (HTTP threads may be changing it)."""
+        with self._lock:
+            return pickle.dumps({k: getattr(self, k) for k in self._STATE}, protocol=pickle.HIGHEST_PROTOCOL)
+
+    def restore(self, data: bytes) -> None:
+        """Replace the contents with a :meth:`snapshot`, in place; claims do not survive it.
+
+        The settings given at construction (answers wanted, claim and undo
+        times, size) win over those in the snapshot.
+        """
+        state = pickle.loads(data)  # noqa: S301 - our own checkpoint, in the trusted state directory
+        with self._lock:
+            self._entries = state["_entries"]
+            self.classes = state["classes"]
+            self._due = state["_due"]
+            for entry in self._entries.values():
+                entry.claimed_by, entry.claim_until = None, 0.0
+            self._trim()
 
     # -- from the topics -----------------------------------------------------------------------
 

@@ -1,97 +1,256 @@
-"""Thin wrappers over kafka-python: topics, the producer and the two consumers.
+"""Thin wrappers over kafka-python: topics, the producer, the events group consumer, the topic reader.
 
 Nothing here knows what the messages mean; the policy (commit order,
-checkpoints, dead letters) lives in :mod:`streamal.service.loop`. Client errors are
-wrapped as :class:`~streamal.errors.BrokerError` with the setting to check.
+checkpoints, dead letters) lives in :mod:`streamal.service.commits` and
+:mod:`streamal.service.loop`. Client errors are wrapped as
+:class:`~streamal.errors.BrokerError` with the setting to check.
+
+Every client gives up reaching the broker after ``connect_timeout`` seconds
+(kafka-python's ``bootstrap_timeout_ms``), so an unreachable broker is one
+clear line at start, not half a minute of retries.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Protocol
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic
+from kafka.consumer.subscription_state import ConsumerRebalanceListener
 from kafka.errors import KafkaError, TopicAlreadyExistsError
+from kafka.structs import OffsetAndMetadata
 
 from streamal.errors import BrokerError
 
-__all__ = ["all_partitions", "ensure_topics", "make_consumer", "make_producer"]
+__all__ = ["EventsConsumer", "Outputs", "Partition", "Record", "TopicReader", "ensure_topics"]
 
 logger = logging.getLogger(__name__)
 
+#: Room for the record's key and the batch header besides a value of ``max_output_bytes``.
+_REQUEST_HEADROOM = 65_536
 
-def _unreachable(bootstrap: str, exc: Exception) -> BrokerError:
+
+class Record(Protocol):
+    """One message read from a topic (what every client's records have in common)."""
+
+    @property
+    def topic(self) -> str: ...
+    @property
+    def partition(self) -> int: ...
+    @property
+    def offset(self) -> int: ...
+    @property
+    def key(self) -> bytes | None: ...
+    @property
+    def value(self) -> bytes | None: ...
+
+
+def _unreachable(bootstrap: str, timeout: float, exc: Exception) -> BrokerError:
     return BrokerError(
-        f"cannot reach Kafka at {bootstrap!r} (STREAMAL_KAFKA_BOOTSTRAP): {type(exc).__name__}: {exc}"
+        f"cannot reach Kafka at {bootstrap} within {timeout:g}s (STREAMAL_KAFKA_BOOTSTRAP, "
+        f"STREAMAL_KAFKA_CONNECT_TIMEOUT): {exc}"
     )
 
 
-def ensure_topics(bootstrap: str, names: Iterable[str], *, partitions: int = 1, create: bool = True) -> list[str]:
-    """Check that ``names`` exist; create the missing ones (or fail). Returns those created."""
+def _common(bootstrap: str, connect_timeout: float) -> dict[str, Any]:
+    return {"bootstrap_servers": bootstrap, "client_id": "streamal",
+            "bootstrap_timeout_ms": int(connect_timeout * 1000)}
+
+
+def ensure_topics(
+    bootstrap: str, topics: Mapping[str, int], *, create: bool = True, connect_timeout: float = 10.0,
+) -> list[str]:
+    """Check that ``topics`` (name -> partitions) exist; create the missing ones (or fail). Returns those created."""
+    logger.info("connecting to %s", bootstrap)
     try:
-        admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="streamal-admin")
+        admin = KafkaAdminClient(**_common(bootstrap, connect_timeout), request_timeout_ms=int(connect_timeout * 1000))
     except KafkaError as exc:
-        raise _unreachable(bootstrap, exc) from exc
+        raise _unreachable(bootstrap, connect_timeout, exc) from exc
     try:
         existing = set(admin.list_topics())
-        missing = [n for n in names if n not in existing]
+        missing = [n for n in topics if n not in existing]
         if missing and not create:
             raise BrokerError(
                 f"topics missing: {', '.join(missing)}; create them or set STREAMAL_CREATE_TOPICS=true"
             )
         if missing:
             try:
-                admin.create_topics([NewTopic(n, partitions, 1) for n in missing])
+                admin.create_topics([NewTopic(n, topics[n], 1) for n in missing])
             except TopicAlreadyExistsError:
                 pass  # another replica was quicker
-            logger.info("created topics=%s partitions=%d", ",".join(missing), partitions)
+            logger.info("created topics=%s", ",".join(f"{n}:{topics[n]}" for n in missing))
         return missing
     except KafkaError as exc:
-        raise BrokerError(f"cannot check or create topics on {bootstrap!r}: {exc}") from exc
+        raise BrokerError(f"cannot check or create topics on {bootstrap}: {exc}") from exc
     finally:
         admin.close()
 
 
-def make_producer(bootstrap: str, **overrides: Any) -> KafkaProducer:
-    """A producer that waits for every replica (``acks=all``) and batches for 5 ms."""
-    config: dict[str, Any] = dict(
-        bootstrap_servers=bootstrap,
-        client_id="streamal",
-        acks="all",
-        linger_ms=5,
-        retries=5,
-    )
-    config.update(overrides)
-    try:
-        return KafkaProducer(**config)
-    except KafkaError as exc:
-        raise _unreachable(bootstrap, exc) from exc
+class Outputs:
+    """The producer: sends without waiting, and :meth:`flush` says whether everything arrived.
+
+    ``acks=all``; a send that fails is remembered and raised by the next
+    :meth:`flush`, so the offsets of its input are never committed.
+    """
+
+    def __init__(self, bootstrap: str, *, max_output_bytes: int = 1_000_000, connect_timeout: float = 10.0,
+                 **overrides: Any) -> None:
+        config: dict[str, Any] = dict(
+            _common(bootstrap, connect_timeout), acks="all", linger_ms=5, retries=5,
+            max_request_size=max_output_bytes + _REQUEST_HEADROOM,
+        )
+        config.update(overrides)
+        self.bootstrap = bootstrap
+        self._error: Exception | None = None
+        try:
+            self._producer = KafkaProducer(**config)
+        except KafkaError as exc:
+            raise _unreachable(bootstrap, connect_timeout, exc) from exc
+
+    def send(self, topic: str, key: bytes | None, value: bytes) -> None:
+        """Queue one message; a failure surfaces at the next :meth:`flush`."""
+        try:
+            future = self._producer.send(topic, key=key, value=value)
+        except KafkaError as exc:
+            self._error = self._error or exc
+            return
+        future.add_errback(self._on_error)
+
+    def _on_error(self, exc: Exception) -> None:
+        if self._error is None:
+            self._error = exc
+
+    def flush(self, timeout: float = 30.0) -> None:
+        """Wait until every queued message is acknowledged; :class:`BrokerError` if any was not."""
+        try:
+            self._producer.flush(timeout=timeout)
+        except KafkaError as exc:
+            raise BrokerError(f"could not deliver outputs to {self.bootstrap} within {timeout:g}s: {exc}") from exc
+        if self._error is not None:
+            raise BrokerError(f"could not deliver outputs to {self.bootstrap}: {self._error}")
+
+    def send_acked(self, topic: str, key: bytes | None, value: bytes, timeout: float = 10.0) -> None:
+        """Send one message and wait for its acknowledgement (for callers on other threads)."""
+        try:
+            self._producer.send(topic, key=key, value=value).get(timeout=timeout)
+        except KafkaError as exc:
+            raise BrokerError(str(exc)) from exc
+
+    def close(self, timeout: float = 10.0) -> None:
+        self._producer.close(timeout=timeout)
 
 
-def make_consumer(bootstrap: str, *, group_id: str | None = None, **overrides: Any) -> KafkaConsumer:
-    """A consumer with manual commits, reading from the earliest offset when it has none."""
-    config: dict[str, Any] = dict(
-        bootstrap_servers=bootstrap,
-        client_id="streamal",
-        group_id=group_id,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-    )
-    config.update(overrides)
-    try:
-        return KafkaConsumer(**config)
-    except KafkaError as exc:
-        raise _unreachable(bootstrap, exc) from exc
+Partition = tuple[str, int]
+OnPartitions = Callable[[set[Partition]], None]
 
 
-def all_partitions(consumer: KafkaConsumer, topics: Iterable[str]) -> list[TopicPartition]:
-    """Every partition of ``topics`` (for consumers that read a topic whole)."""
-    out = []
-    for topic in topics:
-        parts = consumer.partitions_for_topic(topic)
-        if not parts:
-            raise BrokerError(f"topic {topic!r} has no partitions (does it exist?)")
-        out.extend(TopicPartition(topic, p) for p in sorted(parts))
-    return out
+class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Runs on kafka-python's IO thread: only bookkeeping in memory, never a blocking call."""
+
+    def __init__(self, on_assigned: OnPartitions, on_revoked: OnPartitions) -> None:
+        self._on_assigned = on_assigned
+        self._on_revoked = on_revoked
+
+    def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        self._on_revoked({(tp.topic, tp.partition) for tp in revoked})
+
+    def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        self._on_assigned({(tp.topic, tp.partition) for tp in assigned})
+
+
+class EventsConsumer:
+    """The events topic, shared among the replicas through one consumer group; offsets committed by hand."""
+
+    def __init__(self, bootstrap: str, group_id: str, *, session_timeout_ms: int = 10_000,
+                 connect_timeout: float = 10.0, max_poll_records: int = 500, **overrides: Any) -> None:
+        config: dict[str, Any] = dict(
+            _common(bootstrap, connect_timeout), group_id=group_id, enable_auto_commit=False,
+            auto_offset_reset="earliest", session_timeout_ms=session_timeout_ms,
+            heartbeat_interval_ms=max(300, session_timeout_ms // 5), max_poll_records=max_poll_records,
+            # the rebalance timeout: how long the group waits for members to rejoin
+            max_poll_interval_ms=max(30_000, 3 * session_timeout_ms),
+        )
+        config.update(overrides)
+        self.group_id = group_id
+        try:
+            self._consumer = KafkaConsumer(**config)
+        except KafkaError as exc:
+            raise _unreachable(bootstrap, connect_timeout, exc) from exc
+
+    def subscribe(self, topic: str, on_assigned: OnPartitions, on_revoked: OnPartitions) -> None:
+        """Join the group on ``topic``; the callbacks run inside :meth:`poll` on the client's IO thread."""
+        self._consumer.subscribe([topic], listener=_Listener(on_assigned, on_revoked))
+
+    def poll(self, timeout_ms: int = 100) -> list[Record]:
+        """The next records, partition by partition in offset order."""
+        batch = self._consumer.poll(timeout_ms=timeout_ms)
+        return [r for records in batch.values() for r in records]
+
+    def commit(self, offsets: Mapping[Partition, int]) -> None:
+        """Commit ``offsets`` (the next offset to read, per partition); raises ``KafkaError``."""
+        self._consumer.commit(offsets={TopicPartition(t, p): OffsetAndMetadata(o, None, -1)
+                                       for (t, p), o in offsets.items()})
+
+    def lag(self) -> dict[int, int]:
+        """Messages not yet read, per assigned partition (from the high watermarks the fetches carry)."""
+        out = {}
+        for tp in self._consumer.assignment():
+            high = self._consumer.highwater(tp)
+            if high is None:
+                continue
+            try:
+                out[tp.partition] = max(0, high - self._consumer.position(tp, timeout_ms=100))
+            except KafkaError:
+                continue
+        return out
+
+    def close(self) -> None:
+        self._consumer.close(autocommit=False)
+
+
+class TopicReader:
+    """Every partition of some topics, read whole, with the positions kept by the caller (no group)."""
+
+    def __init__(self, bootstrap: str, topics: Iterable[str], positions: Mapping[str, int], *,
+                 connect_timeout: float = 10.0, **overrides: Any) -> None:
+        config: dict[str, Any] = dict(_common(bootstrap, connect_timeout), group_id=None,
+                                      enable_auto_commit=False, auto_offset_reset="earliest")
+        config.update(overrides)
+        try:
+            self._consumer = KafkaConsumer(**config)
+        except KafkaError as exc:
+            raise _unreachable(bootstrap, connect_timeout, exc) from exc
+        parts = []
+        for topic in topics:
+            found = self._consumer.partitions_for_topic(topic)
+            if not found:
+                raise BrokerError(f"topic {topic!r} has no partitions (does it exist?)")
+            parts.extend(TopicPartition(topic, p) for p in sorted(found))
+        self._consumer.assign(parts)
+        for tp in parts:
+            pos = positions.get(f"{tp.topic}:{tp.partition}")
+            if pos is None:
+                self._consumer.seek_to_beginning(tp)
+            else:
+                self._consumer.seek(tp, pos)
+        self._parts = parts
+
+    def poll(self, max_records: int = 2000, timeout_ms: int = 0) -> list[Record]:
+        """The next records (possibly none), each partition in offset order."""
+        batch = self._consumer.poll(timeout_ms=timeout_ms, max_records=max_records)
+        return [r for records in batch.values() for r in records]
+
+    def caught_up(self, topic: str | None = None) -> bool:
+        """Whether every partition (of ``topic``) has been read to the high watermark last seen."""
+        for tp in self._parts:
+            if topic is not None and tp.topic != topic:
+                continue
+            high = self._consumer.highwater(tp)
+            if high is None or self._consumer.position(tp) < high:
+                return False
+        return True
+
+    def close(self) -> None:
+        self._consumer.close(autocommit=False)

@@ -1,27 +1,27 @@
-"""The Kafka service: the learner driven by an events consumer group and the labels topic.
+"""The Kafka service: the learner driven by the events consumer group and the side topics.
 
-One loop in one thread does all the Kafka work; the HTTP server runs beside
-it. The order of things, in one place:
+One loop in one thread does all the Kafka work; the HTTP server runs beside it
+(built by :mod:`streamal.runtime` and handed the review store and health, so
+nothing here imports FastAPI). What happens, in order:
 
-1. Poll events (consumer group). Each one is parsed (invalid: to the
-   dead-letter topic with its reason), scored, and its outputs are sent:
-   the prediction, the review item if queried, and, for an event that came
-   with its label, a label message with its features (so every replica
-   learns it, in the same order).
-2. Poll the review and labels topics, which every replica reads whole
-   (assigned every partition, positions kept in the checkpoint): review items
-   fill the pending store, labels are learned. A label whose review item has
-   not been read yet waits ``LABEL_WAIT`` seconds for it before it is counted
-   ``unknown``.
-3. Every ``commit_interval``: flush the producer (an undelivered message
-   raises, and nothing is committed), then commit the event offsets. Every
-   ``checkpoint_interval``, and at the end: checkpoint the learner, the
-   review/labels positions and the waiting labels.
+1. **Start**: lock the state directory, load the checkpoint (refusing one made
+   with another model or strategy, taking new tunable settings), reach Kafka,
+   read the review and labels topics to their end (every replica reads them
+   whole, so every replica knows every queried event and learns every label),
+   then join the events group ("waiting to join group G"; each assignment logged).
+2. **Loop**: commit what was handled (:mod:`streamal.service.commits`: flush the
+   outputs, then commit offsets, before every poll); poll events and handle each
+   (invalid: to the dead-letter topic; else scored, its prediction and review
+   item sent); read the side topics and route each record
+   (:mod:`streamal.service.routing`); publish the gauges; save a checkpoint
+   when due.
+3. **Stop**: flush, commit, checkpoint, close. After a fatal error (the broker
+   gone, the disk full) nothing more is committed or saved, and the error
+   stops the process with one line.
 
-At-least-once: after a crash, events since the last commit are scored again,
-and review/labels records since the last checkpoint are read again on top of
-the model of that checkpoint, so no label is lost or learned twice. After a
-clean stop (SIGTERM), nothing is scored or learned twice.
+No single message can stop the loop: each event, review record and label is
+handled inside its own error boundary, and every output is cut to fit the
+broker's limit (:mod:`streamal.wire.outputs`).
 """
 
 from __future__ import annotations
@@ -29,56 +29,34 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from kafka import ConsumerRebalanceListener, TopicPartition
-from kafka.errors import KafkaError
-from kafka.structs import OffsetAndMetadata
 
 from streamal import __version__
 from streamal.config import Settings
+from streamal.core.config import LearnerConfig
 from streamal.core.learner import Decision, Learner, LearnResult
 from streamal.core.pending import PendingItem
-from streamal.errors import BrokerError, InvalidEvent, InvalidLabel
-from streamal.http.app import Health
-from streamal.http.review_routes import ReviewDesk
+from streamal.errors import BrokerError, IncompatibleState, InvalidEvent, InvalidLabel
 from streamal.review.store import ReviewStore
 from streamal.service.checkpoint import CheckpointStore
-from streamal.service.kafka import all_partitions, ensure_topics, make_consumer, make_producer
+from streamal.service.commits import Commits, Partition
+from streamal.service.health import Health
+from streamal.service.kafka import EventsConsumer, Outputs, Record, TopicReader, ensure_topics
+from streamal.service.logs import Throttled
 from streamal.service.metrics import Metrics
-from streamal.wire.messages import Label, dead_letter, encode, format_ts, parse_event, parse_label, parse_ts
+from streamal.service.routing import LabelRouter, Waiting
+from streamal.wire.messages import format_ts, parse_event, parse_label
+from streamal.wire.outputs import FEATURES_HEADROOM, dead_letter, fit
 
-__all__ = ["LABEL_WAIT", "Service"]
+__all__ = ["Service"]
 
 logger = logging.getLogger(__name__)
 
-#: Seconds a label for an event not (yet) pending waits for its review item.
-LABEL_WAIT = 5.0
-
-
-@dataclass(slots=True)
-class _Waiting:
-    label: Label
-    since: float
-
-
-class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
-    def __init__(self, service: Service) -> None:
-        self.service = service
-
-    def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        if not self.service._closing:  # close() has committed already
-            self.service._commit()
-        for tp in revoked:
-            self.service._offsets.pop(tp, None)
-
-    def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
-        logger.info("assigned partitions=%s", sorted(f"{tp.topic}:{tp.partition}" for tp in assigned))
-        self.service._joined = True
+#: Seconds between the slower gauges (events rate, lag, agreement) and "still waiting" lines.
+_SLOW_EVERY = 5.0
 
 
 class Service:
@@ -88,199 +66,252 @@ class Service:
         self,
         settings: Settings,
         metrics: Metrics,
-        health: Health | None = None,
+        health: Health,
+        review: ReviewStore,
+        *,
+        reset_model: bool = False,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.settings = settings
         self.metrics = metrics
-        self.health = health or Health()
+        self.health = health
+        self.review = review
+        self.reset_model = reset_model
         self.clock = clock
         self.store = CheckpointStore(settings.state_dir)
-        self.learner: Learner = Learner.from_settings(settings)
-        self.review = self._new_review_store()
-        self.desk = ReviewDesk(
-            self.review, self._publish_acked, labels_topic=settings.labels_topic,
-            review_topic=settings.review_topic, tokens=settings.tokens, allowed_labels=settings.allowed_labels,
-            on_answer=lambda who: self.metrics.review_answers.labels(annotator=who).inc(),
-        )
-        self._positions: dict[str, int] = {}
-        self._waiting: deque[_Waiting] = deque()
-        self._offsets: dict[TopicPartition, int] = {}
-        self._joined = False
-        self._closing = False
-        self._evicted_reported = 0
+        self.learner = Learner(settings.learner_config())
+        self.router = LabelRouter(self.learner, review)
+        self.positions: dict[str, int] = {}
+        self.outputs: Outputs | None = None
+        self.events: EventsConsumer | None = None
+        self.side: TopicReader | None = None
+        self.commits: Commits | None = None
+        self._assigned: set[Partition] = set()
+        self._joined = threading.Event()
+        self._last_checkpoint: float | None = None
         self._scored = 0
         self._rate_scored = 0
-        self._rate_since = time.monotonic()
-        self._last_checkpoint_at: float | None = None
-        self._send_error: Exception | None = None
-        self._events_consumer: Any = None
-        self._side_consumer: Any = None
-        self._producer: Any = None
+        self._slow_at = time.monotonic()
+        self._log = Throttled(logger)
 
-    # -- start and stop ----------------------------------------------------------
+    # -- start ------------------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Load the checkpoint, check the topics, connect the clients."""
+        """Load the state, reach Kafka, read the side topics to their end, join the events group."""
         s = self.settings
-        state = self.store.load()
-        if state is not None:
-            self.learner = state["learner"]
-            if state.get("review") is not None:
-                self.review = state["review"]
-                self._configure_review(self.review)
-                self.desk.store = self.review
-            self._evicted_reported = self.learner.pending.evicted
-            self._positions = dict(state.get("positions", {}))
-            self._waiting = deque(_Waiting(lb, since) for lb, since in state.get("waiting", []))
-            logger.info(
-                "resumed from checkpoint model_version=%d backlog=%d",
-                self.learner.model_version, self.learner.backlog,
-            )
-        topics = [s.events_topic, s.review_topic, s.labels_topic, s.deadletter_topic]
-        if s.publish_predictions:
-            topics.append(s.predictions_topic)
-        ensure_topics(s.kafka_bootstrap, topics, partitions=s.topic_partitions, create=s.create_topics)
-        self._producer = make_producer(s.kafka_bootstrap)
-        self._side_consumer = make_consumer(s.kafka_bootstrap, group_id=None)
-        parts = all_partitions(self._side_consumer, [s.review_topic, s.labels_topic])
-        self._side_consumer.assign(parts)
-        for tp in parts:
-            pos = self._positions.get(f"{tp.topic}:{tp.partition}")
-            if pos is None:
-                self._side_consumer.seek_to_beginning(tp)
-            else:
-                self._side_consumer.seek(tp, pos)
-        self._events_consumer = make_consumer(
+        self.store.lock()
+        for path in self.store.clean_stale():
+            logger.info("removed a temporary file left by an interrupted checkpoint path=%s", path)
+        self._restore()
+        side_partitions = 1  # one partition keeps every replica's labels in one order
+        ensure_topics(
             s.kafka_bootstrap,
-            group_id=s.group_id,
-            session_timeout_ms=s.session_timeout_ms,
-            heartbeat_interval_ms=max(300, s.session_timeout_ms // 5),
-            max_poll_records=500,
+            {s.events_topic: s.topic_partitions, s.review_topic: side_partitions, s.labels_topic: side_partitions,
+             s.deadletter_topic: s.topic_partitions,
+             **({s.predictions_topic: s.topic_partitions} if s.publish_predictions else {})},
+            create=s.create_topics, connect_timeout=s.kafka_connect_timeout,
         )
-        self._events_consumer.subscribe([s.events_topic], listener=_Rebalance(self))
+        self.outputs = Outputs(s.kafka_bootstrap, max_output_bytes=s.max_output_bytes,
+                               connect_timeout=s.kafka_connect_timeout)
+        self.side = TopicReader(s.kafka_bootstrap, [s.review_topic, s.labels_topic], self.positions,
+                                connect_timeout=s.kafka_connect_timeout,
+                                fetch_max_bytes=max(52_428_800, 2 * s.max_output_bytes),
+                                max_partition_fetch_bytes=max(1_048_576, 2 * s.max_output_bytes))
+        self._catch_up()
+        self.events = EventsConsumer(
+            s.kafka_bootstrap, s.group_id, session_timeout_ms=s.session_timeout_ms,
+            connect_timeout=s.kafka_connect_timeout,
+            max_partition_fetch_bytes=max(1_048_576, s.max_event_bytes + 65_536),
+        )
+        self.commits = Commits(self.outputs, self.events, save=self.checkpoint, interval=s.checkpoint_interval)
+        self.events.subscribe(s.events_topic, on_assigned=self._on_assigned, on_revoked=self._on_revoked)
+        self.health.set_ready(False, f"waiting to join group {s.group_id}")
+        logger.info("waiting to join group %s topic=%s", s.group_id, s.events_topic)
         m = self.metrics
         m.budget.set(s.budget)
         m.info.info({"version": __version__, "model": s.model, "strategy": s.strategy})
-        for who in set(s.tokens.values()):
-            m.review_answers.labels(annotator=who)
-        self._sync_gauges()
+        m.publish(self.learner.stats(), self.clock(), self._last_checkpoint)
 
-    def close(self) -> None:
-        """Flush, commit, checkpoint and close the clients (the clean stop)."""
-        self._closing = True
-        try:
-            if self._producer is not None and self._events_consumer is not None:
-                self._commit()
-                self.checkpoint()
-        finally:
-            for client in (self._events_consumer, self._side_consumer):
-                if client is not None:
-                    try:
-                        client.close(autocommit=False)
-                    except Exception:  # noqa: BLE001 - closing is best effort
-                        logger.exception("closing a consumer failed")
-            if self._producer is not None:
-                self._producer.close(timeout=10)
-            self.health.set_ready(False, "stopped")
+    def _restore(self) -> None:
+        """The learner, review store, positions and waiting labels of the checkpoint, if there is one."""
+        s = self.settings
+        wanted = s.learner_config()
+        if self.reset_model:
+            moved = self.store.move_aside()
+            if moved is not None:
+                logger.warning("--reset-model: the old checkpoint is kept as %s; the review and labels topics "
+                               "are read again from their beginning", moved)
+            return
+        header = self.store.read_header()
+        if header is None:
+            return
+        saved = LearnerConfig.from_dict(header.get("learner", {}))
+        for name, (old, new) in saved.shaping_changes(wanted).items():
+            raise IncompatibleState(
+                f"STREAMAL_{name.upper()}: the checkpoint in {self.store.directory} was made with {name} {old!r}, "
+                f"the settings say {new!r}; to change it, start afresh with `streamal run --reset-model` "
+                "(the labels topic is learned again)")
+        state = self.store.load()
+        assert state is not None  # the header was there
+        learner: Learner = state["learner"]
+        learner.reconfigure(wanted)
+        self.learner = learner
+        self.review.restore(state["review"])
+        self.router = LabelRouter(learner, self.review, waiting=state.get("waiting", ()))
+        self.positions = dict(state.get("positions", {}))
+        self.metrics.resumed(learner.stats())
+        changed = {k: v for k, v in saved.changes(wanted).items() if k != "seed"}
+        if changed:
+            logger.info("settings changed since the checkpoint, now in force: %s",
+                        ", ".join(f"{k} {old!r} -> {new!r}" for k, (old, new) in changed.items()))
+        logger.info("resumed from checkpoint model_version=%d backlog=%d saved_at=%s", learner.model_version,
+                    learner.backlog, format_ts(float(header.get("saved_at", 0.0))))
 
-    # -- the loop ----------------------------------------------------------------
+    def _catch_up(self) -> None:
+        """Read the review and labels topics to their end before taking any events."""
+        assert self.side is not None
+        self.health.set_ready(False, "reading the review and labels topics")
+        started = last_line = time.monotonic()
+        read = 0
+        while True:
+            records = self.side.poll(max_records=5000, timeout_ms=200)
+            self._handle_side(records)
+            read += len(records)
+            self._tick_router(review_caught_up=False)
+            if not records and self.side.caught_up():
+                break
+            if time.monotonic() - last_line >= _SLOW_EVERY:
+                logger.info("reading the review and labels topics records=%d", read)
+                last_line = time.monotonic()
+        logger.info("read the review and labels topics records=%d seconds=%.1f model_version=%d",
+                    read, time.monotonic() - started, self.learner.model_version)
+
+    # -- rebalance callbacks (on the client's IO thread: bookkeeping only) -------------------------
+
+    def _on_assigned(self, partitions: set[Partition]) -> None:
+        self._assigned = set(partitions)
+        logger.info("assigned group=%s partitions=%s", self.settings.group_id,
+                    ",".join(f"{t}:{p}" for t, p in sorted(partitions)) or "none")
+        self.metrics.rebalances.inc()
+        self.metrics.assigned.set(len(partitions))
+        self._joined.set()
+
+    def _on_revoked(self, partitions: set[Partition]) -> None:
+        if partitions:
+            logger.info("revoked group=%s partitions=%s", self.settings.group_id,
+                        ",".join(f"{t}:{p}" for t, p in sorted(partitions)))
+        if self.commits is not None:
+            self.commits.revoked(partitions)
+        self._assigned -= partitions
+
+    # -- the loop ---------------------------------------------------------------------------------
 
     def run(self, stop: threading.Event) -> None:
-        """Process until ``stop`` is set, then stop cleanly."""
-        s = self.settings
-        last_commit = last_checkpoint = time.monotonic()
+        """Process until ``stop`` is set, then stop cleanly (or raise on a fatal error)."""
+        assert self.events is not None and self.commits is not None and self.side is not None
+        waiting_since = time.monotonic()
         try:
             while not stop.is_set():
-                batch = self._events_consumer.poll(timeout_ms=100)
-                for tp, records in batch.items():
-                    for record in records:
-                        self._handle_event(record)
-                    self._offsets[tp] = records[-1].offset + 1
-                self._poll_side()
-                self._learn_agreed()
-                if self._joined and not self.health.ready:
-                    self.health.set_ready(True, "joined group, state loaded")
-                    self.metrics.ready.set(1)
-                self._sync_gauges()
-                now = time.monotonic()
-                if now - last_commit >= s.commit_interval:
-                    self._commit()
-                    last_commit = now
-                if now - last_checkpoint >= s.checkpoint_interval:
-                    self.checkpoint()
-                    last_checkpoint = now
+                self.commits.commit()  # before every poll: a rebalance inside it finds nothing to commit
+                for record in self.events.poll(timeout_ms=100):
+                    self._handle_event(record)
+                    self.commits.processed((record.topic, record.partition), record.offset + 1)
+                self._handle_side(self.side.poll(max_records=2000))
+                self._tick_router(review_caught_up=self.side.caught_up(self.settings.review_topic))
+                if not self.health.ready:
+                    if self._joined.is_set():
+                        self.health.set_ready(True, f"joined group {self.settings.group_id}")
+                        self.metrics.ready.set(1)
+                    elif time.monotonic() - waiting_since >= 2 * _SLOW_EVERY:
+                        logger.info("still waiting to join group %s seconds=%.0f", self.settings.group_id,
+                                    time.monotonic() - waiting_since)
+                        waiting_since = time.monotonic()
+                self._publish_gauges()
+                self.commits.maybe_checkpoint()
         finally:
             self.close()
 
-    # -- events ------------------------------------------------------------------
-
-    def _send(self, topic: str, key: str, value: dict[str, Any]) -> None:
-        future = self._producer.send(topic, key=key.encode(), value=encode(value))
-        future.add_errback(self._on_send_error)
-
-    def _publish_acked(self, topic: str, key: str, value: dict[str, Any]) -> None:
-        """Send one message and wait for the broker's acknowledgement (for the review API's thread)."""
-        if self._producer is None:
-            raise BrokerError("the service is not connected to Kafka yet")
+    def close(self) -> None:
+        """Flush, commit, checkpoint (unless a fatal error came first), and close the clients."""
         try:
-            self._producer.send(topic, key=key.encode(), value=encode(value)).get(timeout=10)
-        except KafkaError as exc:
-            raise BrokerError(str(exc)) from exc
+            if self.commits is not None:
+                self.commits.final()
+        finally:
+            for client in (self.events, self.side):
+                if client is not None:
+                    try:
+                        client.close()
+                    except Exception:  # noqa: BLE001 - closing is best effort
+                        logger.exception("closing a consumer failed")
+            if self.outputs is not None:
+                try:
+                    self.outputs.close()
+                except Exception:  # noqa: BLE001
+                    logger.exception("closing the producer failed")
+            self.health.set_ready(False, "stopped")
+            self.metrics.ready.set(0)
+            self.store.unlock()
 
-    def _new_review_store(self) -> ReviewStore:
-        store = ReviewStore(max_items=self.settings.max_pending)
-        self._configure_review(store)
-        return store
+    # -- events -----------------------------------------------------------------------------------
 
-    def _configure_review(self, store: ReviewStore) -> None:
-        s = self.settings
-        store.answers_wanted = s.review_answers
-        store.claim_seconds = s.review_claim_seconds
-        store.undo_seconds = s.review_undo_seconds
-        store.clock = self.clock
+    def _send(self, topic: str, key: str, msg: dict[str, Any]) -> None:
+        assert self.outputs is not None
+        self.outputs.send(topic, key.encode(), fit(msg, self.settings.max_output_bytes))
 
-    def _on_send_error(self, exc: Exception) -> None:
-        if self._send_error is None:
-            self._send_error = exc
+    def publish_acked(self, topic: str, key: str, msg: dict[str, Any]) -> None:
+        """Send one message and wait for Kafka's acknowledgement (for the review API's threads)."""
+        if self.outputs is None:
+            raise BrokerError("the service is not connected to Kafka yet")
+        self.outputs.send_acked(topic, key.encode(), fit(msg, self.settings.max_output_bytes))
 
-    def _handle_event(self, record: Any) -> None:
+    def _handle_event(self, record: Record) -> None:
         s, m = self.settings, self.metrics
         started = time.perf_counter()
         try:
-            event = parse_event(record.value, max_bytes=s.max_event_bytes, max_features=s.max_features)
-            decision = self.learner.score(event, now=self.clock())
+            event = parse_event(record.value or b"", max_bytes=s.max_event_bytes, max_features=s.max_features,
+                                max_output_bytes=s.max_output_bytes - FEATURES_HEADROOM)
         except InvalidEvent as exc:
             self._dead_letter(record, str(exc), exc.reason)
             return
+        try:
+            decision = self.learner.score(event, now=self.clock())
+            outputs = self._outputs_of(event.id, decision, event.label, event.features, event.ts)
         except Exception as exc:  # noqa: BLE001 - one bad event must not stop the loop
-            logger.exception("scoring failed topic=%s offset=%d", record.topic, record.offset)
+            logger.exception("scoring failed topic=%s partition=%d offset=%d", record.topic, record.partition,
+                             record.offset)
             self._dead_letter(record, f"internal error while scoring: {type(exc).__name__}: {exc}", "internal")
             return
-        if s.publish_predictions:
-            self._send(s.predictions_topic, event.id, decision.prediction_message())
-        if decision.item is not None and decision.query is not None:
-            self._send(s.review_topic, event.id, decision.item.to_review())
+        for topic, msg in outputs:
+            self._send(topic, event.id, msg)
+        if decision.query is not None:
             m.queries.labels(reason=decision.query.reason).inc()
-        if event.label is not None:
-            self._send(s.labels_topic, event.id, {
-                "event_id": event.id,
-                "label": event.label,
-                "features": event.features,
-                "labeled_at": event.ts or format_ts(self.clock()),
-                "source": "event",
-            })
         self._count_alarms(decision)
         m.events.labels(outcome="scored").inc()
         self._scored += 1
         m.processing.observe(time.perf_counter() - started)
 
-    def _dead_letter(self, record: Any, error: str, reason: str) -> None:
-        logger.warning("dead-lettered topic=%s partition=%d offset=%d error=%s",
-                       record.topic, record.partition, record.offset, error)
-        key = record.key.decode("utf-8", "replace") if record.key else f"{record.partition}:{record.offset}"
-        self._send(self.settings.deadletter_topic, key,
-                   dead_letter(record.value, record.topic, record.partition, record.offset, error))
+    def _outputs_of(self, event_id: str, decision: Decision, label: str | None, features: dict[str, Any],
+                    ts: str | None) -> list[tuple[str, dict[str, Any]]]:
+        s = self.settings
+        out: list[tuple[str, dict[str, Any]]] = []
+        if s.publish_predictions:
+            out.append((s.predictions_topic, decision.prediction_message()))
+        if decision.item is not None:
+            out.append((s.review_topic, decision.item.to_review()))
+        if label is not None:  # learned through the labels topic, so every replica learns it in one order
+            out.append((s.labels_topic, {"event_id": event_id, "label": label, "features": features,
+                                         "labeled_at": ts or format_ts(self.clock()), "source": "event"}))
+        return out
+
+    def _dead_letter(self, record: Record, error: str, reason: str) -> None:
+        s = self.settings
+        self._log.warning("dead-letter", "dead-lettered topic=%s partition=%d offset=%d error=%s",
+                          record.topic, record.partition, record.offset, error[:300])
+        key = record.key[:256].decode("utf-8", "replace") if record.key else f"{record.partition}:{record.offset}"
+        assert self.outputs is not None
+        self.outputs.send(s.deadletter_topic, key.encode(),
+                          dead_letter(record.value, record.topic, record.partition, record.offset, error, reason,
+                                      limit=s.max_output_bytes))
         self.metrics.events.labels(outcome="invalid").inc()
         self.metrics.dead_letters.labels(reason=reason).inc()
 
@@ -288,163 +319,109 @@ class Service:
         for detector in outcome.alarms:
             logger.warning("drift alarm detector=%s model_version=%d", detector, self.learner.model_version)
             self.metrics.drift_alarms.labels(detector=detector).inc()
-            self.metrics.last_alarm.labels(detector=detector).set(time.time())
+            self.metrics.last_alarm.labels(detector=detector).set(self.clock())
 
-    # -- review items and labels -------------------------------------------------
+    # -- review items and labels ------------------------------------------------------------------
 
-    def _poll_side(self) -> None:
-        batch = self._side_consumer.poll(timeout_ms=0, max_records=2000)
-        review = [r for tp, rs in batch.items() if tp.topic == self.settings.review_topic for r in rs]
-        labels = [r for tp, rs in batch.items() if tp.topic == self.settings.labels_topic for r in rs]
-        for record in review:
-            self._handle_review(record)
-        self._retry_waiting()
-        for record in labels:
-            self._handle_label(record)
-        for tp, records in batch.items():
-            self._positions[f"{tp.topic}:{tp.partition}"] = records[-1].offset + 1
+    def _handle_side(self, records: list[Record]) -> None:
+        review_topic = self.settings.review_topic
+        # review items first: a label in the same batch finds its item
+        for record in sorted(records, key=lambda r: r.topic != review_topic):
+            try:
+                if record.topic == review_topic:
+                    self._handle_review(record)
+                else:
+                    self._handle_label(record)
+            except Exception as exc:  # noqa: BLE001 - no record may stop the loop
+                logger.exception("unexpected error on topic=%s offset=%d", record.topic, record.offset)
+                self._count_side_invalid(record, f"{type(exc).__name__}: {exc}")
+            self.positions[f"{record.topic}:{record.partition}"] = record.offset + 1
 
-    def _handle_review(self, record: Any) -> None:
+    def _count_side_invalid(self, record: Record, error: str) -> None:
+        if record.topic == self.settings.review_topic:
+            self.metrics.review_items.labels(outcome="invalid").inc()
+        else:
+            self.metrics.labels.labels(outcome="invalid").inc()
+        self._log.warning(f"invalid:{record.topic}", "skipped topic=%s partition=%d offset=%d error=%s",
+                          record.topic, record.partition, record.offset, error[:300])
+
+    def _handle_review(self, record: Record) -> None:
+        s = self.settings
+        raw = record.value or b""
         try:
-            msg = orjson.loads(record.value)
-            if isinstance(msg, dict) and msg.get("status") == "dropped" and isinstance(msg.get("event_id"), str):
-                self.review.apply_drop(msg["event_id"])
-                self.learner.pending.pop(msg["event_id"])
+            if len(raw) > max(s.max_event_bytes, s.max_output_bytes):
+                raise ValueError(f"review item of {len(raw)} bytes is over the limit")
+            msg = orjson.loads(raw)
+            if not isinstance(msg, dict):
+                raise ValueError("a review item must be a JSON object")
+            if msg.get("status") == "dropped" and isinstance(msg.get("event_id"), str):
+                self.router.drop(msg["event_id"])
+                self.metrics.review_items.labels(outcome="dropped").inc()
                 return
-            item = PendingItem.from_review(msg, self.settings.max_features)
+            item = PendingItem.from_review(msg, s.max_features)
         except (orjson.JSONDecodeError, ValueError, TypeError, InvalidEvent) as exc:
-            logger.warning("unusable review item offset=%d error=%s", record.offset, exc)
+            self._count_side_invalid(record, str(exc))
             return
-        self.learner.remember(item)
-        self.review.add_item(item)
+        added = self.router.add_item(item)
+        self.metrics.review_items.labels(outcome="added" if added else "known").inc()
 
-    def _handle_label(self, record: Any) -> None:
+    def _handle_label(self, record: Record) -> None:
         s = self.settings
         try:
-            label = parse_label(record.value, max_bytes=s.max_event_bytes, max_features=s.max_features)
+            label = parse_label(record.value or b"", max_bytes=max(s.max_event_bytes, s.max_output_bytes),
+                                max_features=s.max_features)
         except InvalidLabel as exc:
-            logger.warning("invalid label partition=%d offset=%d error=%s", record.partition, record.offset, exc)
-            self.metrics.labels.labels(outcome="invalid").inc()
+            self._count_side_invalid(record, str(exc))
             return
-        if label.extra.get("retracts") is not None:
-            if self.review.apply_retraction(label.event_id, str(label.extra["retracts"])):
-                logger.info("answer undone event_id=%s annotator=%s", label.event_id, label.annotator)
-            return
-        if label.extra.get("source") == "review" and self.review.knows(label.event_id):
-            # an analyst's answer through the review API: learned once agreed and past its undo window
-            self.review.apply_answer(label.event_id, label.label, label.annotator or "unknown",
-                                     answer_id=str(label.extra.get("answer_id") or ""), at=parse_ts(label.labeled_at))
-            return
-        self.review.apply_answer(label.event_id, label.label, label.annotator or "unknown",
-                                 at=parse_ts(label.labeled_at))
-        self.review.mark_handed(label.event_id)
-        self._learn(label, waited_since=None)
+        self._count_learned(self.router.label(label, now=self.clock()))
 
-    def _learn_agreed(self) -> None:
-        """Hand the learner the labels the analysts agreed on whose undo window is over."""
-        for event_id, label, at in self.review.due(self.clock()):
-            self._learn(Label(event_id, label, annotator="review", labeled_at=format_ts(at)), waited_since=None)
+    def _tick_router(self, *, review_caught_up: bool) -> None:
+        self._count_learned(self.router.tick(self.clock(), review_caught_up=review_caught_up))
 
-    def _learn(self, label: Label, waited_since: float | None) -> None:
-        now = self.clock()
-        result = self.learner.learn(label, now=now)
-        if result.outcome == "unknown":
-            since = now if waited_since is None else waited_since
-            if now - since < LABEL_WAIT:
-                self._waiting.append(_Waiting(label, since))
-                return
-            logger.warning("label for unknown event event_id=%s", label.event_id)
-        elif result.outcome == "duplicate":
-            logger.info("duplicate label event_id=%s", label.event_id)
-        self.metrics.labels.labels(outcome=result.outcome).inc()
-        if result.delay is not None:
-            self.metrics.label_delay.observe(result.delay)
-        self._count_alarms(result)
+    def _count_learned(self, results: list[LearnResult]) -> None:
+        for result in results:
+            if result.outcome == "unknown":
+                self._log.warning("unknown", "label for an event never queried (or forgotten)")
+            elif result.outcome == "invalid":
+                self._log.warning("invalid-label", "label not learned error=%s", result.error)
+            self.metrics.labels.labels(outcome=result.outcome).inc()
+            if result.delay is not None:
+                self.metrics.label_delay.observe(result.delay)
+            self._count_alarms(result)
 
-    def _retry_waiting(self) -> None:
-        for _ in range(len(self._waiting)):
-            waiting = self._waiting.popleft()
-            self._learn(waiting.label, waited_since=waiting.since)
-
-    # -- commit and checkpoint ---------------------------------------------------
-
-    def _commit(self) -> None:
-        """Flush the producer, then commit the event offsets of what was sent."""
-        try:
-            self._producer.flush(timeout=30)
-        except KafkaError as exc:
-            raise BrokerError(f"could not deliver outputs, offsets not committed: {exc}") from exc
-        if self._send_error is not None:
-            raise BrokerError(f"could not deliver outputs, offsets not committed: {self._send_error}")
-        if not self._offsets:
-            return
-        offsets = {tp: OffsetAndMetadata(off, None, -1) for tp, off in self._offsets.items()}
-        try:
-            self._events_consumer.commit(offsets=offsets)
-        except KafkaError as exc:
-            logger.warning("offset commit failed (will retry) error=%s", exc)
+    # -- state and gauges -------------------------------------------------------------------------
 
     def checkpoint(self) -> None:
-        """Save the learner, the review/labels positions and the waiting labels."""
+        """Save the learner, the review store, the side-topic positions and the waiting labels."""
         started = time.perf_counter()
-        self.store.save({
-            "learner": self.learner,
-            "positions": dict(self._positions),
-            "waiting": [(w.label, w.since) for w in self._waiting],
-            "review": self.review,
-            "saved_at": self.clock(),
-        })
+        self.store.save(
+            {"version": __version__, "learner": self.learner.config.to_dict()},
+            {
+                "learner": self.learner,
+                "review": self.review.snapshot(),
+                "positions": dict(self.positions),
+                "waiting": [Waiting(w.label, w.since) for w in self.router.waiting],
+            },
+        )
         took = time.perf_counter() - started
         self.metrics.checkpoint_duration.observe(took)
-        self.metrics.checkpoint_timestamp.set(self.clock())
-        self._last_checkpoint_at = self.clock()
+        self._last_checkpoint = self.clock()
+        self.metrics.checkpoint_timestamp.set(self._last_checkpoint)
         logger.debug("checkpoint saved seconds=%.3f", took)
 
-    def _sync_gauges(self) -> None:
-        m, learner = self.metrics, self.learner
-        m.backlog.set(learner.backlog)
-        m.model_version.set(learner.model_version)
-        for name, value in learner.accuracy_estimates().items():
-            m.accuracy.labels(estimate=name).set(value)
-        evicted = learner.pending.evicted - self._evicted_reported
-        if evicted > 0:
-            m.pending_evicted.inc(evicted)
-            self._evicted_reported += evicted
-        cap = learner.sampler.cap
-        m.budget_spent.labels(window="run").set(cap.spent)
-        m.budget_spent.labels(window="recent").set(cap.recent)
-        m.threshold.set(learner.sampler.threshold())
-        m.labels_learned.set(learner.model_version)
-        oldest = learner.pending.oldest()
-        wall = self.clock()
-        age = wall - oldest.queried_at if oldest is not None and oldest.queried_at is not None else 0.0
-        m.backlog_age.set(max(0.0, age))
-        if self._last_checkpoint_at is not None:
-            m.checkpoint_age.set(max(0.0, wall - self._last_checkpoint_at))
+    def _publish_gauges(self) -> None:
+        m = self.metrics
+        m.publish(self.learner.stats(), self.clock(), self._last_checkpoint)
         now = time.monotonic()
-        if now - self._rate_since >= 5.0:
-            scored = self._scored
-            m.events_rate.set((scored - self._rate_scored) / (now - self._rate_since))
-            self._rate_scored, self._rate_since = scored, now
-            kappa = self.review.agreement_kappa()
-            m.review_kappa.set(float("nan") if kappa is None else kappa)
-            self._sync_lag()
-
-    def _sync_lag(self) -> None:
-        """Lag per assigned events partition, from the high watermarks the fetches already carry."""
-        consumer = self._events_consumer
-        if consumer is None:
+        if now - self._slow_at < _SLOW_EVERY:
             return
-        try:
-            assigned = consumer.assignment()
-        except Exception:  # noqa: BLE001 - metrics must never stop the loop
-            return
-        for tp in assigned:
-            high = consumer.highwater(tp)
-            if high is None:
-                continue
+        m.events_rate.set((self._scored - self._rate_scored) / (now - self._slow_at))
+        self._rate_scored, self._slow_at = self._scored, now
+        kappa = self.review.agreement_kappa()
+        m.review_kappa.set(float("nan") if kappa is None else kappa)
+        if self.events is not None:
             try:
-                position = consumer.position(tp)
-            except Exception:  # noqa: BLE001, S112 - no position yet: no lag to report
-                continue
-            self.metrics.consumer_lag.labels(partition=str(tp.partition)).set(max(0, high - position))
+                for partition, lag in self.events.lag().items():
+                    m.consumer_lag.labels(partition=str(partition)).set(lag)
+            except Exception:  # noqa: BLE001, S110 - the lag gauge must never stop the loop
+                pass

@@ -14,11 +14,14 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 
 from streamal.core.drift import DETECTORS
-from streamal.core.learner import ESTIMATES, OUTCOMES
+from streamal.core.learner import ESTIMATES, OUTCOMES, LearnerStats
 from streamal.core.sampling import REASONS
 from streamal.errors import INVALID_REASONS
 
-__all__ = ["Metrics"]
+__all__ = ["REVIEW_OUTCOMES", "Metrics"]
+
+#: What became of a record read from the review topic.
+REVIEW_OUTCOMES = ("added", "known", "dropped", "invalid")
 
 #: Scoring one event takes tens of microseconds (hat) to a millisecond (arf).
 PROCESSING_BUCKETS = (
@@ -124,6 +127,16 @@ class Metrics:
         self.labels_learned = Gauge(
             "streamal_labels_learned", "Labels the model has learned (survives restarts with the model).", registry=r
         )
+        self.review_items = Counter(
+            "streamal_review_items", "Records read from the review topic, by outcome.", ["outcome"], registry=r
+        )
+        self.assigned = Gauge(
+            "streamal_assigned_partitions", "Partitions of the events topic this replica holds now.", registry=r
+        )
+        self.rebalances = Counter(
+            "streamal_rebalances", "Assignments of events partitions received from the group.", registry=r
+        )
+        self._evicted = 0
 
         for outcome in ("scored", "invalid"):
             self.events.labels(outcome=outcome)
@@ -140,3 +153,27 @@ class Metrics:
             self.dead_letters.labels(reason=reason)
         for window in ("run", "recent"):
             self.budget_spent.labels(window=window).set(0)
+        for outcome in REVIEW_OUTCOMES:
+            self.review_items.labels(outcome=outcome)
+
+    def resumed(self, stats: LearnerStats) -> None:
+        """The learner came back from a checkpoint: what it had counted before is not new."""
+        self._evicted = stats.evicted
+
+    def publish(self, stats: LearnerStats, now: float, last_checkpoint: float | None) -> None:
+        """Set the gauges from a learner snapshot (``now`` and ``last_checkpoint`` are wall-clock seconds)."""
+        self.backlog.set(stats.backlog)
+        self.model_version.set(stats.model_version)
+        self.labels_learned.set(stats.model_version)
+        for name, value in stats.accuracy.items():
+            self.accuracy.labels(estimate=name).set(value)
+        if stats.evicted > self._evicted:
+            self.pending_evicted.inc(stats.evicted - self._evicted)
+        self._evicted = stats.evicted
+        self.budget_spent.labels(window="run").set(stats.spent_run)
+        self.budget_spent.labels(window="recent").set(stats.spent_recent)
+        self.threshold.set(stats.threshold)
+        age = now - stats.oldest_queried_at if stats.oldest_queried_at is not None else 0.0
+        self.backlog_age.set(max(0.0, age))
+        if last_checkpoint is not None:
+            self.checkpoint_age.set(max(0.0, now - last_checkpoint))

@@ -19,7 +19,7 @@ from pathlib import Path
 import orjson
 
 from streamal.errors import DataError
-from streamal.service.kafka import ensure_topics, make_consumer, make_producer
+from streamal.service.kafka import EventsConsumer, Outputs, Partition, ensure_topics
 from streamal.wire.messages import encode, format_ts
 
 __all__ = ["Oracle", "TruthFile"]
@@ -93,35 +93,54 @@ class Oracle:
         self._rng = random.Random(seed)
 
     def run(self, stop: threading.Event) -> None:
-        """Answer items until ``stop`` is set (items still waiting then are left)."""
-        ensure_topics(self.bootstrap, [self.review_topic, self.labels_topic])
-        consumer = make_consumer(self.bootstrap, group_id=self.group_id, session_timeout_ms=6000,
-                                 heartbeat_interval_ms=1000)
-        consumer.subscribe([self.review_topic])
-        producer = make_producer(self.bootstrap)
-        due: list[tuple[float, str, str | None]] = []
+        """Answer items until ``stop`` is set.
+
+        An item's review offset is committed only once it is answered, so the
+        items still waiting out their delay at a stop are read and answered
+        again after a restart.
+        """
+        ensure_topics(self.bootstrap, {self.review_topic: 1, self.labels_topic: 1})
+        consumer = EventsConsumer(self.bootstrap, self.group_id, session_timeout_ms=6000)
+        consumer.subscribe(self.review_topic, on_assigned=lambda parts: None, on_revoked=lambda parts: None)
+        producer = Outputs(self.bootstrap)
+        due: list[tuple[float, int, str, Partition]] = []
+        waiting: dict[Partition, list[int]] = {}  # offsets read, not answered yet, per partition
+        read_to: dict[Partition, int] = {}
+        committed: dict[Partition, int] = {}
         classes: set[str] = set()
         try:
             while not stop.is_set():
-                for records in consumer.poll(timeout_ms=100).values():
-                    for record in records:
-                        try:
-                            item = orjson.loads(record.value)
-                            event_id = str(item["event_id"])
-                        except (orjson.JSONDecodeError, KeyError, TypeError):
-                            continue
-                        heapq.heappush(due, (time.monotonic() + self.delay, event_id, item.get("prediction")))
+                for record in consumer.poll(timeout_ms=100):
+                    part = (record.topic, record.partition)
+                    read_to[part] = record.offset + 1
+                    try:
+                        item = orjson.loads(record.value or b"")
+                        event_id = str(item["event_id"])
+                    except (orjson.JSONDecodeError, KeyError, TypeError):
+                        continue
+                    if item.get("status") == "dropped":
+                        continue
+                    heapq.heappush(due, (time.monotonic() + self.delay, record.offset, event_id, part))
+                    waiting.setdefault(part, []).append(record.offset)
                 now = time.monotonic()
+                answered = False
                 while due and due[0][0] <= now:
-                    _, event_id, _ = heapq.heappop(due)
+                    _, offset, event_id, part = heapq.heappop(due)
                     self._answer(producer, event_id, classes)
-                producer.flush()
-                consumer.commit()
+                    waiting[part].remove(offset)
+                    answered = True
+                if answered:
+                    producer.flush()
+                done = {p: min(waiting.get(p) or [end]) for p, end in read_to.items()}
+                done = {p: o for p, o in done.items() if committed.get(p) != o}
+                if done:
+                    consumer.commit(done)
+                    committed.update(done)
         finally:
             producer.close()
-            consumer.close(autocommit=False)
+            consumer.close()
 
-    def _answer(self, producer: object, event_id: str, classes: set[str]) -> None:
+    def _answer(self, producer: Outputs, event_id: str, classes: set[str]) -> None:
         try:
             label = self.truth[event_id]
         except KeyError:
@@ -133,5 +152,5 @@ class Oracle:
             label = self._rng.choice(sorted(classes - {label}))
         message = {"event_id": event_id, "label": label, "annotator": self.annotator,
                    "labeled_at": format_ts(time.time())}
-        producer.send(self.labels_topic, key=event_id.encode(), value=encode(message))  # type: ignore[attr-defined]
+        producer.send(self.labels_topic, event_id.encode(), encode(message))
         self.answered += 1

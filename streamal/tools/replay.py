@@ -17,7 +17,7 @@ from typing import IO, Any
 import orjson
 from tqdm import tqdm
 
-from streamal.service.kafka import ensure_topics, make_producer
+from streamal.service.kafka import Outputs, ensure_topics
 from streamal.wire.messages import encode, format_ts
 
 __all__ = ["TruthWriter", "replay"]
@@ -67,8 +67,8 @@ def replay(
 
     ``rate`` caps events per second (``None``: as fast as the broker takes them).
     """
-    ensure_topics(bootstrap, [topic], create=create_topic)
-    producer = make_producer(bootstrap)
+    ensure_topics(bootstrap, {topic: 1}, create=create_topic)
+    producer = Outputs(bootstrap)
     started = time.monotonic()
     sent = 0
     bar = tqdm(total=total, unit="ev", desc=f"replay → {topic}", disable=not progress, mininterval=0.5)
@@ -82,7 +82,7 @@ def replay(
                 event["label"] = y
             if truth is not None:
                 truth(event_id, y)
-            producer.send(topic, key=event_id.encode(), value=encode(event))
+            producer.send(topic, event_id.encode(), encode(event))
             sent += 1
             bar.update(1)
             if rate:

@@ -16,7 +16,6 @@ streamal.errors.InvalidEvent: feature 'ports' is a list; a feature value must be
 
 from __future__ import annotations
 
-import base64
 import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -29,7 +28,6 @@ from streamal.errors import InvalidEvent, InvalidLabel
 __all__ = [
     "Event",
     "Label",
-    "dead_letter",
     "encode",
     "format_ts",
     "parse_event",
@@ -42,6 +40,13 @@ FeatureValue = float | int | bool | str | None
 MAX_ID_CHARS = 256
 MAX_STRING_CHARS = 4096
 MAX_LABEL_CHARS = 256
+#: Largest magnitude of a numeric feature. River's models square their inputs:
+#: past ~1e154 that overflows (an ``OverflowError`` in the trees, NaN weights for
+#: good in ``linear``). 1e100 leaves room for sums of squares over any stream.
+MAX_ABS_NUMBER = 1e100
+#: Re-encoding a JSON number can make it longer (``1e15`` -> ``1000000000000000.0``):
+#: at most about this many times. Smaller events cannot outgrow an output message.
+REENCODE_GROWTH = 5
 
 
 @dataclass(slots=True)
@@ -106,11 +111,12 @@ def check_features(
     if len(features) > max_features:
         raise err(f"{len(features)} features is over the limit of {max_features}", "bad_features")
     for name, value in features.items():
-        if value is None or isinstance(value, bool | int):
+        if value is None or isinstance(value, bool):
             continue
-        if isinstance(value, float):
-            if not math.isfinite(value):
-                raise err(f"feature {name!r} is not a finite number", "bad_features")
+        if isinstance(value, int | float):
+            if not -MAX_ABS_NUMBER <= value <= MAX_ABS_NUMBER:  # NaN fails both comparisons
+                what = "not a finite number" if not math.isfinite(value) else f"beyond ±{MAX_ABS_NUMBER:g}"
+                raise err(f"feature {name!r} is {what}", "bad_features")
             continue
         if isinstance(value, str):
             if len(value) > MAX_STRING_CHARS:
@@ -133,11 +139,28 @@ def _label_value(value: Any, err: type[InvalidEvent] | type[InvalidLabel]) -> st
     return text
 
 
-def parse_event(raw: bytes, *, max_bytes: int = 1_048_576, max_features: int = 1000) -> Event:
-    """Parse and check one event message; raise :class:`InvalidEvent` with the reason."""
+def parse_event(
+    raw: bytes, *, max_bytes: int = 1_048_576, max_features: int = 1000, max_output_bytes: int | None = None,
+) -> Event:
+    """Parse and check one event message; raise :class:`InvalidEvent` with the reason.
+
+    With ``max_output_bytes``, the features must also fit, re-encoded, in one
+    output message (a review item carries them to every replica):
+
+    >>> parse_event(b'{"id": "e", "features": {"a": 1e15, "b": 1e15}}', max_output_bytes=40)
+    Traceback (most recent call last):
+    ...
+    streamal.errors.InvalidEvent: the features take 47 bytes once re-encoded, over the 40 an output message may take
+    """
     obj = _load(raw, max_bytes, InvalidEvent)
     event_id = _ident(obj.get("id"), "id", InvalidEvent)
     features = check_features(obj.get("features"), max_features)
+    if max_output_bytes is not None and len(raw) * REENCODE_GROWTH > max_output_bytes:
+        size = len(orjson.dumps(features))
+        if size > max_output_bytes:
+            raise InvalidEvent(
+                f"the features take {size} bytes once re-encoded, over the {max_output_bytes} "
+                "an output message may take", "too_large")
     ts = obj.get("ts")
     if ts is not None and not isinstance(ts, str):
         raise InvalidEvent("'ts' must be an ISO 8601 string")
@@ -197,16 +220,3 @@ def format_ts(seconds: float) -> str:
     '2026-11-24T10:00:01.200Z'
     """
     return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
-def dead_letter(raw: bytes | None, topic: str, partition: int, offset: int, error: str) -> dict[str, Any]:
-    """The dead-letter record of a refused message: its bytes, where it came from, why."""
-    record: dict[str, Any] = {"topic": topic, "partition": partition, "offset": offset, "error": error}
-    if raw is None:
-        record.update(value=None, encoding=None)
-    else:
-        try:
-            record.update(value=raw.decode("utf-8"), encoding="utf-8")
-        except UnicodeDecodeError:
-            record.update(value=base64.b64encode(raw).decode("ascii"), encoding="base64")
-    return record

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import pickle
 import random
 import time
 
 import pytest
 
+from streamal.service.checkpoint import CheckpointStore
 from tests.integration.conftest import read_topic, send
 
 
@@ -141,7 +141,7 @@ def test_sigterm_and_restart_keep_state_and_offsets(make_service, producer, brok
     assert svc.stop() == 0
     assert "stopped cleanly" in svc.log.read_text()
 
-    state = pickle.loads((svc.state_dir / "checkpoint.pkl").read_bytes())
+    state = CheckpointStore(svc.state_dir).load()
     assert state["learner"].model_version == learned
 
     # labels and events that arrive while the service is down

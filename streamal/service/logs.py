@@ -1,0 +1,64 @@
+"""Logging for the service: one line per record, third-party noise kept out, per-message warnings throttled.
+
+kafka-python logs every failed connection attempt, often at ERROR; those lines
+say nothing the service does not say better in one line of its own, so the
+``kafka`` loggers are silenced unless the level is ``DEBUG``.
+
+A flood of bad messages must not become a flood of log lines: a
+:class:`Throttled` logger writes the first occurrence of a condition, then at
+most one line per ``every`` seconds with how many were not written (the
+metrics count each one).
+
+>>> import logging
+>>> lines = []
+>>> class Catch(logging.Handler):
+...     def emit(self, record): lines.append(record.getMessage())
+>>> log = logging.getLogger("doctest.throttle"); log.addHandler(Catch()); log.propagate = False
+>>> t = Throttled(log, every=60.0, clock=lambda: 0.0)
+>>> for i in range(3):
+...     t.warning("dead-letter", "dead-lettered offset=%d", i)
+>>> lines
+['dead-lettered offset=0']
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["Throttled", "configure_logging"]
+
+
+def configure_logging(level: str) -> None:
+    """``time level logger message`` lines on stderr; the kafka client's own logs only at ``DEBUG``."""
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s", force=True)
+    numeric = logging.getLevelName(level)
+    logging.getLogger("kafka").setLevel(logging.DEBUG if numeric == logging.DEBUG else logging.CRITICAL + 1)
+
+
+class Throttled:
+    """A logger wrapper that writes each kind of condition at most once per ``every`` seconds."""
+
+    def __init__(self, logger: logging.Logger, every: float = 10.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.logger = logger
+        self.every = every
+        self.clock = clock
+        self._last: dict[str, float] = {}
+        self._skipped: dict[str, int] = {}
+
+    def warning(self, kind: str, msg: str, *args: Any) -> None:
+        """Log ``msg`` at WARNING unless a ``kind`` line was written less than ``every`` seconds ago."""
+        now = self.clock()
+        last = self._last.get(kind)
+        if last is not None and now - last < self.every:
+            self._skipped[kind] = self._skipped.get(kind, 0) + 1
+            return
+        skipped = self._skipped.pop(kind, 0)
+        self._last[kind] = now
+        if skipped:
+            self.logger.warning(msg + " (and %d more like it since the last line)", *args, skipped)
+        else:
+            self.logger.warning(msg, *args)

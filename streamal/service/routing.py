@@ -1,0 +1,109 @@
+"""Label routing: where each review item and label read from the topics goes. No Kafka here.
+
+Four kinds of label message, each with its own path:
+
+* an **analyst's answer through the review API** (``source: review``, for an
+  item the review store knows): recorded in the store; its label is learned
+  once enough analysts agree and the undo window is over (:meth:`LabelRouter.tick`);
+* a **retraction** (``retracts: <answer_id>``): the answer is undone in the store;
+* an **external label** (from Kafka, an oracle, an event that came with its
+  label): learned now, and its review item marked answered;
+* a label for an event **not pending (yet)**: its review item may still be on
+  its way, so it waits until the review topic has been read to its end and
+  ``wait`` seconds have passed, then counts as ``unknown``.
+
+>>> from streamal.core.config import LearnerConfig
+>>> from streamal.core.learner import Learner
+>>> from streamal.core.pending import PendingItem
+>>> from streamal.review.store import ReviewStore
+>>> router = LabelRouter(Learner(LearnerConfig(seed_size=1)), ReviewStore(clock=lambda: 0.0), wait=5.0)
+>>> [r.outcome for r in router.label(Label("e1", "bad"), now=0.0)]     # nothing asked for e1 yet: it waits
+[]
+>>> router.add_item(PendingItem("e1", {"x": 1}, None, None, {}, 1.0, "seed", 0, 0.0))
+True
+>>> [r.outcome for r in router.tick(now=1.0, review_caught_up=True)]
+['learned']
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from streamal.core.learner import Learner, LearnResult
+from streamal.core.pending import PendingItem
+from streamal.review.store import ReviewStore
+from streamal.wire.messages import Label, format_ts, parse_ts
+
+__all__ = ["LABEL_WAIT", "LabelRouter", "Waiting"]
+
+#: Seconds a label for an event not (yet) pending waits for its review item, once the review topic is read.
+LABEL_WAIT = 5.0
+
+
+@dataclass(slots=True)
+class Waiting:
+    """A label whose review item has not been read yet, and since when it waits."""
+
+    label: Label
+    since: float
+
+
+class LabelRouter:
+    """Sends review items to the learner and the review store, and labels where they belong."""
+
+    def __init__(self, learner: Learner, review: ReviewStore, *, wait: float = LABEL_WAIT,
+                 waiting: Iterable[Waiting] = ()) -> None:
+        self.learner = learner
+        self.review = review
+        self.wait = wait
+        self.waiting: deque[Waiting] = deque(waiting)
+
+    # -- the review topic -----------------------------------------------------------------------
+
+    def add_item(self, item: PendingItem) -> bool:
+        """A review item was read; ``False`` if it was known already (or its label learned)."""
+        added = self.learner.remember(item)
+        return self.review.add_item(item) or added
+
+    def drop(self, event_id: str) -> None:
+        """An analyst dropped the item: nobody is asked for it, no label is waited for."""
+        self.review.apply_drop(event_id)
+        self.learner.forget(event_id)
+
+    # -- the labels topic -----------------------------------------------------------------------
+
+    def label(self, label: Label, now: float) -> list[LearnResult]:
+        """Route one label message; the outcomes of what was learned (empty while it waits)."""
+        retracts = label.extra.get("retracts")
+        if retracts is not None:
+            self.review.apply_retraction(label.event_id, str(retracts))
+            return []
+        at = parse_ts(label.labeled_at)
+        annotator = label.annotator or "unknown"
+        if label.extra.get("source") == "review" and self.review.knows(label.event_id):
+            self.review.apply_answer(label.event_id, label.label, annotator,
+                                     answer_id=str(label.extra.get("answer_id") or ""), at=at)
+            return []
+        self.review.apply_answer(label.event_id, label.label, annotator, at=at)
+        self.review.mark_handed(label.event_id)
+        return self._learn(label, now, since=now)
+
+    def tick(self, now: float, *, review_caught_up: bool) -> list[LearnResult]:
+        """Retry the waiting labels, and learn the agreed answers whose undo window is over."""
+        results: list[LearnResult] = []
+        for _ in range(len(self.waiting)):
+            w = self.waiting.popleft()
+            results += self._learn(w.label, now, since=w.since, give_up=review_caught_up)
+        for event_id, label, at in self.review.due(now):
+            results += self._learn(Label(event_id, label, annotator="review", labeled_at=format_ts(at)), now,
+                                   since=now, give_up=True)
+        return results
+
+    def _learn(self, label: Label, now: float, *, since: float, give_up: bool = False) -> list[LearnResult]:
+        result = self.learner.learn(label, now=now)
+        if result.outcome == "unknown" and not (give_up and now - since >= self.wait):
+            self.waiting.append(Waiting(label, since))
+            return []
+        return [result]
