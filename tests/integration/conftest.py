@@ -56,6 +56,16 @@ class ServiceProcess:
         })
         self.proc: subprocess.Popen[bytes] | None = None
 
+    def again(self, **settings: str) -> ServiceProcess:
+        """A new process on the same topics and state directory (a restart), with ``settings`` changed."""
+        twin = ServiceProcess.__new__(ServiceProcess)
+        twin.__dict__.update(self.__dict__)
+        twin.port = free_port()
+        twin.env = self.env | {"STREAMAL_HTTP_PORT": str(twin.port),
+                               **{f"STREAMAL_{k.upper()}": v for k, v in settings.items()}}
+        twin.proc = None
+        return twin
+
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
@@ -107,11 +117,13 @@ class ServiceProcess:
 
 @pytest.fixture
 def make_service(broker, tmp_path):
+    """``make_service(**settings)``: a service on this test's topics; ``name=`` gives a replica its own state."""
     prefix = f"t{uuid.uuid4().hex[:10]}"
     started: list[ServiceProcess] = []
 
-    def _make(**settings: str) -> ServiceProcess:
-        svc = ServiceProcess(broker.bootstrap, prefix, tmp_path / "state", tmp_path / "service.log", **settings)
+    def _make(name: str = "a", **settings: str) -> ServiceProcess:
+        svc = ServiceProcess(broker.bootstrap, prefix, tmp_path / f"state-{name}", tmp_path / f"service-{name}.log",
+                             **settings)
         started.append(svc)
         return svc
 
@@ -136,8 +148,11 @@ def send(producer: KafkaProducer, topic: str, messages: list, key=None) -> None:
 
 
 def read_topic(bootstrap: str, topic: str, expect: int | None = None, timeout: float = 30,
-               quiet: float = 2.0) -> list[dict]:
-    """Every message on ``topic``: until ``expect`` are read, or nothing new for ``quiet`` seconds."""
+               quiet: float = 2.0, skip_invalid: bool = False) -> list[dict]:
+    """Every message on ``topic``: until ``expect`` are read, or nothing new for ``quiet`` seconds.
+
+    ``skip_invalid``: leave out what is not a JSON object (poison a test put there itself).
+    """
     c = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest")
     parts = c.partitions_for_topic(topic) or set()
     c.assign([TopicPartition(topic, p) for p in parts])
@@ -149,7 +164,15 @@ def read_topic(bootstrap: str, topic: str, expect: int | None = None, timeout: f
         while time.monotonic() < deadline:
             batch = c.poll(timeout_ms=200)
             for records in batch.values():
-                out.extend(orjson.loads(r.value) for r in records)
+                for r in records:
+                    try:
+                        value = orjson.loads(r.value)
+                    except orjson.JSONDecodeError:
+                        if not skip_invalid:
+                            raise
+                        continue
+                    if isinstance(value, dict) or not skip_invalid:
+                        out.append(value)
                 last_new = time.monotonic()
             if expect is not None and len(out) >= expect:
                 break

@@ -149,9 +149,7 @@ def test_sigterm_and_restart_keep_state_and_offsets(make_service, producer, brok
     by_id.update({e["id"]: e for e in second})
     send(producer, t["events"], second)
 
-    svc2 = svc.__class__(svc.bootstrap, t["events"].rsplit(".", 1)[0], svc.state_dir, svc.log)
-    svc2.env = svc.env | {"STREAMAL_HTTP_PORT": str(svc2.port)}
-    svc2.start()
+    svc2 = svc.again().start()
     assert svc2.metric("streamal_model_version") == learned  # the learned model came back
     svc2.wait_metric('streamal_events_total{outcome="scored"}', 100)
     time.sleep(2)

@@ -1,0 +1,91 @@
+"""Checkpoints: the header, stale temporary files, the directory lock, old formats, consistent snapshots."""
+
+from __future__ import annotations
+
+import pickle
+import subprocess
+import sys
+import threading
+
+import pytest
+
+from streamal.core.config import LearnerConfig
+from streamal.core.learner import Learner
+from streamal.core.pending import PendingItem
+from streamal.errors import CheckpointError
+from streamal.review.store import ReviewStore
+from streamal.service.checkpoint import CheckpointStore
+
+
+def test_the_header_is_readable_without_loading_the_state(tmp_path):
+    store = CheckpointStore(tmp_path)
+    learner = Learner(LearnerConfig(model="linear", budget=0.05))
+    store.save({"learner": learner.config.to_dict()}, {"learner": learner})
+    header = store.read_header()
+    assert header["format"] == 2 and header["learner"]["model"] == "linear" and header["saved_at"] > 0
+    assert (tmp_path / "checkpoint.pkl").read_bytes().startswith(b"STREAMAL-CHECKPOINT 2\n")
+    assert store.load()["learner"].config.budget == 0.05
+
+
+def test_stale_temporary_files_from_a_kill_are_removed(tmp_path):
+    (tmp_path / ".checkpoint-abc123.tmp").write_bytes(b"half a pickle")
+    (tmp_path / "unrelated.txt").write_text("keep me")
+    store = CheckpointStore(tmp_path)
+    assert [p.name for p in store.clean_stale()] == [".checkpoint-abc123.tmp"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["unrelated.txt"]
+
+
+def test_a_second_process_cannot_use_the_same_state_directory(tmp_path):
+    store = CheckpointStore(tmp_path)
+    store.lock()
+    code = ("from streamal.service.checkpoint import CheckpointStore\n"
+            f"CheckpointStore({str(tmp_path)!r}).lock()\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode != 0 and "is in use by another streamal process" in out.stderr
+    store.unlock()
+    assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 0
+
+
+def test_a_checkpoint_of_the_old_format_says_how_to_start_afresh(tmp_path):
+    (tmp_path / "checkpoint.pkl").write_bytes(pickle.dumps({"format": 1, "learner": None}))
+    with pytest.raises(CheckpointError, match="older streamal.*--reset-model"):
+        CheckpointStore(tmp_path).read_header()
+
+
+def test_moving_aside_keeps_the_old_checkpoint_and_leaves_none(tmp_path):
+    store = CheckpointStore(tmp_path)
+    store.save({}, {"x": 1})
+    kept = store.move_aside()
+    assert kept is not None and kept.exists() and store.read_header() is None
+
+
+def test_the_review_store_snapshot_is_consistent_while_analysts_change_it():
+    store = ReviewStore(answers_wanted=2, clock=lambda: 0.0)
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def analysts() -> None:
+        i = 0
+        try:
+            while not stop.is_set():
+                eid = f"e{i}"
+                store.add_item(PendingItem(eid, {"x": i}, None, "a", {"a": 1.0}, 0.1, "uncertainty", 0, 0.0))
+                store.apply_answer(eid, "a", "analyst-1", answer_id=f"{eid}-1")
+                i += 1
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=analysts) for _ in range(3)]
+    for t in threads:
+        t.start()
+    snapshots = [store.snapshot() for _ in range(50)]
+    stop.set()
+    for t in threads:
+        t.join()
+    assert not errors
+    copy = ReviewStore(answers_wanted=2)
+    copy.restore(snapshots[-1])
+    state = pickle.loads(snapshots[-1])
+    assert len(state["_entries"]) > 0
+    assert all(len(e.answers) <= 1 for e in state["_entries"].values())
+    assert copy.stats()["open"] == len(state["_entries"])

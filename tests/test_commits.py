@@ -1,0 +1,95 @@
+"""The commit policy without a broker: the order of its steps, rebalances, failures."""
+
+from __future__ import annotations
+
+import pytest
+
+from streamal.errors import BrokerError
+from streamal.service.commits import Commits
+
+
+class Recorder:
+    """Stands in for the producer and the group consumer, writing down what it is asked to do."""
+
+    def __init__(self, flush_fails: bool = False, commit_fails: bool = False) -> None:
+        self.calls: list[tuple] = []
+        self.flush_fails = flush_fails
+        self.commit_fails = commit_fails
+
+    def flush(self, timeout: float = 30.0) -> None:
+        self.calls.append(("flush",))
+        if self.flush_fails:
+            raise BrokerError("broker gone")
+
+    def commit(self, offsets) -> None:
+        self.calls.append(("commit", dict(offsets)))
+        if self.commit_fails:
+            raise RuntimeError("rebalance in progress")
+
+    def save(self) -> None:
+        self.calls.append(("save",))
+
+
+def make(rec: Recorder, interval: float = 30.0, clock=None) -> Commits:
+    return Commits(rec, rec, save=rec.save, interval=interval, clock=clock or (lambda: 0.0))
+
+
+def test_outputs_are_flushed_before_offsets_are_committed():
+    rec = Recorder()
+    commits = make(rec)
+    commits.processed(("ev", 0), 10)
+    commits.processed(("ev", 1), 5)
+    commits.processed(("ev", 0), 11)
+    commits.commit()
+    assert rec.calls == [("flush",), ("commit", {("ev", 0): 11, ("ev", 1): 5})]
+
+
+def test_nothing_handled_means_no_flush_and_no_commit():
+    rec = Recorder()
+    make(rec).commit()
+    assert rec.calls == []
+
+
+def test_a_revoked_partition_is_forgotten_without_any_io():
+    rec = Recorder()
+    commits = make(rec)
+    commits.processed(("ev", 0), 10)
+    commits.processed(("ev", 1), 20)
+    commits.revoked({("ev", 0)})
+    assert rec.calls == []  # the callback runs on the client's IO thread: no flush, no commit there
+    commits.commit()
+    assert rec.calls == [("flush",), ("commit", {("ev", 1): 20})]
+
+
+def test_a_failed_delivery_commits_nothing_now_or_at_the_stop():
+    rec = Recorder(flush_fails=True)
+    commits = make(rec)
+    commits.processed(("ev", 0), 10)
+    with pytest.raises(BrokerError):
+        commits.commit()
+    assert commits.failed
+    commits.final()
+    assert rec.calls == [("flush",)]  # no commit, no save, no second flush
+
+
+def test_a_failed_commit_is_retried_at_the_next_poll():
+    rec = Recorder(commit_fails=True)
+    commits = make(rec)
+    commits.processed(("ev", 0), 10)
+    commits.commit()
+    rec.commit_fails = False
+    commits.commit()
+    commits.commit()  # nothing new: not committed a third time
+    assert rec.calls == [("flush",), ("commit", {("ev", 0): 10}), ("commit", {("ev", 0): 10})]
+
+
+def test_state_is_saved_on_its_interval_and_at_the_stop_after_the_commit():
+    now = [0.0]
+    rec = Recorder()
+    commits = make(rec, interval=10.0, clock=lambda: now[0])
+    assert not commits.maybe_checkpoint()
+    now[0] = 10.0
+    assert commits.maybe_checkpoint()
+    commits.processed(("ev", 0), 3)
+    commits.final()
+    assert rec.calls == [("save",), ("flush",), ("commit", {("ev", 0): 3}), ("save",)]

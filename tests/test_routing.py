@@ -1,0 +1,88 @@
+"""Label routing without Kafka: external labels, review answers, retractions, labels that wait."""
+
+from __future__ import annotations
+
+from streamal.core.config import LearnerConfig
+from streamal.core.learner import Learner
+from streamal.core.pending import PendingItem
+from streamal.review.store import ReviewStore
+from streamal.service.routing import LabelRouter
+from streamal.wire.messages import Label
+
+
+def item(event_id: str, x: float = 1.0) -> PendingItem:
+    return PendingItem(event_id, {"x": x}, None, "ok", {"ok": 0.6, "bad": 0.4}, 0.4, "uncertainty", 0, 0.0)
+
+
+def router(answers_wanted: int = 1, undo: float = 30.0) -> LabelRouter:
+    review = ReviewStore(answers_wanted=answers_wanted, undo_seconds=undo, clock=lambda: 0.0)
+    return LabelRouter(Learner(LearnerConfig(seed_size=1)), review, wait=5.0)
+
+
+def test_an_external_label_is_learned_at_once_and_closes_its_review_item():
+    r = router()
+    r.add_item(item("e1"))
+    [result] = r.label(Label("e1", "bad", annotator="siem"), now=1.0)
+    assert result.outcome == "learned" and r.learner.model_version == 1
+    entry = r.review.entry("e1")
+    assert not entry.open and entry.handed
+    assert r.tick(now=100.0, review_caught_up=True) == []  # not learned a second time when due
+
+
+def test_a_review_answer_is_learned_once_agreed_and_past_its_undo_window():
+    r = router(answers_wanted=2, undo=30.0)
+    r.add_item(item("e1"))
+    answer = {"source": "review"}
+    assert r.label(Label("e1", "bad", "analyst-1", extra={**answer, "answer_id": "a1"}), now=1.0) == []
+    assert r.label(Label("e1", "bad", "analyst-2", extra={**answer, "answer_id": "a2"}), now=2.0) == []
+    assert r.tick(now=10.0, review_caught_up=True) == []  # agreed, still within the undo window
+    [result] = r.tick(now=40.0, review_caught_up=True)
+    assert result.outcome == "learned" and r.learner.model_version == 1
+
+
+def test_a_retraction_reopens_the_item_and_nothing_is_learned():
+    r = router(answers_wanted=1, undo=30.0)
+    r.add_item(item("e1"))
+    r.label(Label("e1", "bad", "analyst-1", extra={"source": "review", "answer_id": "a1"}), now=1.0)
+    assert r.label(Label("e1", "bad", "analyst-1", extra={"source": "review", "retracts": "a1"}), now=2.0) == []
+    assert r.review.entry("e1").open
+    assert r.tick(now=100.0, review_caught_up=True) == []
+    assert r.learner.model_version == 0
+
+
+def test_a_label_waits_for_its_review_item_while_the_review_topic_is_behind():
+    r = router()
+    assert r.label(Label("e9", "bad"), now=0.0) == []
+    assert r.tick(now=60.0, review_caught_up=False) == []  # behind on reviews: however long, it waits
+    r.add_item(item("e9"))
+    [result] = r.tick(now=61.0, review_caught_up=True)
+    assert result.outcome == "learned"
+
+
+def test_a_label_for_an_event_never_queried_is_unknown_once_the_wait_is_over():
+    r = router()
+    r.label(Label("ghost", "bad"), now=0.0)
+    assert r.tick(now=2.0, review_caught_up=True) == []
+    [result] = r.tick(now=6.0, review_caught_up=True)
+    assert result.outcome == "unknown" and not r.waiting
+
+
+def test_a_dropped_item_is_forgotten_by_the_learner_and_the_store():
+    r = router()
+    r.add_item(item("e1"))
+    r.drop("e1")
+    assert r.learner.backlog == 0 and r.review.entry("e1").dropped
+
+
+def test_a_label_the_model_cannot_learn_is_invalid_and_the_event_still_waits():
+    r = router()
+    r.learner.config = LearnerConfig(seed_size=1, max_classes=2)
+    r.add_item(item("e1"))
+    r.add_item(item("e2"))
+    r.add_item(item("e3"))
+    assert [x.outcome for x in r.label(Label("e1", "a"), now=0.0)] == ["learned"]
+    assert [x.outcome for x in r.label(Label("e2", "b"), now=0.0)] == ["learned"]
+    [third] = r.label(Label("e3", "c"), now=0.0)
+    assert third.outcome == "invalid" and "max_classes" in (third.error or "")
+    assert "e3" in r.learner.pending and r.learner.model_version == 2
+    assert [x.outcome for x in r.label(Label("e3", "a"), now=0.0)] == ["learned"]
