@@ -11,10 +11,10 @@ nothing here imports FastAPI). What happens, in order:
    then join the events group ("waiting to join group G"; each assignment logged).
 2. **Loop**: commit what was handled (:mod:`streamal.service.commits`: flush the
    outputs, then commit offsets, before every poll); poll events and handle each
-   (invalid: to the dead-letter topic; else scored, its prediction and review
-   item sent); read the side topics and route each record
-   (:mod:`streamal.service.routing`); publish the gauges; save a checkpoint
-   when due.
+   (:mod:`streamal.service.events`: invalid ones to the dead-letter topic, the
+   others scored, their prediction and review item sent); read the side topics
+   and route each record (:mod:`streamal.service.side`,
+   :mod:`streamal.service.routing`); publish the gauges; save a checkpoint when due.
 3. **Stop**: flush, commit, checkpoint, close. After a fatal error (the broker
    gone, the disk full) nothing more is committed or saved, and the error
    stops the process with one line.
@@ -32,24 +32,22 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import orjson
-
 from streamal import __version__
 from streamal.config import Settings
 from streamal.core.config import LearnerConfig
-from streamal.core.learner import Decision, Learner, LearnResult
-from streamal.core.pending import PendingItem
-from streamal.errors import BrokerError, IncompatibleState, InvalidEvent, InvalidLabel
+from streamal.core.learner import Learner
+from streamal.errors import BrokerError, IncompatibleState
 from streamal.review.store import ReviewStore
 from streamal.service.checkpoint import CheckpointStore
 from streamal.service.commits import Commits, Partition
+from streamal.service.events import EventHandler
 from streamal.service.health import Health
-from streamal.service.kafka import EventsConsumer, Outputs, Record, TopicReader, ensure_topics
-from streamal.service.logs import Throttled
+from streamal.service.kafka import EventsConsumer, Outputs, TopicReader, ensure_topics
 from streamal.service.metrics import Metrics
 from streamal.service.routing import LabelRouter, Waiting
-from streamal.wire.messages import format_ts, parse_event, parse_label
-from streamal.wire.outputs import FEATURES_HEADROOM, dead_letter, fit
+from streamal.service.side import SideHandler
+from streamal.wire.messages import format_ts
+from streamal.wire.outputs import fit
 
 __all__ = ["Service"]
 
@@ -81,7 +79,8 @@ class Service:
         self.store = CheckpointStore(settings.state_dir)
         self.learner = Learner(settings.learner_config())
         self.router = LabelRouter(self.learner, review)
-        self.positions: dict[str, int] = {}
+        self.side_handler = SideHandler(settings, self.router, metrics, clock=clock)
+        self.event_handler: EventHandler | None = None
         self.outputs: Outputs | None = None
         self.events: EventsConsumer | None = None
         self.side: TopicReader | None = None
@@ -89,10 +88,8 @@ class Service:
         self._assigned: set[Partition] = set()
         self._joined = threading.Event()
         self._last_checkpoint: float | None = None
-        self._scored = 0
         self._rate_scored = 0
         self._slow_at = time.monotonic()
-        self._log = Throttled(logger)
 
     # -- start ------------------------------------------------------------------------------------
 
@@ -113,7 +110,8 @@ class Service:
         )
         self.outputs = Outputs(s.kafka_bootstrap, max_output_bytes=s.max_output_bytes,
                                connect_timeout=s.kafka_connect_timeout)
-        self.side = TopicReader(s.kafka_bootstrap, [s.review_topic, s.labels_topic], self.positions,
+        self.event_handler = EventHandler(s, self.learner, self.outputs, self.metrics, clock=self.clock)
+        self.side = TopicReader(s.kafka_bootstrap, [s.review_topic, s.labels_topic], self.side_handler.positions,
                                 connect_timeout=s.kafka_connect_timeout,
                                 fetch_max_bytes=max(52_428_800, 2 * s.max_output_bytes),
                                 max_partition_fetch_bytes=max(1_048_576, 2 * s.max_output_bytes))
@@ -158,7 +156,7 @@ class Service:
         self.learner = learner
         self.review.restore(state["review"])
         self.router = LabelRouter(learner, self.review, waiting=state.get("waiting", ()))
-        self.positions = dict(state.get("positions", {}))
+        self.side_handler = SideHandler(s, self.router, self.metrics, state.get("positions", {}), clock=self.clock)
         self.metrics.resumed(learner.stats())
         changed = {k: v for k, v in saved.changes(wanted).items() if k != "seed"}
         if changed:
@@ -175,9 +173,9 @@ class Service:
         read = 0
         while True:
             records = self.side.poll(max_records=5000, timeout_ms=200)
-            self._handle_side(records)
+            self.side_handler.handle(records)
             read += len(records)
-            self._tick_router(review_caught_up=False)
+            self.side_handler.tick(review_caught_up=False)
             if not records and self.side.caught_up():
                 break
             if time.monotonic() - last_line >= _SLOW_EVERY:
@@ -209,15 +207,17 @@ class Service:
     def run(self, stop: threading.Event) -> None:
         """Process until ``stop`` is set, then stop cleanly (or raise on a fatal error)."""
         assert self.events is not None and self.commits is not None and self.side is not None
+        assert self.event_handler is not None
+        handle, side = self.event_handler.handle, self.side_handler
         waiting_since = time.monotonic()
         try:
             while not stop.is_set():
                 self.commits.commit()  # before every poll: a rebalance inside it finds nothing to commit
                 for record in self.events.poll(timeout_ms=100):
-                    self._handle_event(record)
+                    handle(record)
                     self.commits.processed((record.topic, record.partition), record.offset + 1)
-                self._handle_side(self.side.poll(max_records=2000))
-                self._tick_router(review_caught_up=self.side.caught_up(self.settings.review_topic))
+                side.handle(self.side.poll(max_records=2000))
+                side.tick(review_caught_up=self.side.caught_up(self.settings.review_topic))
                 if not self.health.ready:
                     if self._joined.is_set():
                         self.health.set_ready(True, f"joined group {self.settings.group_id}")
@@ -252,142 +252,13 @@ class Service:
             self.metrics.ready.set(0)
             self.store.unlock()
 
-    # -- events -----------------------------------------------------------------------------------
-
-    def _send(self, topic: str, key: str, msg: dict[str, Any]) -> None:
-        assert self.outputs is not None
-        self.outputs.send(topic, key.encode(), fit(msg, self.settings.max_output_bytes))
+    # -- for the review API ------------------------------------------------------------------------
 
     def publish_acked(self, topic: str, key: str, msg: dict[str, Any]) -> None:
         """Send one message and wait for Kafka's acknowledgement (for the review API's threads)."""
         if self.outputs is None:
             raise BrokerError("the service is not connected to Kafka yet")
         self.outputs.send_acked(topic, key.encode(), fit(msg, self.settings.max_output_bytes))
-
-    def _handle_event(self, record: Record) -> None:
-        s, m = self.settings, self.metrics
-        started = time.perf_counter()
-        try:
-            event = parse_event(record.value or b"", max_bytes=s.max_event_bytes, max_features=s.max_features,
-                                max_output_bytes=s.max_output_bytes - FEATURES_HEADROOM)
-        except InvalidEvent as exc:
-            self._dead_letter(record, str(exc), exc.reason)
-            return
-        try:
-            decision = self.learner.score(event, now=self.clock())
-            outputs = self._outputs_of(event.id, decision, event.label, event.features, event.ts)
-        except Exception as exc:  # noqa: BLE001 - one bad event must not stop the loop
-            logger.exception("scoring failed topic=%s partition=%d offset=%d", record.topic, record.partition,
-                             record.offset)
-            self._dead_letter(record, f"internal error while scoring: {type(exc).__name__}: {exc}", "internal")
-            return
-        for topic, msg in outputs:
-            self._send(topic, event.id, msg)
-        if decision.query is not None:
-            m.queries.labels(reason=decision.query.reason).inc()
-        self._count_alarms(decision)
-        m.events.labels(outcome="scored").inc()
-        self._scored += 1
-        m.processing.observe(time.perf_counter() - started)
-
-    def _outputs_of(self, event_id: str, decision: Decision, label: str | None, features: dict[str, Any],
-                    ts: str | None) -> list[tuple[str, dict[str, Any]]]:
-        s = self.settings
-        out: list[tuple[str, dict[str, Any]]] = []
-        if s.publish_predictions:
-            out.append((s.predictions_topic, decision.prediction_message()))
-        if decision.item is not None:
-            out.append((s.review_topic, decision.item.to_review()))
-        if label is not None:  # learned through the labels topic, so every replica learns it in one order
-            out.append((s.labels_topic, {"event_id": event_id, "label": label, "features": features,
-                                         "labeled_at": ts or format_ts(self.clock()), "source": "event"}))
-        return out
-
-    def _dead_letter(self, record: Record, error: str, reason: str) -> None:
-        s = self.settings
-        self._log.warning("dead-letter", "dead-lettered topic=%s partition=%d offset=%d error=%s",
-                          record.topic, record.partition, record.offset, error[:300])
-        key = record.key[:256].decode("utf-8", "replace") if record.key else f"{record.partition}:{record.offset}"
-        assert self.outputs is not None
-        self.outputs.send(s.deadletter_topic, key.encode(),
-                          dead_letter(record.value, record.topic, record.partition, record.offset, error, reason,
-                                      limit=s.max_output_bytes))
-        self.metrics.events.labels(outcome="invalid").inc()
-        self.metrics.dead_letters.labels(reason=reason).inc()
-
-    def _count_alarms(self, outcome: Decision | LearnResult) -> None:
-        for detector in outcome.alarms:
-            logger.warning("drift alarm detector=%s model_version=%d", detector, self.learner.model_version)
-            self.metrics.drift_alarms.labels(detector=detector).inc()
-            self.metrics.last_alarm.labels(detector=detector).set(self.clock())
-
-    # -- review items and labels ------------------------------------------------------------------
-
-    def _handle_side(self, records: list[Record]) -> None:
-        review_topic = self.settings.review_topic
-        # review items first: a label in the same batch finds its item
-        for record in sorted(records, key=lambda r: r.topic != review_topic):
-            try:
-                if record.topic == review_topic:
-                    self._handle_review(record)
-                else:
-                    self._handle_label(record)
-            except Exception as exc:  # noqa: BLE001 - no record may stop the loop
-                logger.exception("unexpected error on topic=%s offset=%d", record.topic, record.offset)
-                self._count_side_invalid(record, f"{type(exc).__name__}: {exc}")
-            self.positions[f"{record.topic}:{record.partition}"] = record.offset + 1
-
-    def _count_side_invalid(self, record: Record, error: str) -> None:
-        if record.topic == self.settings.review_topic:
-            self.metrics.review_items.labels(outcome="invalid").inc()
-        else:
-            self.metrics.labels.labels(outcome="invalid").inc()
-        self._log.warning(f"invalid:{record.topic}", "skipped topic=%s partition=%d offset=%d error=%s",
-                          record.topic, record.partition, record.offset, error[:300])
-
-    def _handle_review(self, record: Record) -> None:
-        s = self.settings
-        raw = record.value or b""
-        try:
-            if len(raw) > max(s.max_event_bytes, s.max_output_bytes):
-                raise ValueError(f"review item of {len(raw)} bytes is over the limit")
-            msg = orjson.loads(raw)
-            if not isinstance(msg, dict):
-                raise ValueError("a review item must be a JSON object")
-            if msg.get("status") == "dropped" and isinstance(msg.get("event_id"), str):
-                self.router.drop(msg["event_id"])
-                self.metrics.review_items.labels(outcome="dropped").inc()
-                return
-            item = PendingItem.from_review(msg, s.max_features)
-        except (orjson.JSONDecodeError, ValueError, TypeError, InvalidEvent) as exc:
-            self._count_side_invalid(record, str(exc))
-            return
-        added = self.router.add_item(item)
-        self.metrics.review_items.labels(outcome="added" if added else "known").inc()
-
-    def _handle_label(self, record: Record) -> None:
-        s = self.settings
-        try:
-            label = parse_label(record.value or b"", max_bytes=max(s.max_event_bytes, s.max_output_bytes),
-                                max_features=s.max_features)
-        except InvalidLabel as exc:
-            self._count_side_invalid(record, str(exc))
-            return
-        self._count_learned(self.router.label(label, now=self.clock()))
-
-    def _tick_router(self, *, review_caught_up: bool) -> None:
-        self._count_learned(self.router.tick(self.clock(), review_caught_up=review_caught_up))
-
-    def _count_learned(self, results: list[LearnResult]) -> None:
-        for result in results:
-            if result.outcome == "unknown":
-                self._log.warning("unknown", "label for an event never queried (or forgotten)")
-            elif result.outcome == "invalid":
-                self._log.warning("invalid-label", "label not learned error=%s", result.error)
-            self.metrics.labels.labels(outcome=result.outcome).inc()
-            if result.delay is not None:
-                self.metrics.label_delay.observe(result.delay)
-            self._count_alarms(result)
 
     # -- state and gauges -------------------------------------------------------------------------
 
@@ -399,7 +270,7 @@ class Service:
             {
                 "learner": self.learner,
                 "review": self.review.snapshot(),
-                "positions": dict(self.positions),
+                "positions": dict(self.side_handler.positions),
                 "waiting": [Waiting(w.label, w.since) for w in self.router.waiting],
             },
         )
@@ -415,8 +286,9 @@ class Service:
         now = time.monotonic()
         if now - self._slow_at < _SLOW_EVERY:
             return
-        m.events_rate.set((self._scored - self._rate_scored) / (now - self._slow_at))
-        self._rate_scored, self._slow_at = self._scored, now
+        scored = self.event_handler.scored if self.event_handler is not None else 0
+        m.events_rate.set((scored - self._rate_scored) / (now - self._slow_at))
+        self._rate_scored, self._slow_at = scored, now
         kappa = self.review.agreement_kappa()
         m.review_kappa.set(float("nan") if kappa is None else kappa)
         if self.events is not None:

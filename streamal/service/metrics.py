@@ -11,6 +11,8 @@ True
 
 from __future__ import annotations
 
+import logging
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 
 from streamal.core.drift import DETECTORS
@@ -19,6 +21,8 @@ from streamal.core.sampling import REASONS
 from streamal.errors import INVALID_REASONS
 
 __all__ = ["REVIEW_OUTCOMES", "Metrics"]
+
+logger = logging.getLogger(__name__)
 
 #: What became of a record read from the review topic.
 REVIEW_OUTCOMES = ("added", "known", "dropped", "invalid")
@@ -155,6 +159,13 @@ class Metrics:
             self.budget_spent.labels(window=window).set(0)
         for outcome in REVIEW_OUTCOMES:
             self.review_items.labels(outcome=outcome)
+
+    def count_alarms(self, detectors: list[str], model_version: int, now: float) -> None:
+        """Count (and log) the drift alarms of one decision or label; ``now`` in wall-clock seconds."""
+        for detector in detectors:
+            logger.warning("drift alarm detector=%s model_version=%d", detector, model_version)
+            self.drift_alarms.labels(detector=detector).inc()
+            self.last_alarm.labels(detector=detector).set(now)
 
     def resumed(self, stats: LearnerStats) -> None:
         """The learner came back from a checkpoint: what it had counted before is not new."""
