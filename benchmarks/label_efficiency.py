@@ -30,9 +30,11 @@ from pathlib import Path
 
 import orjson
 
+from streamal.evaluation.evaluate import evaluate
 from streamal.evaluation.peers import available_peers
-from streamal.evaluation.runs import Evaluation, default_strategy, evaluate, gap_closed
+from streamal.evaluation.runs import default_strategy
 from streamal.evaluation.streams import open_stream
+from streamal.evaluation.summary import Evaluation, gap_closed
 
 STREAMS = ["sea-abrupt", "sea-gradual", "agrawal-abrupt", "agrawal-gradual", "hyperplane", "rbf",
            "elec2", "outdoor", "usenet1", "kdd99"]

@@ -71,8 +71,10 @@ def _floats(text: str, flag: str) -> list[float]:
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from streamal.evaluation.report import format_table, plot, write_results
-    from streamal.evaluation.runs import evaluate, parse_delay
+    from streamal.evaluation.evaluate import evaluate
+    from streamal.evaluation.plots import plot
+    from streamal.evaluation.report import format_table, write_results
+    from streamal.evaluation.runs import parse_delay
     from streamal.evaluation.streams import open_stream
 
     stream = open_stream(args.data, target=args.target, n=args.limit, seed=args.stream_seed)

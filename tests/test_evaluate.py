@@ -7,7 +7,9 @@ import orjson
 import pytest
 
 from streamal.cli import main
-from streamal.evaluation.runs import evaluate, kappa_temporal, parse_delay, recovery_time, run_learner
+from streamal.evaluation.evaluate import evaluate
+from streamal.evaluation.measures import kappa_temporal, recovery_time
+from streamal.evaluation.runs import parse_delay, run_learner
 from streamal.evaluation.streams import open_stream
 
 

@@ -21,6 +21,7 @@ evaluation and the tests all drive this same object.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -112,6 +113,9 @@ class Learner:
         self.accuracy = {
             name: utils.Rolling(metrics.Accuracy(), window_size=config.accuracy_window) for name in ESTIMATES
         }
+        #: Set to a clock (e.g. ``time.perf_counter``) to add up the time spent deciding in ``decision_seconds``.
+        self.timer: Callable[[], float] | None = None
+        self.decision_seconds = 0.0
 
     def reconfigure(self, config: LearnerConfig) -> None:
         """Take the tunable values of ``config``; ``ValueError`` naming what cannot change.
@@ -163,8 +167,11 @@ class Learner:
             self.sampler.on_drift()
         query = None
         if event.label is None:
+            started = self.timer() if self.timer is not None else 0.0
             query = self.sampler.decide(proba, event.features, n_learned=self.model_version, model=self.model,
                                         now=now, backlog=len(self.pending))
+            if self.timer is not None:
+                self.decision_seconds += self.timer() - started
         decision = Decision(event.id, prediction, proba, query, self.model_version, alarms)
         if query is not None:
             item = PendingItem(

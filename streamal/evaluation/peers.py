@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from streamal.core.models import make_model, prepare
-from streamal.evaluation.runs import Trace, _Oracle, ticked
+from streamal.evaluation.runs import Trace, DelayedOracle, ticked
 
 __all__ = ["available_peers"]
 
@@ -38,7 +38,7 @@ def _run(
     classes = sorted({y for _, y in stream})
     decide, on_label = make_decide(clf, classes)
     trace = Trace(name, budget, seed)
-    oracle = _Oracle(delay)
+    oracle = DelayedOracle(delay)
     known: list[str] = []
     started = time.perf_counter()
 

@@ -35,10 +35,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from streamal.core.agreement import cohen_kappa, fleiss_kappa
 from streamal.core.pending import PendingItem
 from streamal.errors import StreamalError
 
-__all__ = ["Answer", "ReviewConflict", "ReviewEntry", "ReviewStore", "UnknownItem", "cohen_kappa", "fleiss_kappa"]
+__all__ = ["Answer", "ReviewConflict", "ReviewEntry", "ReviewStore", "UnknownItem"]
 
 REASON_ORDER = {"drift": 0, "uncertainty": 1, "random": 2}
 
@@ -351,8 +352,16 @@ class ReviewStore:
                 "median_answer_seconds": statistics.median(times) if times else None,
                 "agreement": {k: sum(v) / len(v) for k, v in agree.items()},
                 "fleiss_kappa": self.agreement_kappa(),
-                "cohen_kappa": {f"{a}|{b}": cohen_kappa(pairs[(a, b)]) for a, b in sorted(pairs)},
+                "cohen_kappa": {f"{a}|{b}": _pair_kappa(pairs[(a, b)]) for a, b in sorted(pairs)},
             }
+
+
+def _pair_kappa(pairs: list[tuple[str, str]]) -> float | None:
+    """Cohen's kappa of two analysts; where both only ever gave one and the same label, full agreement."""
+    if not pairs:
+        return None
+    kappa = cohen_kappa(Counter(pairs))
+    return 1.0 if kappa is None else round(kappa, 6)
 
 
 def _annotator_pairs(entries: list[ReviewEntry]) -> dict[tuple[str, str], list[tuple[str, str]]]:
@@ -363,40 +372,3 @@ def _annotator_pairs(entries: list[ReviewEntry]) -> dict[tuple[str, str], list[t
             for b in answers[i + 1:]:
                 pairs.setdefault((a.annotator, b.annotator), []).append((a.label, b.label))
     return pairs
-
-
-def cohen_kappa(pairs: list[tuple[str, str]]) -> float | None:
-    """Cohen's kappa of two annotators' labels on the same items; ``None`` with no items.
-
-    >>> cohen_kappa([("a", "a"), ("b", "b"), ("a", "b"), ("b", "b")])
-    0.5
-    """
-    n = len(pairs)
-    if n == 0:
-        return None
-    p0 = sum(x == y for x, y in pairs) / n
-    left, right = Counter(x for x, _ in pairs), Counter(y for _, y in pairs)
-    pe = sum(left[c] * right[c] for c in left) / (n * n)
-    return 1.0 if pe >= 1.0 else round((p0 - pe) / (1.0 - pe), 6)
-
-
-def fleiss_kappa(items: list[list[str]]) -> float | None:
-    """Fleiss' kappa over items that each have the same number (>= 2) of labels; ``None`` without such items.
-
-    >>> fleiss_kappa([["a", "a", "a"], ["b", "b", "b"]])
-    1.0
-    """
-    if not items:
-        return None
-    k = min(len(x) for x in items)
-    items = [x[:k] for x in items]
-    n = len(items)
-    totals: Counter[str] = Counter()
-    p_items = []
-    for labels in items:
-        counts = Counter(labels)
-        totals.update(counts)
-        p_items.append((sum(c * c for c in counts.values()) - k) / (k * (k - 1)))
-    p_bar = sum(p_items) / n
-    pe = sum((t / (n * k)) ** 2 for t in totals.values())
-    return 1.0 if pe >= 1.0 else round((p_bar - pe) / (1.0 - pe), 6)

@@ -1,0 +1,131 @@
+"""``streamal evaluate``: strategies and budgets on one stream, always with the baselines and references.
+
+Every evaluation runs, besides the chosen strategies:
+
+* ``passive``: a label for every event (the ceiling);
+* ``random``: budgeted random sampling at each budget (the floor to beat);
+* ``no-change`` (predict the previous event's label) and ``majority`` (the most
+  frequent label so far): the references that expose temporal dependence, as
+  kappa-temporal does (Zliobaite et al., Machine Learning 2015).
+
+Randomised runs repeat over ``seeds`` seeds of the learner (model and
+sampler; the stream stays the same) and report the mean and the standard
+deviation.
+
+>>> from streamal.evaluation.streams import open_stream
+>>> ev = evaluate(open_stream("sea-abrupt", n=600), model="linear", strategies=["uncertainty"],
+...               budgets=[0.1], progress=False)
+>>> sorted({r.strategy for r in ev.runs})
+['majority', 'no-change', 'passive', 'random', 'uncertainty']
+>>> next(r for r in ev.runs if r.strategy == "passive").labels
+600
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from tqdm import tqdm
+
+from streamal.core.models import MODELS
+from streamal.core.strategies import STRATEGIES
+from streamal.errors import ConfigError
+from streamal.evaluation.runs import (
+    BASELINES,
+    PASSIVE,
+    RANDOM,
+    REFERENCES,
+    Trace,
+    default_strategy,
+    run_learner,
+    run_reference,
+)
+from streamal.evaluation.streams import Stream
+from streamal.evaluation.summary import Evaluation, summarise
+
+__all__ = ["PeerRunner", "evaluate"]
+
+PeerRunner = Callable[..., Trace]
+
+
+Job = tuple[str, float | None, str]  # (strategy, budget, kind)
+KINDS = ("reference", "baseline", "strategy", "peer")
+
+
+def _checked_strategies(model: str, strategies: Sequence[str] | None, budgets: Sequence[float],
+                        seeds: int) -> list[str]:
+    """The strategies to run (``random`` always among them), or :class:`ConfigError` naming the flag."""
+    if model not in MODELS:
+        raise ConfigError(f"--model: unknown model {model!r}; choose one of {', '.join(sorted(MODELS))}")
+    chosen = list(dict.fromkeys(strategies or [default_strategy()]))
+    for name in chosen:
+        if name not in STRATEGIES and name != PASSIVE:
+            raise ConfigError(f"--strategy: unknown strategy {name!r}; choose one of {', '.join(sorted(STRATEGIES))}")
+    for b in budgets:
+        if not 0.0 < b <= 1.0:
+            raise ConfigError(f"--budget: each budget must be in (0, 1], got {b}")
+    if seeds < 1:
+        raise ConfigError(f"--seeds: must be at least 1, got {seeds}")
+    if RANDOM not in chosen:
+        chosen.append(RANDOM)
+    return [s for s in chosen if s != PASSIVE]
+
+
+def _jobs(chosen: list[str], budgets: Sequence[float], peers: dict[str, PeerRunner]) -> list[Job]:
+    jobs: list[Job] = [(PASSIVE, None, "baseline")]
+    for b in budgets:
+        jobs += [(s, b, "baseline" if s == RANDOM else "strategy") for s in chosen]
+        jobs += [(p, b, "peer") for p in peers]
+    return jobs
+
+
+def _run_jobs(stream: Stream, jobs: list[Job], *, model: str, delay: int, seeds: int, seed: int,
+              options: dict[str, Any] | None, peers: dict[str, PeerRunner], progress: bool,
+              n: int) -> dict[tuple[str, float | None], list[Trace]]:
+    bar = tqdm(total=n * seeds * len(jobs), unit="ev", unit_scale=True, disable=not progress,
+               desc=f"evaluate {stream.name}", leave=False)
+    traces: dict[tuple[str, float | None], list[Trace]] = {}
+    try:
+        for name, b, kind in jobs:
+            bar.set_postfix_str(f"{name} @ {b if b is not None else 1.0:g}")
+            if kind == "peer":
+                traces[(name, b)] = [peers[name](stream, model=model, budget=b, delay=delay, seed=seed + i,
+                                                 tick=bar.update) for i in range(seeds)]
+            else:
+                traces[(name, b)] = [run_learner(stream, model=model, strategy=name, budget=b or 1.0, delay=delay,
+                                                 seed=seed + i, options=options, tick=bar.update)
+                                     for i in range(seeds)]
+    finally:
+        bar.close()
+    return traces
+
+
+def evaluate(
+    stream: Stream, *, model: str = "hat", strategies: Sequence[str] | None = None,
+    budgets: Sequence[float] = (0.05,), delay: int = 0, seeds: int = 1, seed: int = 42,
+    options: dict[str, Any] | None = None, peers: dict[str, PeerRunner] | None = None, progress: bool = True,
+) -> Evaluation:
+    """Run ``strategies`` at ``budgets`` on ``stream``, with the baselines and references; see the module doc."""
+    chosen = _checked_strategies(model, strategies, budgets, seeds)
+    peers = peers or {}
+    references = {kind: run_reference(stream, kind) for kind in REFERENCES}
+    n = references["no-change"].n
+    if n == 0:
+        raise ConfigError(f"stream {stream.name!r} is empty")
+    traces = _run_jobs(stream, _jobs(chosen, budgets, peers), model=model, delay=delay, seeds=seeds, seed=seed,
+                       options=options, peers=peers, progress=progress, n=n)
+    for kind, tr in references.items():
+        traces[(kind, None)] = [tr]
+    passive = traces[(PASSIVE, None)]
+    passive_acc = sum(tr.accuracy for tr in passive) / len(passive)
+    default = default_strategy()
+    rows = []
+    for (name, _), trs in traces.items():
+        kind = ("reference" if name in REFERENCES else "baseline" if name in BASELINES
+                else "peer" if name in peers else "strategy")
+        rows.append(summarise(trs, model=model, kind=kind, default=name == default and kind == "strategy",
+                              drifts=stream.drifts, passive_accuracy=passive_acc,
+                              no_change_accuracy=references["no-change"].accuracy))
+    rows.sort(key=lambda r: (r.budget is not None, r.budget or 0.0, KINDS.index(r.kind), r.strategy))
+    return Evaluation(stream.name, model, n, list(stream.drifts), delay, rows, traces)
