@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from streamal.core.models import make_model, prepare
-from streamal.evaluation.runs import Trace, DelayedOracle, ticked
+from streamal.evaluation.runs import DelayedOracle, Trace, ticked
 
 __all__ = ["available_peers"]
 
