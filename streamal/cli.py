@@ -13,7 +13,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from streamal.config import ENV_PREFIX, Settings, load_settings
+from streamal.config import ENV_PREFIX, Settings, default, load_settings
 from streamal.errors import ConfigError, IncompatibleState, StreamalError
 
 __all__ = ["main"]
@@ -151,9 +151,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="embedded broker + service + drifting stream + simulated analyst")
     demo.add_argument("--events", type=int, default=20_000, help="events to replay, then stop (default 20000)")
     demo.add_argument("--stream", default="agrawal-abrupt", help="stream name (default agrawal-abrupt)")
-    demo.add_argument("--budget", type=float, default=0.05, help="label budget (default 0.05)")
-    demo.add_argument("--model", default="hat", help="model name (default hat)")
-    demo.add_argument("--strategy", default="uncertainty", help="strategy name (default uncertainty)")
+    demo.add_argument("--budget", type=float, default=default("budget"),
+                      help=f"label budget (default {default('budget')})")
+    demo.add_argument("--model", default=default("model"), help=f"model name (default {default('model')})")
+    demo.add_argument("--strategy", default=default("strategy"),
+                      help=f"strategy name (default {default('strategy')})")
     demo.add_argument("--rate", type=float, default=None, help="events per second (default: events/40)")
     demo.add_argument("--delay", type=float, default=1.0, help="analyst delay in seconds (default 1)")
     demo.add_argument("--error-rate", type=float, default=0.0, help="share of wrong analyst answers")
@@ -168,7 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="a stream name (e.g. sea-abrupt, agrawal-gradual, hyperplane, rbf, elec2, kdd99, phishing), "
                     "a CSV file (with --target) or a JSONL file of events with a 'label' field")
     ev.add_argument("--target", default=None, help="label column of a CSV (default: the last column)")
-    ev.add_argument("--model", default="hat", help="linear, hat or arf (default hat)")
+    ev.add_argument("--model", default=default("model"), help=f"linear, hat or arf (default {default('model')})")
     ev.add_argument("--strategy", default=None,
                     help="strategy name(s), comma-separated (default: the service's default)")
     ev.add_argument("--budget", default="0.05", help="label budget(s), comma-separated (default 0.05)")
@@ -195,19 +197,25 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--truth", default=None, help="write the ground truth to this JSONL file (for the oracle)")
     rp.add_argument("--id-prefix", default="evt", help="event ids are PREFIX-N (default evt)")
     rp.add_argument("--seed", type=int, default=42, help="seed of synthetic streams")
-    rp.add_argument("--kafka-bootstrap", default="localhost:9092")
-    rp.add_argument("--topic", default="streamal.events")
+    rp.add_argument("--kafka-bootstrap", default=default("kafka_bootstrap"),
+                    help=f"Kafka bootstrap servers (default {default('kafka_bootstrap')})")
+    rp.add_argument("--topic", default=default("events_topic"),
+                    help=f"topic to publish to (default {default('events_topic')})")
     rp.set_defaults(func=_cmd_replay)
 
     oc = sub.add_parser("oracle", help="answer review items from a ground-truth file, after a delay")
     oc.add_argument("--truth", required=True, help="JSONL file of {event_id, label} lines (read as it grows)")
     oc.add_argument("--delay", type=float, default=0.0, help="seconds before each answer")
     oc.add_argument("--error-rate", type=float, default=0.0, help="share of wrong answers")
-    oc.add_argument("--annotator", default="oracle")
-    oc.add_argument("--group-id", default="streamal-oracle")
-    oc.add_argument("--kafka-bootstrap", default="localhost:9092")
-    oc.add_argument("--review-topic", default="streamal.review")
-    oc.add_argument("--labels-topic", default="streamal.labels")
+    oc.add_argument("--annotator", default="oracle", help="annotator name on the labels (default oracle)")
+    oc.add_argument("--group-id", default="streamal-oracle",
+                    help="the oracle's consumer group: a restart goes on where it stopped (default streamal-oracle)")
+    oc.add_argument("--kafka-bootstrap", default=default("kafka_bootstrap"),
+                    help=f"Kafka bootstrap servers (default {default('kafka_bootstrap')})")
+    oc.add_argument("--review-topic", default=default("review_topic"),
+                    help=f"topic the review items are read from (default {default('review_topic')})")
+    oc.add_argument("--labels-topic", default=default("labels_topic"),
+                    help=f"topic the answers go to (default {default('labels_topic')})")
     oc.set_defaults(func=_cmd_oracle)
     return parser
 

@@ -23,7 +23,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from streamal.core.config import LearnerConfig
 from streamal.errors import ConfigError
 
-__all__ = ["Settings", "load_settings", "parse_tokens"]
+__all__ = ["Settings", "default", "load_settings", "parse_tokens"]
 
 ENV_PREFIX = "STREAMAL_"
 _L = LearnerConfig()  # the learner's defaults
@@ -209,6 +209,15 @@ def parse_tokens(spec: str) -> dict[str, str]:
             raise ValueError(f"two annotators share one token ({out[token]!r} and {name!r})")
         out[token] = name
     return out
+
+
+def default(name: str) -> Any:
+    """The default of setting ``name``: the one place defaults are written, for every command to read.
+
+    >>> default("events_topic"), default("budget")
+    ('streamal.events', 0.05)
+    """
+    return Settings.model_fields[name].default
 
 
 def load_settings(overrides: Mapping[str, Any] | None = None) -> Settings:

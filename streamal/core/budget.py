@@ -49,7 +49,6 @@ class QuantileFilter:
         self.tolerance = tolerance
         self._recent: deque[float] = deque()
         self._sorted: list[float] = []
-        self._seen = 0
         self._spent = 0.0
         self._quota = 0.0
 

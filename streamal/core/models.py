@@ -29,7 +29,7 @@ from typing import Any
 
 from river import base, compose, forest, linear_model, multiclass, optim, preprocessing, tree
 
-__all__ = ["MODELS", "describe_models", "make_model", "prepare"]
+__all__ = ["MODELS", "make_model", "prepare"]
 
 
 def prepare(features: Mapping[str, Any]) -> dict[str, float | str]:
@@ -80,8 +80,3 @@ def make_model(name: str, seed: int = 42) -> base.Classifier:
     except KeyError:
         raise KeyError(f"unknown model {name!r}; choose one of {', '.join(sorted(MODELS))}") from None
     return factory(seed)
-
-
-def describe_models() -> str:
-    """One line per model, for ``--help``."""
-    return "\n".join(f"{name}: {desc}" for name, (_, desc) in MODELS.items())

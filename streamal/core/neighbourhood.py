@@ -107,7 +107,3 @@ class DecayingCounts:
     def add(self, key: Any, now: float, amount: float = 1.0) -> None:
         """Add ``amount`` to ``key`` at time ``now``."""
         self._values[key] = (self.get(key, now) + amount, now)
-
-    def total(self, now: float) -> float:
-        """The sum over all keys at ``now``."""
-        return sum(self.get(k, now) for k in self._values)

@@ -98,10 +98,6 @@ class PendingStore:
         """Remove and return the item of ``event_id``, or ``None``."""
         return self._items.pop(event_id, None)
 
-    def get(self, event_id: str) -> PendingItem | None:
-        """The item of ``event_id``, or ``None``, without removing it."""
-        return self._items.get(event_id)
-
     def oldest(self) -> PendingItem | None:
         """The item waiting longest, or ``None`` when the store is empty."""
         return next(iter(self._items.values()), None)
@@ -114,10 +110,6 @@ class PendingStore:
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._items)
-
-    def values(self) -> Iterator[PendingItem]:
-        """The items, oldest first."""
-        return iter(self._items.values())
 
 
 class RecentIds:

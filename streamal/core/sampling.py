@@ -95,11 +95,6 @@ class Sampler:
         elif config.diversity <= 0:
             self._cells = None
 
-    @property
-    def boosting(self) -> bool:
-        """Whether the sampler is in the spending burst after a drift alarm."""
-        return self._boost_left > 0
-
     def on_drift(self) -> None:
         """Start (or restart) the burst of spending that follows a drift alarm."""
         if self.boost_events > 0 and self.boost > 1.0:

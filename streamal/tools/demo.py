@@ -22,6 +22,7 @@ from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from streamal.config import default
 from streamal.errors import StreamalError
 from streamal.evaluation.streams import open_stream
 from streamal.tools.embedded import EmbeddedBroker, free_port
@@ -110,9 +111,9 @@ def run_demo(
     *,
     events: int = 20_000,
     stream: str = "agrawal-abrupt",
-    budget: float = 0.05,
-    model: str = "hat",
-    strategy: str = "uncertainty",
+    budget: float = default("budget"),
+    model: str = default("model"),
+    strategy: str = default("strategy"),
     rate: float | None = None,
     delay: float = 1.0,
     error_rate: float = 0.0,
@@ -152,7 +153,7 @@ def run_demo(
             source = open_stream(stream, n=events)
 
             def _replay() -> None:
-                replay(source, broker.bootstrap, "streamal.events", total=events, rate=rate,
+                replay(source, broker.bootstrap, default("events_topic"), total=events, rate=rate,
                        truth=truth.__setitem__, progress=False, stop=stop)
 
             threads = [threading.Thread(target=oracle.run, args=(stop,), daemon=True, name="oracle"),

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import orjson
 
+from streamal.config import default
 from streamal.errors import DataError
 from streamal.service.kafka import EventsConsumer, Outputs, Partition, ensure_topics
 from streamal.wire.messages import encode, format_ts
@@ -72,8 +73,8 @@ class Oracle:
         truth: Mapping[str, str],
         bootstrap: str,
         *,
-        review_topic: str = "streamal.review",
-        labels_topic: str = "streamal.labels",
+        review_topic: str = default("review_topic"),
+        labels_topic: str = default("labels_topic"),
         delay: float = 0.0,
         error_rate: float = 0.0,
         annotator: str = "oracle",

@@ -36,7 +36,6 @@ class _BudgetedConfidence(Strategy):
     def __init__(self, seed: int = 42) -> None:
         super().__init__(seed)
         self._rng = random.Random(seed)
-        self._events = 0
         self._queries = 0.0
         self._quota = 0.0
         self._n_classes = 2
@@ -48,7 +47,6 @@ class _BudgetedConfidence(Strategy):
         return 1.0
 
     def _affordable(self, budget: float) -> bool:
-        self._events += 1
         self._quota += budget
         return self._queries < self._quota  # spent less than the budget so far
 
