@@ -4,13 +4,13 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-unit test-integration lint bench tools clean
+.PHONY: demo test check test-unit test-integration lint bench tools clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) (Python 3.11) on PATH"; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[dev,eval]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -28,9 +28,14 @@ tools:
 	  else echo "please install:$$missing (e.g. sudo apt-get install$$missing)"; exit 1; fi; \
 	fi
 
-test: $(STAMP) tools
+# lint, types (mypy strict), the import contracts (the architecture), then every test with coverage
+test: $(STAMP) tools check
+	$(PY) -m pytest --cov=streamal --cov-report=term:skip-covered
+
+check: $(STAMP)
 	$(VENV)/bin/ruff check streamal tests benchmarks deploy
-	$(PY) -m pytest
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-cache
 
 test-unit: $(STAMP)
 	$(PY) -m pytest -m "not integration"
@@ -38,8 +43,7 @@ test-unit: $(STAMP)
 test-integration: $(STAMP) tools
 	$(PY) -m pytest -m integration
 
-lint: $(STAMP)
-	$(VENV)/bin/ruff check streamal tests benchmarks deploy
+lint: check
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .coverage build *.egg-info

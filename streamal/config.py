@@ -21,6 +21,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from streamal.core.config import LearnerConfig
+from streamal.core.names import ModelName, StrategyName, model_name, strategy_name
 from streamal.errors import ConfigError
 
 __all__ = ["Settings", "default", "load_settings", "parse_tokens"]
@@ -51,8 +52,8 @@ class Settings(BaseSettings):
 
     # Learning (defaults: streamal.core.config.LearnerConfig, the one place they are written)
     budget: float = Field(_L.budget, description="Fraction of scored events that may be sent to review.")
-    strategy: str = Field(_L.strategy, description="Query strategy (see `streamal evaluate --help`).")
-    model: str = Field(_L.model, description="Model: linear, hat or arf.")
+    strategy: StrategyName = Field(_L.strategy, description="Query strategy (see `streamal evaluate --help`).")
+    model: ModelName = Field(_L.model, description="Model: linear, hat or arf.")
     audit_share: float = Field(
         _L.audit_share, ge=0.0, le=1.0, description="Share of the budget spent on random audit queries.")
     seed_size: int = Field(
@@ -116,23 +117,15 @@ class Settings(BaseSettings):
             raise ValueError(f"must be in (0, 1], got {v}")
         return v
 
-    @field_validator("strategy")
+    @field_validator("strategy", mode="before")
     @classmethod
-    def _known_strategy(cls, v: str) -> str:
-        from streamal.core.strategies import STRATEGIES
+    def _known_strategy(cls, v: object) -> StrategyName:
+        return strategy_name(str(v))
 
-        if v not in STRATEGIES:
-            raise ValueError(f"unknown strategy {v!r}; choose one of {', '.join(sorted(STRATEGIES))}")
-        return v
-
-    @field_validator("model")
+    @field_validator("model", mode="before")
     @classmethod
-    def _known_model(cls, v: str) -> str:
-        from streamal.core.models import MODELS
-
-        if v not in MODELS:
-            raise ValueError(f"unknown model {v!r}; choose one of {', '.join(sorted(MODELS))}")
-        return v
+    def _known_model(cls, v: object) -> ModelName:
+        return model_name(str(v))
 
     @field_validator("review_tokens")
     @classmethod

@@ -28,7 +28,7 @@ from prometheus_client import CollectorRegistry
 from streamal.config import Settings
 from streamal.errors import ConfigError, StreamalError
 from streamal.http.app import create_app
-from streamal.http.review_routes import ReviewDesk
+from streamal.http.desk import ReviewDesk
 from streamal.review.store import ReviewStore
 from streamal.service.health import Health
 from streamal.service.logs import configure_logging

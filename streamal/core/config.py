@@ -20,6 +20,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
+from streamal.core.names import ModelName, StrategyName
+
 __all__ = ["SHAPING", "LearnerConfig", "replace"]
 
 #: Fields a checkpointed learner cannot change: a new value needs a fresh model.
@@ -62,8 +64,8 @@ class LearnerConfig:
         Random seed of the model and the sampler (used by a fresh model only).
     """
 
-    model: str = "hat"
-    strategy: str = "uncertainty"
+    model: ModelName = "hat"
+    strategy: StrategyName = "uncertainty"
     budget: float = 0.05
     audit_share: float = 0.1
     seed_size: int = 20

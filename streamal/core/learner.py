@@ -30,15 +30,13 @@ from river import metrics, utils
 from streamal.core.config import LearnerConfig
 from streamal.core.drift import DETECTORS, DriftMonitor
 from streamal.core.models import make_model, prepare
+from streamal.core.names import ESTIMATES, OUTCOMES, Outcome
 from streamal.core.pending import PendingItem, PendingStore, RecentIds
 from streamal.core.sampling import Query, Sampler
 from streamal.core.strategies import make_strategy
 from streamal.wire.messages import Event, Label, parse_ts
 
-__all__ = ["OUTCOMES", "Decision", "LearnResult", "Learner", "LearnerStats"]
-
-OUTCOMES = ("learned", "unknown", "duplicate", "invalid")
-ESTIMATES = ("audit", "queried")
+__all__ = ["ESTIMATES", "OUTCOMES", "Decision", "LearnResult", "Learner", "LearnerStats"]
 
 
 @dataclass(slots=True)
@@ -68,9 +66,9 @@ class Decision:
 class LearnResult:
     """What the learner made of one label: ``outcome`` is one of :data:`OUTCOMES`."""
 
-    outcome: str
+    outcome: Outcome
     correct: bool | None = None
-    reason: str | None = None
+    reason: str | None = None  # of the queried event (as read back from the review topic)
     delay: float | None = None
     alarms: list[str] = field(default_factory=list)
     error: str | None = None
@@ -111,7 +109,7 @@ class Learner:
         self.classes: list[str] = []
         self.model_version = 0
         self.accuracy = {
-            name: utils.Rolling(metrics.Accuracy(), window_size=config.accuracy_window) for name in ESTIMATES
+            name: utils.Rolling(metrics.Accuracy, window_size=config.accuracy_window) for name in ESTIMATES
         }
         #: Set to a clock (e.g. ``time.perf_counter``) to add up the time spent deciding in ``decision_seconds``.
         self.timer: Callable[[], float] | None = None

@@ -29,6 +29,8 @@ from typing import Any
 
 from river import base, compose, forest, linear_model, multiclass, optim, preprocessing, tree
 
+from streamal.core.names import ModelName
+
 __all__ = ["MODELS", "make_model", "prepare"]
 
 
@@ -66,7 +68,7 @@ def _arf(seed: int) -> base.Classifier:
     return forest.ARFClassifier(n_models=10, grace_period=50, seed=seed)
 
 
-MODELS: dict[str, tuple[Callable[[int], base.Classifier], str]] = {
+MODELS: dict[ModelName, tuple[Callable[[int], base.Classifier], str]] = {
     "linear": (_linear, "standardised numbers + one-hot strings, one-vs-rest logistic regression"),
     "hat": (_hat, "Hoeffding adaptive tree (ADWIN in the nodes)"),
     "arf": (_arf, "adaptive random forest, 10 trees"),
@@ -76,7 +78,7 @@ MODELS: dict[str, tuple[Callable[[int], base.Classifier], str]] = {
 def make_model(name: str, seed: int = 42) -> base.Classifier:
     """A fresh model by name; raises ``KeyError`` listing the names on a wrong one."""
     try:
-        factory = MODELS[name][0]
+        factory = MODELS[name][0]  # type: ignore[index]  # a name from outside: checked here
     except KeyError:
         raise KeyError(f"unknown model {name!r}; choose one of {', '.join(sorted(MODELS))}") from None
     return factory(seed)

@@ -42,19 +42,18 @@ from typing import Any
 
 from streamal.core.budget import SpendingCap
 from streamal.core.config import LearnerConfig
+from streamal.core.names import REASONS, Reason
 from streamal.core.neighbourhood import Cells, DecayingCounts
 from streamal.core.strategies.base import Observation, Strategy
 
 __all__ = ["REASONS", "Query", "Sampler"]
-
-REASONS = ("uncertainty", "drift", "random")
 
 
 @dataclass(frozen=True, slots=True)
 class Query:
     """A decision to ask for a label: why, and how much it is worth (higher: more)."""
 
-    reason: str
+    reason: Reason
     score: float
 
 
@@ -124,7 +123,7 @@ class Sampler:
             return False
         return not (self.capacity > 0 and len(self._query_times) + 1 > self.capacity)
 
-    def _take(self, reason: str, score: float, now: float, cell: int | None) -> Query:
+    def _take(self, reason: Reason, score: float, now: float, cell: int | None) -> Query:
         self.cap.spend()
         if self.capacity > 0:
             self._query_times.append(now)

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from streamal.core.models import make_model, prepare
-from streamal.evaluation.runs import DelayedOracle, Trace, ticked
+from streamal.evaluation.runs import DelayedOracle, Tick, Trace, ticked
 
 __all__ = ["available_peers"]
 
@@ -32,7 +32,7 @@ Decide = Callable[[dict[str, Any], dict[str, float], int], bool]
 def _run(
     stream: Iterable[tuple[dict[str, Any], str]], name: str, *, model: str, budget: float, delay: int, seed: int,
     make_decide: Callable[[Any, list[str]], tuple[Decide, Callable[[dict[str, Any], str], None]]],
-    tick: Callable[[int], None] | None = None,
+    tick: Tick | None = None,
 ) -> Trace:
     clf = make_model(model, seed)
     classes = sorted({y for _, y in stream})
@@ -73,7 +73,7 @@ def _run(
 
 
 def _river_entropy(stream: Any, *, model: str, budget: float, delay: int, seed: int,
-                   tick: Callable[[int], None] | None = None) -> Trace:
+                   tick: Tick | None = None) -> Trace:
     from river import active
 
     def make(clf: Any, classes: list[str]) -> tuple[Decide, Callable[[dict[str, Any], str], None]]:
@@ -117,12 +117,12 @@ class _Vectoriser:
 
 def _skactiveml(kind: str) -> Callable[..., Trace]:
     def runner(stream: Any, *, model: str, budget: float, delay: int, seed: int,
-               tick: Callable[[int], None] | None = None) -> Trace:
+               tick: Tick | None = None) -> Trace:
         import numpy as np
         from skactiveml import stream as sk
         from skactiveml.base import SkactivemlClassifier
 
-        class Current(SkactivemlClassifier):  # the river model's probabilities for the one candidate
+        class Current(SkactivemlClassifier):  # type: ignore[misc]  # the river model's probabilities for the one candidate
             def __init__(self, classes: list[int], proba: list[float] | None = None) -> None:
                 super().__init__(classes=classes, missing_label=-1)
                 self.proba = proba
@@ -134,14 +134,15 @@ def _skactiveml(kind: str) -> Callable[..., Trace]:
                 return np.asarray([self.proba] * len(X))
 
         def make(clf: Any, classes: list[str]) -> tuple[Decide, Callable[[dict[str, Any], str], None]]:
-            cls = {
+            cls: Any = {
                 "variable-uncertainty": sk.VariableUncertainty,
                 "randomized-variable-uncertainty": sk.RandomVariableUncertainty,
                 "split": sk.Split,
                 "fixed-uncertainty": sk.FixedUncertainty,
-            }.get(kind)
+                "pal": sk.StreamProbabilisticAL,
+            }[kind]
             if kind == "pal":
-                qs = sk.StreamProbabilisticAL(metric="rbf", budget=budget, random_state=seed)
+                qs = cls(metric="rbf", budget=budget, random_state=seed)
             elif kind == "fixed-uncertainty":
                 qs = cls(classes=list(range(len(classes))), budget=budget, random_state=seed)
             else:

@@ -19,12 +19,16 @@ from typing import Any
 
 from streamal.core.config import LearnerConfig
 from streamal.core.learner import Learner
+from streamal.core.names import model_name, strategy_name
 from streamal.errors import ConfigError
 from streamal.evaluation.streams import Pair
 from streamal.wire.messages import Event, Label
 
 __all__ = ["BASELINES", "PASSIVE", "RANDOM", "REFERENCES", "DelayedOracle", "Trace", "default_strategy", "parse_delay",
-           "run_learner", "run_reference", "ticked"]
+           "run_learner", "run_reference", "ticked", "Tick"]
+
+#: A progress callback: told how many more events were done.
+Tick = Callable[[int], object]
 
 PASSIVE, RANDOM = "passive", "random"
 BASELINES = (PASSIVE, RANDOM)
@@ -99,7 +103,7 @@ class DelayedOracle:
             yield event_id, label, x
 
 
-def ticked(stream: Iterable[Pair], tick: Callable[[int], None] | None) -> Iterator[tuple[int, Pair]]:
+def ticked(stream: Iterable[Pair], tick: Tick | None) -> Iterator[tuple[int, Pair]]:
     """``enumerate(stream)``, reporting progress to ``tick`` every 1000 events and the rest at the end."""
     n = 0
     for n, pair in enumerate(stream, 1):
@@ -112,14 +116,15 @@ def ticked(stream: Iterable[Pair], tick: Callable[[int], None] | None) -> Iterat
 
 def run_learner(
     stream: Iterable[tuple[dict[str, Any], str]], *, model: str, strategy: str, budget: float, delay: int = 0,
-    seed: int = 42, options: dict[str, Any] | None = None, tick: Callable[[int], None] | None = None,
+    seed: int = 42, options: dict[str, Any] | None = None, tick: Tick | None = None,
 ) -> Trace:
     """One run of the :class:`~streamal.core.learner.Learner` over ``stream``; ``strategy`` may be ``passive``."""
     if strategy == PASSIVE:
         every = {**(options or {}), "audit_share": 0.0}  # a label for every event, no audit needed
-        learner = Learner(LearnerConfig(model=model, strategy=RANDOM, budget=1.0, seed=seed, **every))
+        learner = Learner(LearnerConfig(model=model_name(model), strategy="random", budget=1.0, seed=seed, **every))
     else:
-        learner = Learner(LearnerConfig(model=model, strategy=strategy, budget=budget, seed=seed, **(options or {})))
+        learner = Learner(LearnerConfig(model=model_name(model), strategy=strategy_name(strategy), budget=budget,
+                                        seed=seed, **(options or {})))
     learner.timer = time.perf_counter  # the learner times its own decisions
     trace = Trace(strategy, None if strategy == PASSIVE else budget, seed)
     oracle = DelayedOracle(delay)

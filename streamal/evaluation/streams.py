@@ -109,7 +109,7 @@ def _typed(value: str) -> Any:
 def _csv_pairs(path: Path, target: str | None) -> Iterator[Pair]:
     opener = gzip.open if path.suffix == ".gz" else open
     try:
-        with opener(path, "rt", newline="") as fh:  # type: ignore[operator]
+        with opener(path, "rt", newline="") as fh:
             reader = csv.reader(fh)
             header = next(reader)
             col = header[-1] if target is None else target
@@ -130,7 +130,7 @@ def _jsonl_pairs(path: Path, target: str | None) -> Iterator[Pair]:
     key = target or "label"
     opener = gzip.open if path.suffix == ".gz" else open
     try:
-        with opener(path, "rb") as fh:  # type: ignore[operator]
+        with opener(path, "rb") as fh:
             for lineno, line in enumerate(fh, 1):
                 if not line.strip():
                     continue

@@ -1,44 +1,60 @@
-"""The HTTP surface: health, readiness and metrics (FastAPI).
+"""The HTTP app: probes, ``/metrics``, and with a review desk the review API and page (FastAPI).
 
-``create_app`` builds the app from its parts so tests can serve it alone;
-the service runs it with uvicorn beside the Kafka loop.
+``create_app`` builds the app from its parts (a factory, so tests serve it
+alone); what the routes need is put on ``app.state`` and read by the
+dependencies of :mod:`streamal.http.deps`. The service runs it with uvicorn
+beside the Kafka loop.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from pathlib import Path
 
-from fastapi import FastAPI
-from fastapi.responses import JSONResponse
-from prometheus_client import CollectorRegistry, make_asgi_app
+from fastapi import FastAPI, Request
+from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from streamal import __version__
+from streamal.http import probes, review_routes
+from streamal.http.desk import ReviewDesk
+from streamal.review.store import ReviewConflict, UnknownItem
 from streamal.service.health import Health
 
-if TYPE_CHECKING:
-    from streamal.http.review_routes import ReviewDesk
+__all__ = ["STATIC", "create_app"]
 
-__all__ = ["create_app"]
+STATIC = Path(__file__).parent / "static"
 
 
 def create_app(health: Health, registry: CollectorRegistry, desk: ReviewDesk | None = None) -> FastAPI:
     """The FastAPI app: ``/healthz``, ``/readyz``, ``/metrics``, and with a ``desk`` the review API and page."""
     app = FastAPI(title="streamal", version=__version__, summary="Streaming active learning over Kafka.")
+    app.state.health = health
+    app.state.desk = desk
+    app.include_router(probes.router)
 
-    @app.get("/healthz", tags=["probes"])
-    def healthz() -> dict[str, str]:
-        """Liveness: the process is up and serving."""
-        return {"status": "ok"}
+    @app.get("/metrics", include_in_schema=False)
+    def metrics() -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
-    @app.get("/readyz", tags=["probes"])
-    def readyz() -> JSONResponse:
-        """Readiness: state loaded and consumer group joined (503 until then)."""
-        code = 200 if health.ready else 503
-        return JSONResponse({"ready": health.ready, "detail": health.detail}, status_code=code)
-
-    app.mount("/metrics", make_asgi_app(registry=registry))
     if desk is not None:
-        from streamal.http.review_routes import mount_review
-
-        mount_review(app, desk)
+        _add_review(app)
     return app
+
+
+def _add_review(app: FastAPI) -> None:
+    app.include_router(review_routes.router)
+
+    @app.exception_handler(UnknownItem)
+    def _unknown(request: Request, exc: UnknownItem) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=404)
+
+    @app.exception_handler(ReviewConflict)
+    def _conflict(request: Request, exc: ReviewConflict) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=409)
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.get("/", include_in_schema=False)
+    def page() -> FileResponse:
+        return FileResponse(STATIC / "index.html")

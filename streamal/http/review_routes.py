@@ -1,4 +1,4 @@
-"""The analysts' review API (``/api/...``) and the review page (``/``).
+"""The analysts' review API (``/api/...``).
 
 Every answer given here is a message on the labels topic, published and
 acknowledged by Kafka before the request returns; the review store is then
@@ -9,46 +9,23 @@ Auth: ``Authorization: Bearer <token>``, tokens from ``STREAMAL_REVIEW_TOKENS``;
 the token names the annotator recorded on the label, whatever the client says.
 """
 
+from __future__ import annotations
 
-import time
 import uuid
-from collections.abc import Callable
-from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
-from fastapi.responses import FileResponse, JSONResponse
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from fastapi.staticfiles import StaticFiles
+from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from streamal.errors import BrokerError
-from streamal.review.store import ReviewConflict, ReviewEntry, ReviewStore, UnknownItem
+from streamal.http.deps import Analyst, Desk
+from streamal.http.desk import ReviewDesk
+from streamal.review.store import ReviewConflict, ReviewEntry, ReviewStore
 from streamal.wire.messages import MAX_LABEL_CHARS, format_ts
 
-__all__ = ["ReviewDesk", "mount_review"]
+__all__ = ["router"]
 
-STATIC = Path(__file__).parent / "static"
-
-Publish = Callable[[str, str, dict[str, Any]], None]
-
-
-class ReviewDesk:
-    """What the API needs from the service: the store, a publisher that waits for Kafka's ack, the settings."""
-
-    def __init__(self, store: ReviewStore, publish: Publish, *, labels_topic: str, review_topic: str,
-                 tokens: dict[str, str], allowed_labels: list[str] | None = None,
-                 on_answer: Callable[[str], None] | None = None) -> None:
-        self.store = store
-        self.publish = publish
-        self.labels_topic = labels_topic
-        self.review_topic = review_topic
-        self.tokens = tokens
-        self.allowed_labels = list(allowed_labels or [])
-        self.on_answer = on_answer or (lambda annotator: None)
-
-    def classes(self) -> list[str]:
-        return self.allowed_labels or list(self.store.classes)
+router = APIRouter(prefix="/api", tags=["review"])
 
 
 # -- request and response bodies ---------------------------------------------------------------
@@ -107,127 +84,111 @@ def _item(entry: ReviewEntry, store: ReviewStore, now: float) -> ItemOut:
     )
 
 
-def mount_review(app: FastAPI, desk: ReviewDesk) -> None:
-    """Add the review API and the review page to ``app``."""
-    bearer = HTTPBearer(auto_error=False, description="A review token from STREAMAL_REVIEW_TOKENS.")
+def _publish(desk: ReviewDesk, topic: str, key: str, msg: dict[str, Any]) -> None:
+    try:
+        desk.publish(topic, key, msg)
+    except BrokerError as exc:
+        raise HTTPException(503, f"could not publish to Kafka, nothing was recorded: {exc}") from exc
 
-    def annotator(cred: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> str:
-        name = desk.tokens.get(cred.credentials) if cred is not None else None
-        if name is None:
-            raise HTTPException(401, "a valid review token is required (Authorization: Bearer <token>)",
-                                headers={"WWW-Authenticate": "Bearer"})
-        return name
 
-    Analyst = Annotated[str, Depends(annotator)]
-    router = APIRouter(prefix="/api", tags=["review"])
+# -- routes ------------------------------------------------------------------------------------
 
-    def publish(topic: str, key: str, msg: dict[str, Any]) -> None:
-        try:
-            desk.publish(topic, key, msg)
-        except BrokerError as exc:
-            raise HTTPException(503, f"could not publish to Kafka, nothing was recorded: {exc}") from exc
 
-    @router.get("/me")
-    def me(who: Analyst) -> dict[str, Any]:
-        """Who the token belongs to, what they answered, the queue size and the classes."""
-        stats = desk.store.stats()
-        last = desk.store.last_undoable(who)
-        return {"annotator": who, "answered": stats["by_annotator"].get(who, 0), "open": stats["open"],
-                "classes": desk.classes(), "undoable": last[0] if last else None}
+@router.get("/me")
+def me(who: Analyst, desk: Desk) -> dict[str, Any]:
+    """Who the token belongs to, what they answered, the queue size and the classes."""
+    stats = desk.store.stats()
+    last = desk.store.last_undoable(who)
+    return {"annotator": who, "answered": stats["by_annotator"].get(who, 0), "open": stats["open"],
+            "classes": desk.classes(), "undoable": last[0] if last else None}
 
-    @router.get("/review", response_model=QueueOut)
-    def queue(who: Analyst, reason: Annotated[str | None, Query(pattern="^(uncertainty|drift|random)$")] = None,
-              limit: Annotated[int, Query(ge=1, le=500)] = 50, offset: Annotated[int, Query(ge=0)] = 0,
-              mine: bool = False) -> QueueOut:
-        """Open items, most valuable first (drift first, then score). ``mine``: hide what you skipped or answered."""
-        entries, total = desk.store.open_items(reason=reason, annotator=who if mine else None, limit=limit,
-                                               offset=offset)
-        now = time.time()
-        return QueueOut(items=[_item(e, desk.store, now) for e in entries], total=total, limit=limit, offset=offset)
 
-    @router.get("/review/stats")
-    def stats(who: Analyst) -> dict[str, Any]:
-        """Open, answered, by reason, by annotator, median answer time, agreement between annotators."""
-        return desk.store.stats()
+@router.get("/review", response_model=QueueOut)
+def queue(who: Analyst, desk: Desk,
+          reason: Annotated[str | None, Query(pattern="^(uncertainty|drift|random)$")] = None,
+          limit: Annotated[int, Query(ge=1, le=500)] = 50, offset: Annotated[int, Query(ge=0)] = 0,
+          mine: bool = False) -> QueueOut:
+    """Open items, most valuable first (drift first, then score). ``mine``: hide what you skipped or answered."""
+    entries, total = desk.store.open_items(reason=reason, annotator=who if mine else None, limit=limit,
+                                           offset=offset)
+    now = desk.clock()
+    return QueueOut(items=[_item(e, desk.store, now) for e in entries], total=total, limit=limit, offset=offset)
 
-    @router.get("/review/{event_id}", response_model=ItemOut)
-    def item(event_id: str, who: Analyst) -> ItemOut:
-        """One item."""
-        return _item(desk.store.entry(event_id), desk.store, time.time())
 
-    @router.post("/review/{event_id}/claim")
-    def claim(event_id: str, who: Analyst) -> dict[str, Any]:
-        """Claim an item so nobody else answers it meanwhile; the claim expires by itself."""
-        until = desk.store.claim(event_id, who)
-        return {"event_id": event_id, "claimed_by": who, "claimed_until": format_ts(until)}
+@router.get("/review/stats")
+def stats(who: Analyst, desk: Desk) -> dict[str, Any]:
+    """Open, answered, by reason, by annotator, median answer time, agreement between annotators."""
+    return desk.store.stats()
 
-    @router.post("/review/{event_id}/release")
-    def release(event_id: str, who: Analyst) -> dict[str, Any]:
-        """Give a claimed item back."""
-        desk.store.release(event_id, who)
-        return {"event_id": event_id, "released": True}
 
-    @router.post("/review/{event_id}/skip")
-    def skip(event_id: str, who: Analyst, body: SkipBody | None = None) -> dict[str, Any]:
-        """Skip an item: back to the queue for the others (``requeue``), or dropped for everyone."""
-        requeue = body.requeue if body is not None else True
-        entry = desk.store.entry(event_id)
-        if not entry.open:
-            raise ReviewConflict(f"item {event_id!r} is already closed")
-        if requeue:
-            desk.store.skip(event_id, who)
-        else:
-            publish(desk.review_topic, event_id, {"event_id": event_id, "status": "dropped", "annotator": who,
-                                                  "at": format_ts(time.time())})
-            desk.store.apply_drop(event_id)
-        return {"event_id": event_id, "requeued": requeue}
+@router.get("/review/{event_id}", response_model=ItemOut)
+def item(event_id: str, who: Analyst, desk: Desk) -> ItemOut:
+    """One item."""
+    return _item(desk.store.entry(event_id), desk.store, desk.clock())
 
-    @router.post("/review/{event_id}/label", response_model=AnswerOut)
-    def label(event_id: str, body: LabelBody, who: Analyst) -> AnswerOut:
-        """Answer an item. The label message records who, when, and the model version and prediction seen."""
-        value = body.label.strip()
-        if not value:
-            raise HTTPException(422, "the label is empty")
-        if desk.allowed_labels and value not in desk.allowed_labels:
-            raise HTTPException(400, f"label {value!r} is not allowed; use one of {', '.join(desk.allowed_labels)}")
-        entry = desk.store.check_answerable(event_id, who)
-        now = time.time()
-        answer_id = uuid.uuid4().hex
-        msg = {
-            "event_id": event_id, "label": value, "annotator": who, "labeled_at": format_ts(now),
-            "answer_id": answer_id, "source": "review",
-            "model_version_seen": entry.item.model_version, "prediction_seen": entry.item.prediction,
-            "proba_seen": entry.item.proba,
-        }
-        publish(desk.labels_topic, event_id, msg)
-        desk.store.apply_answer(event_id, value, who, answer_id=answer_id, at=now)
-        desk.on_answer(who)
-        return AnswerOut(event_id=event_id, label=value, annotator=who, answer_id=answer_id,
-                         labeled_at=msg["labeled_at"], undo_until=format_ts(now + desk.store.undo_seconds))
 
-    @router.post("/review/{event_id}/undo")
-    def undo(event_id: str, who: Analyst) -> dict[str, Any]:
-        """Take back your answer within the undo window (a correcting label message); the item opens again."""
-        answer = desk.store.undoable(event_id, who)
-        publish(desk.labels_topic, event_id, {
-            "event_id": event_id, "label": answer.label, "annotator": who, "labeled_at": format_ts(time.time()),
-            "retracts": answer.answer_id, "source": "review",
-        })
-        desk.store.apply_retraction(event_id, answer.answer_id)
-        return {"event_id": event_id, "undone": answer.answer_id}
+@router.post("/review/{event_id}/claim")
+def claim(event_id: str, who: Analyst, desk: Desk) -> dict[str, Any]:
+    """Claim an item so nobody else answers it meanwhile; the claim expires by itself."""
+    until = desk.store.claim(event_id, who)
+    return {"event_id": event_id, "claimed_by": who, "claimed_until": format_ts(until)}
 
-    app.include_router(router)
 
-    @app.exception_handler(UnknownItem)
-    def _unknown(request: Request, exc: UnknownItem) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=404)
+@router.post("/review/{event_id}/release")
+def release(event_id: str, who: Analyst, desk: Desk) -> dict[str, Any]:
+    """Give a claimed item back."""
+    desk.store.release(event_id, who)
+    return {"event_id": event_id, "released": True}
 
-    @app.exception_handler(ReviewConflict)
-    def _conflict(request: Request, exc: ReviewConflict) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=409)
 
-    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+@router.post("/review/{event_id}/skip")
+def skip(event_id: str, who: Analyst, desk: Desk, body: SkipBody | None = None) -> dict[str, Any]:
+    """Skip an item: back to the queue for the others (``requeue``), or dropped for everyone."""
+    requeue = body.requeue if body is not None else True
+    entry = desk.store.entry(event_id)
+    if not entry.open:
+        raise ReviewConflict(f"item {event_id!r} is already closed")
+    if requeue:
+        desk.store.skip(event_id, who)
+    else:
+        _publish(desk, desk.review_topic, event_id, {"event_id": event_id, "status": "dropped", "annotator": who,
+                                                    "at": format_ts(desk.clock())})
+        desk.store.apply_drop(event_id)
+    return {"event_id": event_id, "requeued": requeue}
 
-    @app.get("/", include_in_schema=False)
-    def page() -> FileResponse:
-        return FileResponse(STATIC / "index.html")
+
+@router.post("/review/{event_id}/label", response_model=AnswerOut)
+def label(event_id: str, body: LabelBody, who: Analyst, desk: Desk) -> AnswerOut:
+    """Answer an item. The label message records who, when, and the model version and prediction seen."""
+    value = body.label.strip()
+    if not value:
+        raise HTTPException(422, "the label is empty")
+    if desk.allowed_labels and value not in desk.allowed_labels:
+        raise HTTPException(400, f"label {value!r} is not allowed; use one of {', '.join(desk.allowed_labels)}")
+    entry = desk.store.check_answerable(event_id, who)
+    now = desk.clock()
+    answer_id = uuid.uuid4().hex
+    labeled_at = format_ts(now)
+    msg = {
+        "event_id": event_id, "label": value, "annotator": who, "labeled_at": labeled_at,
+        "answer_id": answer_id, "source": "review",
+        "model_version_seen": entry.item.model_version, "prediction_seen": entry.item.prediction,
+        "proba_seen": entry.item.proba,
+    }
+    _publish(desk, desk.labels_topic, event_id, msg)
+    desk.store.apply_answer(event_id, value, who, answer_id=answer_id, at=now)
+    desk.on_answer(who)
+    return AnswerOut(event_id=event_id, label=value, annotator=who, answer_id=answer_id,
+                     labeled_at=labeled_at, undo_until=format_ts(now + desk.store.undo_seconds))
+
+
+@router.post("/review/{event_id}/undo")
+def undo(event_id: str, who: Analyst, desk: Desk) -> dict[str, Any]:
+    """Take back your answer within the undo window (a correcting label message); the item opens again."""
+    answer = desk.store.undoable(event_id, who)
+    _publish(desk, desk.labels_topic, event_id, {
+        "event_id": event_id, "label": answer.label, "annotator": who, "labeled_at": format_ts(desk.clock()),
+        "retracts": answer.answer_id, "source": "review",
+    })
+    desk.store.apply_retraction(event_id, answer.answer_id)
+    return {"event_id": event_id, "undone": answer.answer_id}

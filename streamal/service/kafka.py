@@ -222,7 +222,7 @@ class TopicReader:
             self._consumer = KafkaConsumer(**config)
         except KafkaError as exc:
             raise _unreachable(bootstrap, connect_timeout, exc) from exc
-        parts = []
+        parts: list[TopicPartition] = []
         for topic in topics:
             found = self._consumer.partitions_for_topic(topic)
             if not found:

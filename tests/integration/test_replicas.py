@@ -96,10 +96,13 @@ def test_three_replicas_one_joining_and_one_killed_lose_no_event(make_service, b
     analyst = Analyst(broker.bootstrap, t["review"], t["labels"], source)
     analyst.start()
 
-    time.sleep(3)
+    def scored(*replicas) -> float:
+        return sum(r.metric('streamal_events_total{outcome="scored"}') for r in replicas)
+
+    wait_for(lambda: scored(a, b) >= 500, 30, "a and b score the first events")
     c = make_service("c", **settings).start()  # joins mid-stream
     joined = wait_for(lambda: assigned(c) > 0, 30, "c receives partitions")
-    time.sleep(2)
+    wait_for(lambda: scored(c) > 0 and scored(a) > 0, 30, "c scores events of its own while a still does")
     held_by_a = assigned(a)
     assert held_by_a > 0
     a.kill()  # SIGKILL: no goodbye to the group
@@ -113,8 +116,9 @@ def test_three_replicas_one_joining_and_one_killed_lose_no_event(make_service, b
     assert not missing, f"{len(missing)} events never scored, e.g. {sorted(missing)[:5]}"
     duplicates = len(ids) - len(set(ids))
 
-    # every replica learns every label: once the answers stop, b and c agree on the model version
-    time.sleep(3)
+    # every replica learns every label: once every review item is answered, b and c agree on the model version
+    queried = {r["event_id"] for r in read_topic(broker.bootstrap, t["review"])}
+    wait_for(lambda: queried <= analyst.answered, 30, "the analyst answers every review item")
     analyst.stop.set()
     analyst.join(10)
     expected = len(analyst.answered)

@@ -102,8 +102,9 @@ def test_a_restart_takes_new_tunable_settings_and_refuses_a_new_model_without_re
 
     # --reset-model: a fresh model of the new kind, which learns the labels topic again
     fresh = svc.again(strategy="margin", model="linear")
-    fresh.proc = subprocess.Popen([sys.executable, "-m", "streamal", "run", "--reset-model"], env=fresh.env,
-                                  stdout=fresh.log.open("ab"), stderr=subprocess.STDOUT)
+    with fresh.log.open("ab") as log:
+        fresh.proc = subprocess.Popen([sys.executable, "-m", "streamal", "run", "--reset-model"], env=fresh.env,
+                                      stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:

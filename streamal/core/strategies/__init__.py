@@ -19,6 +19,7 @@ name                                    asks for
 
 from __future__ import annotations
 
+from streamal.core.names import StrategyName
 from streamal.core.strategies.base import Observation, Strategy
 from streamal.core.strategies.baseline import PeriodicSampling, RandomSampling
 from streamal.core.strategies.committee import Committee
@@ -37,7 +38,7 @@ __all__ = [
     "Uncertainty", "VariableUncertainty", "make_strategy",
 ]
 
-STRATEGIES: dict[str, type[Strategy]] = {
+STRATEGIES: dict[StrategyName, type[Strategy]] = {
     cls.name: cls
     for cls in (
         RandomSampling, PeriodicSampling, Uncertainty, Margin, Entropy, FixedUncertainty,
@@ -49,7 +50,7 @@ STRATEGIES: dict[str, type[Strategy]] = {
 def make_strategy(name: str, seed: int = 42) -> Strategy:
     """A fresh strategy by name; ``KeyError`` listing the names on a wrong one."""
     try:
-        cls = STRATEGIES[name]
+        cls = STRATEGIES[name]  # type: ignore[index]  # a name from outside: checked here
     except KeyError:
         raise KeyError(f"unknown strategy {name!r}; choose one of {', '.join(sorted(STRATEGIES))}") from None
     return cls(seed=seed)

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from streamal.core.budget import QuantileFilter
+from streamal.core.names import StrategyName
 
 __all__ = ["Observation", "Strategy"]
 
@@ -42,7 +43,7 @@ class Observation:
 class Strategy(ABC):
     """Base class of query strategies. Subclasses set ``name`` and write ``utility``."""
 
-    name: ClassVar[str]
+    name: ClassVar[StrategyName]
 
     def __init__(self, seed: int = 42) -> None:
         self.seed = seed

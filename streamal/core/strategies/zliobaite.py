@@ -24,7 +24,9 @@ and :meth:`threshold` reports the bar on that scale.
 from __future__ import annotations
 
 import random
+from typing import ClassVar
 
+from streamal.core.names import StrategyName
 from streamal.core.strategies.base import Observation, Strategy
 
 __all__ = ["FixedUncertainty", "RandomizedVariableUncertainty", "Split", "VariableUncertainty"]
@@ -102,7 +104,7 @@ class VariableUncertainty(_BudgetedConfidence):
     True
     """
 
-    name = "variable-uncertainty"
+    name: ClassVar[StrategyName] = "variable-uncertainty"
 
     def __init__(self, seed: int = 42, step: float = 0.01) -> None:
         super().__init__(seed)
@@ -128,7 +130,7 @@ class VariableUncertainty(_BudgetedConfidence):
 class RandomizedVariableUncertainty(VariableUncertainty):
     """Variable uncertainty with the threshold drawn around ``theta`` each time (``N(1, delta)``)."""
 
-    name = "randomized-variable-uncertainty"
+    name: ClassVar[StrategyName] = "randomized-variable-uncertainty"
 
     def __init__(self, seed: int = 42, step: float = 0.01, delta: float = 1.0) -> None:
         super().__init__(seed, step)
@@ -141,7 +143,7 @@ class RandomizedVariableUncertainty(VariableUncertainty):
 class Split(VariableUncertainty):
     """A share ``nu`` of events decided at random (within the budget), the rest by variable uncertainty."""
 
-    name = "split"
+    name: ClassVar[StrategyName] = "split"
 
     def __init__(self, seed: int = 42, step: float = 0.01, nu: float = 0.2) -> None:
         super().__init__(seed, step)

@@ -1,0 +1,57 @@
+"""The names streamal speaks in: outcomes, reasons, estimates, models and strategies, as ``Literal`` types.
+
+Each tuple next to its type is the same set at run time (for metric labels
+and checks), derived from the type so the two cannot drift apart.
+
+>>> OUTCOMES
+('learned', 'unknown', 'duplicate', 'invalid')
+"""
+
+from __future__ import annotations
+
+from typing import Literal, get_args
+
+__all__ = [
+    "ESTIMATES", "MODEL_NAMES", "OUTCOMES", "REASONS", "STRATEGY_NAMES", "Estimate", "ModelName", "Outcome",
+    "Reason", "StrategyName", "model_name", "strategy_name",
+]
+
+#: What became of a label.
+Outcome = Literal["learned", "unknown", "duplicate", "invalid"]
+#: Why an event was queried.
+Reason = Literal["uncertainty", "drift", "random"]
+#: Which labelled events an accuracy estimate is over: the random audit only (unbiased), or all queried.
+Estimate = Literal["audit", "queried"]
+ModelName = Literal["linear", "hat", "arf"]
+StrategyName = Literal[
+    "random", "periodic", "uncertainty", "margin", "entropy", "fixed-uncertainty", "variable-uncertainty",
+    "randomized-variable-uncertainty", "split", "committee", "pal",
+]
+
+OUTCOMES: tuple[Outcome, ...] = get_args(Outcome)
+REASONS: tuple[Reason, ...] = get_args(Reason)
+ESTIMATES: tuple[Estimate, ...] = get_args(Estimate)
+MODEL_NAMES: tuple[ModelName, ...] = get_args(ModelName)
+STRATEGY_NAMES: tuple[StrategyName, ...] = get_args(StrategyName)
+
+
+def model_name(text: str) -> ModelName:
+    """``text`` as a model name, or ``ValueError`` listing the names.
+
+    >>> model_name("svm")
+    Traceback (most recent call last):
+    ...
+    ValueError: unknown model 'svm'; choose one of arf, hat, linear
+    """
+    for name in MODEL_NAMES:
+        if text == name:
+            return name
+    raise ValueError(f"unknown model {text!r}; choose one of {', '.join(sorted(MODEL_NAMES))}")
+
+
+def strategy_name(text: str) -> StrategyName:
+    """``text`` as a strategy name, or ``ValueError`` listing the names."""
+    for name in STRATEGY_NAMES:
+        if text == name:
+            return name
+    raise ValueError(f"unknown strategy {text!r}; choose one of {', '.join(sorted(STRATEGY_NAMES))}")
