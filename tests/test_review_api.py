@@ -125,7 +125,7 @@ def test_an_answer_is_a_label_message_with_its_audit_trail(api):
 
 
 def test_new_labels_are_allowed_unless_the_set_is_fixed(api):
-    store, rec, desk = api.store, api.rec, api.desk
+    rec, desk = api.rec, api.desk
     assert api.call("/api/review/e0/label", "POST", body={"label": "brand-new-class"})[0] == 200
     assert "brand-new-class" in api.call("/api/me")[1]["classes"]
     desk.allowed_labels = ["benign", "malicious"]
@@ -136,7 +136,6 @@ def test_new_labels_are_allowed_unless_the_set_is_fixed(api):
 
 
 def test_claims_keep_others_off_and_expire(api):
-    store, rec = api.store, api.rec
     status, body = api.call("/api/review/e0/claim", "POST")
     assert status == 200 and body["claimed_by"] == "analyst-1"
     other = "token-two-5678"
@@ -152,7 +151,7 @@ def test_claims_keep_others_off_and_expire(api):
 
 
 def test_skip_requeues_for_others_or_drops_for_everyone(api):
-    store, rec = api.store, api.rec
+    rec = api.rec
     assert api.call("/api/review/e0/skip", "POST", body={"requeue": True})[0] == 200
     mine = [i["event_id"] for i in api.call("/api/review?mine=true")[1]["items"]]
     theirs = [i["event_id"] for i in api.call("/api/review?mine=true", token="token-two-5678")[1]["items"]]
@@ -183,7 +182,7 @@ def test_undo_within_the_window_reopens_the_item(api):
 
 
 def test_stats_and_agreement_between_annotators(api):
-    store, rec = api.store, api.rec
+    store = api.store
     store.answers_wanted = 2
     for event_id, one, two in [("e0", "malicious", "malicious"), ("e1", "benign", "benign"),
                                ("e2", "malicious", "benign")]:

@@ -7,7 +7,6 @@ so the desk can be built and tested on its own.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -32,7 +31,7 @@ class ReviewDesk:
         self.tokens = tokens
         self.allowed_labels = list(allowed_labels or [])
         self.on_answer = on_answer or (lambda annotator: None)
-        self.clock: Callable[[], float] = clock or store.clock or time.time
+        self.clock: Callable[[], float] = clock or store.clock
 
     def classes(self) -> list[str]:
         """The classes an analyst may pick from."""
