@@ -97,7 +97,6 @@ class Settings(BaseSettings):
     http_port: int = Field(8000, ge=0, le=65535, description="Port of /healthz, /readyz, /metrics.")
     state_dir: Path = Field(Path("state"), description="Directory of the checkpoints.")
     checkpoint_interval: float = Field(30.0, gt=0, description="Seconds between checkpoints.")
-    commit_interval: float = Field(1.0, gt=0, description="Seconds between offset commits.")
     log_level: str = Field("INFO", description="Logging level.")
 
     def learner_config(self) -> LearnerConfig:

@@ -50,7 +50,6 @@ class ServiceProcess:
             "STREAMAL_STATE_DIR": str(state_dir),
             "STREAMAL_GROUP_ID": f"{prefix}-group",
             "STREAMAL_SESSION_TIMEOUT_MS": "6000",
-            "STREAMAL_COMMIT_INTERVAL": "0.5",
             **{f"STREAMAL_{k.upper()}_TOPIC": v for k, v in self.topics.items()},
             **{f"STREAMAL_{k.upper()}": v for k, v in settings.items()},
         })
