@@ -2,11 +2,9 @@
 
 import random
 
-import pytest
-
 from streamal.core.config import LearnerConfig
 from streamal.core.sampling import Sampler
-from streamal.core.strategies import STRATEGIES, make_strategy
+from streamal.core.strategies import make_strategy
 
 
 def run(sampler, n, proba=lambda i, rng: {"a": rng.random()}, n_learned=10_000, seed=0):
@@ -19,32 +17,23 @@ def run(sampler, n, proba=lambda i, rng: {"a": rng.random()}, n_learned=10_000, 
     return out
 
 
-@pytest.mark.parametrize("name", sorted(STRATEGIES))
-@pytest.mark.parametrize("budget", [0.01, 0.05, 0.2])
-def test_budget_held_over_the_run_and_every_window(name, budget):
-    s = Sampler(make_strategy(name, seed=1), LearnerConfig(budget=budget, window=500, seed_size=10, seed=1))
-    decisions = run(s, 20_000)
-    flags = [d is not None for d in decisions]
-    assert sum(flags) <= budget * len(flags) + s.cap.reserve
-    assert sum(flags) >= 0.7 * budget * len(flags)  # and it does spend it
-    for start in range(0, len(flags) - 500, 250):
-        assert sum(flags[start:start + 500]) <= max(1, budget * 500)
+def test_cold_start_asks_the_seed_first_then_keeps_asking_at_the_budget_without_any_label():
+    s = Sampler(make_strategy("uncertainty"), LearnerConfig(budget=0.05, seed_size=20, audit_share=0.1, seed=1))
+    decisions = [s.decide({}, {}, n_learned=0) for _ in range(20_000)]  # no label ever arrives
+    asked = [d for d in decisions if d is not None]
+    assert all(d is not None for d in decisions[:20])  # the seed: the first events
+    assert 0.97 * (0.05 * 20_000 + 20) <= len(asked) <= 0.05 * 20_000 + 20  # the budget spent, never more
+    audits = sum(d.reason == "random" for d in asked)
+    assert audits >= 0.8 * 0.05 * 0.1 * 20_000  # the audit share from the first event on
+    assert {d.reason for d in asked} == {"seed", "random"}  # no model yet: nothing else to say
 
 
-@pytest.mark.parametrize("name", sorted(STRATEGIES))
-def test_same_seed_same_decisions(name):
-    def reasons(seed):
-        s = Sampler(make_strategy(name, seed=seed), LearnerConfig(budget=0.1, seed=seed))
-        return [d and d.reason for d in run(s, 2000)]
-
-    assert reasons(3) == reasons(3)
-
-
-def test_cold_start_queries_the_seed_set_first():
-    s = Sampler(make_strategy("uncertainty"), LearnerConfig(budget=0.05, seed_size=20, window=1000))
-    first = [s.decide({}, {}, n_learned=0) for _ in range(40)]
-    assert all(d is not None and d.reason == "uncertainty" for d in first[:20])
-    assert sum(d is not None for d in first[20:]) <= 2
+def test_a_restart_with_labels_learned_is_no_cold_start():
+    s = Sampler(make_strategy("uncertainty"), LearnerConfig(budget=0.2, seed_size=20, audit_share=0.0, seed=1))
+    for _ in range(20):
+        s.decide({}, {}, n_learned=0)
+    decisions = run(s, 2000, n_learned=500)
+    assert {d.reason for d in decisions if d} <= {"uncertainty", "explore"}
 
 
 def test_never_stops_querying_when_over_confident():
@@ -69,8 +58,9 @@ def test_uncertainty_prefers_the_uncertain():
 def test_audit_share_is_random():
     s = Sampler(make_strategy("uncertainty"), LearnerConfig(budget=0.1, audit_share=0.2, seed_size=0, seed=4))
     decisions = run(s, 20_000)
-    audits = [d for d in decisions if d is not None and d.reason == "random"]
-    assert 0.5 * 0.02 * 20_000 <= len(audits) <= 1.5 * 0.02 * 20_000
+    audits = [i for i, d in enumerate(decisions) if d is not None and d.reason == "random"]
+    assert 0.8 * 0.02 * 20_000 <= len(audits) <= 1.2 * 0.02 * 20_000
+    assert 0.4 < sum(audits) / len(audits) / 20_000 < 0.6  # spread over the run, not bunched
 
 
 def test_drift_boost_spends_more_then_pays_back():
@@ -80,7 +70,7 @@ def test_drift_boost_spends_more_then_pays_back():
     s.on_drift()
     burst = run(s, 500, seed=9)
     assert sum(d is not None and d.reason == "drift" for d in burst) > 0.05 * 500 * 1.5
-    after = run(s, 20_000, seed=10)
-    total = s.cap.queries
-    assert total <= 0.05 * s.cap.events + s.cap.reserve
-    assert sum(d is not None for d in after) > 0
+    assert s.cap.queries > 0.05 * s.cap.events  # ahead of the credit: borrowed
+    after = run(s, 5000, seed=10)
+    assert s.cap.queries <= 0.05 * s.cap.events  # paid back
+    assert sum(d is not None for d in after) > 0.5 * 0.05 * 5000  # while still asking

@@ -27,32 +27,37 @@ from streamal.core.strategies.pal import probabilistic_gain
 from streamal.wire.messages import Event, Label
 
 
+def decide(strategy, obs, rate):
+    """One event through ``strategy`` on its own: ask, then tell it what became of the event."""
+    u = strategy.utility(obs)
+    asked = strategy.ask(u, rate, rate) != "no"
+    strategy.observe(obs, u, "queried" if asked else "passed")
+    return asked
+
+
 def feed(strategy, n, budget, *, confidence=None, seed=0):
     """Ask ``strategy`` about ``n`` two-class events; return which were asked."""
     rng = random.Random(seed)
     asked = []
     for _ in range(n):
         c = confidence(rng) if confidence else 0.5 + 0.5 * rng.random()
-        u = strategy.utility(Observation({"a": c, "b": 1 - c}, {"x": rng.random()}))
-        asked.append(strategy.ask(u, budget))
+        asked.append(decide(strategy, Observation({"a": c, "b": 1 - c}, {"x": rng.random()}), budget))
     return asked
 
 
-@pytest.mark.parametrize("cls", [RandomSampling, PeriodicSampling, Uncertainty, Margin, Entropy, FixedUncertainty,
-                                 VariableUncertainty, RandomizedVariableUncertainty, Split, PAL])
+@pytest.mark.parametrize("cls", [RandomSampling, PeriodicSampling, Uncertainty, Margin, Entropy])
 @pytest.mark.parametrize("budget", [0.02, 0.1])
-def test_strategy_alone_spends_about_its_budget(cls, budget):
-    asked = feed(cls(seed=3), 30_000, budget)
-    share = sum(asked) / len(asked)
-    assert share <= budget * 1.05 + 0.001
-    assert share >= budget * 0.6
+def test_a_rate_strategy_alone_asks_its_rate(cls, budget):
+    """On stationary utilities; holding the budget whatever the utilities do is the sampler's job."""
+    share = sum(feed(cls(seed=3), 30_000, budget)) / 30_000
+    assert budget * 0.9 <= share <= budget * 1.1
 
 
 def test_periodic_asks_every_nth_event_and_random_spreads_evenly():
     assert [i for i, a in enumerate(feed(PeriodicSampling(), 40, 0.1)) if a] == [9, 19, 29, 39]
     asked = feed(RandomSampling(seed=5), 20_000, 0.05)
     first, second = sum(asked[:10_000]), sum(asked[10_000:])
-    assert first == second == 500
+    assert 440 <= first <= 560 and 440 <= second <= 560
     assert asked != feed(RandomSampling(seed=6), 20_000, 0.05)  # a different seed: different events
 
 
@@ -62,7 +67,7 @@ def test_quantile_strategies_ask_the_unsure_and_pass_the_sure(cls):
     unsure = sure = 0
     for i in range(5000):
         c = 0.5 if i % 20 == 9 else 0.999 if i % 20 == 19 else 0.6 + 0.4 * rng.random()
-        asked = s.ask(s.utility(Observation({"a": c, "b": 1 - c}, {})), 0.1)
+        asked = decide(s, Observation({"a": c, "b": 1 - c}, {}), 0.1)
         unsure += asked and c == 0.5
         sure += asked and c == 0.999
     assert unsure >= 0.9 * 250
@@ -82,24 +87,24 @@ def test_fixed_uncertainty_asks_only_under_its_bar():
     bar = 1 - s.threshold(0.1)  # confidence bar: 1/2 + 0.1 * 1/2
     assert bar == pytest.approx(0.55)
     assert not any(feed(FixedUncertainty(), 2000, 0.1, confidence=lambda r: 0.56 + 0.4 * r.random()))
-    assert any(asked)
+    assert any(asked) and all(feed(FixedUncertainty(), 200, 0.1, confidence=lambda r: 0.5 + 0.049 * r.random()))
 
 
 def test_variable_uncertainty_lowers_its_bar_after_a_quiet_stretch():
     s = VariableUncertainty()
     feed(s, 3000, 0.1)  # settles
     before = s.threshold(0.1)
-    assert not s.ask(1 - 0.85, 0.1)  # confidence 0.85 is over the bar now
-    quiet = feed(s, 20, 0.1, confidence=lambda r: 0.99)  # confident events: nothing asked
+    assert s.ask(1 - 0.85, 0.1, 0.1) == "no"  # confidence 0.85 is over the bar now
+    quiet = feed(s, 30, 0.1, confidence=lambda r: 0.99)  # confident events: nothing asked
     assert not any(quiet)
     assert s.threshold(0.1) < before  # the utility bar fell...
-    assert s.ask(1 - 0.85, 0.1)  # ...so the same moderately unsure event is asked now
+    assert s.ask(1 - 0.85, 0.1, 0.1) == "yes"  # ...so the same moderately unsure event is asked now
 
 
 def test_variable_uncertainty_raises_its_bar_after_queries():
     s = VariableUncertainty()
     s.theta = 0.8
-    s.ask(0.5, 0.5)
+    assert decide(s, Observation({"a": 0.5, "b": 0.5}, {}), 0.5)
     assert s.theta < 0.8
 
 
@@ -108,7 +113,7 @@ def test_randomized_and_split_ask_some_confident_events_variable_does_not():
         rng, asked = random.Random(0), 0
         for i in range(5000):
             c = 0.99 if i % 10 == 9 else 0.5 + 0.3 * rng.random()
-            a = s.ask(s.utility(Observation({"a": c, "b": 1 - c}, {})), 0.1)
+            a = decide(s, Observation({"a": c, "b": 1 - c}, {}), 0.1)
             asked += a and c == 0.99
         return asked
 
@@ -159,17 +164,17 @@ def test_committee_needs_an_ensemble():
         d = learner.score(Event(str(i), x), now=i)
         if d.query:
             learner.learn(Label(str(i), "a" if x["x"] > x["y"] else "b"), now=i)
-    assert 0 < learner.sampler.cap.queries <= 0.1 * 600 + learner.sampler.cap.reserve
+    assert 0 < learner.sampler.cap.queries <= 0.1 * 600 + 5
 
 
 def test_pal_prefers_a_sparse_unsure_region_over_a_dense_well_labelled_one():
     s = PAL(seed=0)
     rng = random.Random(0)
     for _ in range(500):  # traffic all over, so the feature scales are known
-        s.utility(Observation({"a": 0.6, "b": 0.4}, {"u": rng.gauss(0, 3), "v": rng.gauss(0, 3)}))
+        decide(s, Observation({"a": 0.6, "b": 0.4}, {"u": rng.gauss(0, 3), "v": rng.gauss(0, 3)}), 0.1)
     for _ in range(500):  # a crowded region, labelled over and over
         x = {"u": rng.gauss(2, 0.01), "v": rng.gauss(2, 0.01)}
-        s.utility(Observation({"a": 0.6, "b": 0.4}, x))
+        decide(s, Observation({"a": 0.6, "b": 0.4}, x), 0.1)
         s.learn_one(x, "a")
     dense = s.utility(Observation({"a": 0.55, "b": 0.45}, {"u": 2.0, "v": 2.0}))
     sparse = s.utility(Observation({"a": 0.55, "b": 0.45}, {"u": -4.0, "v": 5.0}))
@@ -186,7 +191,7 @@ def test_cells_are_stable_and_separate_far_apart_events():
     cells = Cells(bits=12)
     rng = random.Random(0)
     for _ in range(500):
-        cells.cell({"u": rng.gauss(0, 1), "v": rng.gauss(0, 1), "p": rng.choice("xyz")})
+        cells.update({"u": rng.gauss(0, 1), "v": rng.gauss(0, 1), "p": rng.choice("xyz")})
     a = cells.cell({"u": 2.0, "v": 2.0, "p": "x"})
     assert a == cells.cell({"u": 2.0, "v": 2.0, "p": "x"})
     assert a != cells.cell({"u": -2.0, "v": -2.0, "p": "z"})

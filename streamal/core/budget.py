@@ -1,152 +1,101 @@
-"""Budget managers: keep the share of queried events at the budget.
+"""The budget: how many queries the events seen so far have earned, and the recent pace.
 
-Two pieces, used together by the :class:`~streamal.core.sampling.Sampler`:
+:class:`SpendingCap` is a token bucket. Each scored event earns ``budget`` of
+a query; the cold-start seed is an initial credit of ``seed`` queries; a
+query spends one. So over a run the queries never exceed ``budget * events +
+seed``, and a strategy that spends what it earns ends at that figure. Two
+refinements:
 
-* :class:`QuantileFilter` turns a stream of utilities into decisions that
-  spend a fraction ``b`` of events: query when the utility is in the top ``b``
-  of the recent utilities, with a correction that pays back over- or
-  under-spending (the balanced incremental quantile filter of Kottke,
-  Krempl and Spiliopoulou, 2015). It needs no calibrated utilities, so an
-  over-confident model cannot make it stop querying.
-* :class:`SpendingCap` is the hard limit: at most ``b`` of the events of the
-  whole run (plus a fixed reserve for the cold start and drift bursts) and at
-  most ``b`` of the last ``window`` events (times a boost after a drift).
+* under-spending is banked only up to ``bank`` queries (by default one
+  window's worth): a long quiet stretch (the analysts at capacity, say) does
+  not store up a flood of queries for later;
+* after a drift alarm the sampler may **borrow** up to ``debt`` queries ahead
+  of what was earned (the drift boost); the credit is then negative and the
+  pace pays it back.
+
+The recent pace is held too: at most ``budget * window`` (times the boost)
+non-seed queries among the last ``window`` events, give or take ``PACE_SLACK``
+(10%): a pace held exactly at the average would cut off the ordinary ups and
+downs of spending and leave the budget unspent.
+
+>>> cap = SpendingCap(budget=0.1, window=100, seed=0)
+>>> taken = 0
+>>> for _ in range(1000):
+...     cap.observe()
+...     if cap.allows():
+...         cap.spend(); taken += 1
+>>> taken
+100
 """
 
 from __future__ import annotations
 
-import bisect
 from collections import deque
 
-__all__ = ["QuantileFilter", "SpendingCap"]
+__all__ = ["PACE_SLACK", "SpendingCap"]
 
-
-class QuantileFilter:
-    """Balanced incremental quantile filter: query the top ``budget`` share of utilities.
-
-    Parameters
-    ----------
-    window
-        Number of recent utilities the quantile is taken over.
-    tolerance
-        Events over which an over- or under-spending is paid back; smaller
-        pays back faster.
-
-    Examples
-    --------
-    Over a long stream of utilities the share queried comes out at the budget:
-
-    >>> import random
-    >>> rng = random.Random(0)
-    >>> f = QuantileFilter()
-    >>> queried = sum(f.ask(rng.random(), budget=0.1) for _ in range(10_000))
-    >>> 0.09 <= queried / 10_000 <= 0.11
-    True
-    """
-
-    def __init__(self, window: int = 100, tolerance: int = 50) -> None:
-        self.window = window
-        self.tolerance = tolerance
-        self._recent: deque[float] = deque()
-        self._sorted: list[float] = []
-        self._spent = 0.0
-        self._quota = 0.0
-
-    def threshold(self, budget: float) -> float:
-        """The utility above which an event is queried now (before the next update)."""
-        if not self._sorted:
-            return 0.0
-        k = min(len(self._sorted) - 1, int(len(self._sorted) * (1.0 - budget)))
-        theta = self._sorted[k]
-        spread = self._sorted[-1] - self._sorted[0]
-        balance = self._quota - self._spent  # >0: under-spent, lower the bar
-        return theta - spread * balance / self.tolerance
-
-    def ask(self, utility: float, budget: float) -> bool:
-        """Record ``utility`` and say whether to query it, spending ``budget`` on average.
-
-        A yes counts as spent; call :meth:`refund` if the query was not made after all
-        (e.g. a hard cap stopped it), so that the filter does not under-spend.
-        """
-        self._recent.append(utility)
-        bisect.insort(self._sorted, utility)
-        if len(self._recent) > self.window:
-            old = self._recent.popleft()
-            del self._sorted[bisect.bisect_left(self._sorted, old)]
-        self._quota += budget
-        query = utility >= self.threshold(budget) and len(self._recent) > 1
-        if query:
-            self._spent += 1.0
-        # keep the balance bounded so a long pause cannot bank a flood of queries
-        self._quota = min(self._quota, self._spent + self.tolerance * budget)
-        return query
-
-    def refund(self) -> None:
-        """Take back the last yes: it was not spent."""
-        self._spent = max(0.0, self._spent - 1.0)
+#: How far above ``budget * window`` a window's queries may go (a share of it).
+PACE_SLACK = 0.1
 
 
 class SpendingCap:
-    """Hard budget: queries over the run and over the last ``window`` events.
+    """Token bucket of queries: ``budget`` earned per event, ``seed`` to start with, a bounded bank and debt."""
 
-    ``reserve`` extra queries are allowed over the whole run, so that a cold
-    start or a drift burst can spend ahead; over a long run the share still
-    tends to ``budget``.
-
-    >>> cap = SpendingCap(budget=0.1, window=100, reserve=0)
-    >>> taken = 0
-    >>> for _ in range(1000):
-    ...     cap.observe()
-    ...     if cap.allows():
-    ...         cap.spend(); taken += 1
-    >>> taken
-    100
-    """
-
-    def __init__(self, budget: float, window: int = 1000, reserve: float = 0.0) -> None:
+    def __init__(self, budget: float, window: int = 1000, seed: float = 0.0, bank: float | None = None) -> None:
         self.budget = budget
         self.window = window
-        self.reserve = reserve
+        self.bank = bank if bank is not None else max(seed, budget * window)
+        self.credit = float(seed)
+        self.debt = 0.0  # how far below zero the credit may go now (a drift boost)
         self.events = 0
         self.queries = 0
         self._flags: deque[bool] = deque(maxlen=window)
         self._recent = 0
 
-    def reconfigure(self, budget: float, window: int, reserve: float) -> None:
-        """A new budget, window or reserve; the queries already counted stay counted.
+    def reconfigure(self, budget: float, window: int, bank: float | None = None) -> None:
+        """A new budget or window; what was earned and spent so far stays counted.
 
         >>> cap = SpendingCap(budget=0.1, window=4)
         >>> for _ in range(4):
         ...     cap.observe()
-        >>> cap.spend(); cap.reconfigure(0.2, window=2, reserve=0)
+        >>> cap.spend(); cap.reconfigure(0.2, window=2)
         >>> cap.recent, cap.queries
         (0.5, 1)
         """
         self.budget = budget
-        self.reserve = reserve
+        self.bank = bank if bank is not None else max(self.bank, budget * window)
         if window != self.window:
             self.window = window
             self._flags = deque(self._flags, maxlen=window)
             self._recent = sum(self._flags)
 
-    def observe(self) -> None:
-        """Count one scored event (before deciding on it)."""
+    def observe(self, earns: float | None = None) -> None:
+        """Count one scored event (before deciding on it): it earns ``budget`` of a query, or ``earns``.
+
+        ``earns`` is less than the budget when the analysts are the bottleneck.
+        """
         if len(self._flags) == self.window and self._flags[0]:
             self._recent -= 1
         self._flags.append(False)
         self.events += 1
+        self.credit = min(self.credit + (self.budget if earns is None else earns), self.bank)
 
-    def allows(self, boost: float = 1.0) -> bool:
-        """Whether one more query fits the run budget and the (boosted) window budget."""
-        run_ok = self.queries + 1 <= self.budget * self.events + self.reserve
-        window_ok = self._recent + 1 <= max(1.0, self.budget * boost * self.window)
-        return run_ok and window_ok
+    def allows(self, boost: float = 1.0, *, seed: bool = False) -> bool:
+        """Whether one more query fits what was earned (or may be borrowed) and the recent pace.
 
-    def spend(self) -> None:
-        """Count a query on the event last observed."""
+        Seed queries are held to what was earned only, not to the pace.
+        """
+        if self.credit + self.debt < 1.0 - 1e-9:
+            return False
+        return seed or self._recent + 1 <= max(1.0, self.budget * boost * self.window * (1.0 + PACE_SLACK))
+
+    def spend(self, *, seed: bool = False) -> None:
+        """Count a query on the event last observed (seed queries do not count towards the pace)."""
         self.queries += 1
-        self._recent += 1
-        self._flags[-1] = True
+        self.credit -= 1.0
+        if not seed and self._flags:
+            self._recent += 1
+            self._flags[-1] = True
 
     @property
     def spent(self) -> float:
@@ -155,5 +104,5 @@ class SpendingCap:
 
     @property
     def recent(self) -> float:
-        """Share of the last ``window`` events queried."""
+        """Share of the last ``window`` events queried (seed queries left out)."""
         return self._recent / len(self._flags) if self._flags else 0.0

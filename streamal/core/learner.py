@@ -6,10 +6,10 @@ Kafka, HTTP or clocks: the caller passes ``now``. The service, the offline
 evaluation and the tests all drive this same object.
 
 >>> from streamal.wire.messages import Event, Label
->>> learner = Learner(LearnerConfig(model="hat", budget=0.5, seed_size=1))
+>>> learner = Learner(LearnerConfig(model="hat", budget=0.5, seed_size=1, audit_share=0.0))
 >>> d = learner.score(Event("e1", {"port": 22, "proto": "ssh"}), now=0.0)
->>> d.query.reason, d.prediction          # cold start: nothing known, so ask
-('uncertainty', None)
+>>> d.query.reason, d.prediction          # cold start: nothing known, so ask (the seed)
+('seed', None)
 >>> learner.learn(Label("e1", "bad"), now=5.0).outcome
 'learned'
 >>> learner.score(Event("e2", {"port": 22, "proto": "ssh"}), now=6.0).prediction

@@ -18,8 +18,9 @@ __all__ = [
 
 #: What became of a label.
 Outcome = Literal["learned", "unknown", "duplicate", "invalid"]
-#: Why an event was queried.
-Reason = Literal["uncertainty", "drift", "random"]
+#: Why an event was queried: the cold-start seed, the strategy's choice (during a drift boost: ``drift``),
+#: exploration (spending paced back up, or a nil utility), or the random audit.
+Reason = Literal["seed", "uncertainty", "drift", "explore", "random"]
 #: Which labelled events an accuracy estimate is over: the random audit only (unbiased), or all queried.
 Estimate = Literal["audit", "queried"]
 ModelName = Literal["linear", "hat", "arf"]

@@ -13,6 +13,8 @@ are skipped. The hyperplanes come from a hash of the feature name, so cells
 are the same from run to run and replica to replica.
 
 >>> cells = Cells(bits=4)
+>>> for v in range(10):
+...     cells.update({"x": float(v), "y": 2.0 * v})
 >>> a = cells.cell({"x": 1.0, "y": 2.0})
 >>> a == cells.cell({"x": 1.0, "y": 2.0})
 True
@@ -45,6 +47,14 @@ class Cells:
         self._planes: dict[str, list[float]] = {}
         self._stats: dict[str, list[float]] = {}  # name -> [n, mean, M2]
 
+    def __getstate__(self) -> dict[str, Any]:
+        # the hyperplanes are a memo, drawn again from the feature names after a restart
+        return {"bits": self.bits, "_stats": self._stats}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._planes = {}
+
     def _plane(self, key: str) -> list[float]:
         plane = self._planes.get(key)
         if plane is None:
@@ -53,21 +63,16 @@ class Cells:
             self._planes[key] = plane
         return plane
 
-    def _standardise(self, name: str, value: float) -> float:
+    def _z(self, name: str, value: float) -> float:
         st = self._stats.get(name)
-        if st is None:
-            st = self._stats[name] = [0.0, 0.0, 0.0]
+        if st is None or st[0] < 2:
+            return 0.0
         n, mean, m2 = st
-        n += 1.0
-        delta = value - mean
-        mean += delta / n
-        m2 += delta * (value - mean)
-        st[0], st[1], st[2] = n, mean, m2
-        sd = math.sqrt(m2 / n) if n > 1 else 0.0
+        sd = math.sqrt(m2 / n)
         return (value - mean) / sd if sd > 0 else 0.0
 
     def cell(self, x: Mapping[str, Any]) -> int:
-        """The cell of ``x`` (an int in ``[0, 2**bits)``); updates the running scales."""
+        """The cell of ``x`` (an int in ``[0, 2**bits)``) on the scales seen so far. Pure."""
         acc = [0.0] * self.bits
         for name, value in x.items():
             if value is None:
@@ -75,7 +80,7 @@ class Cells:
             if isinstance(value, str):
                 z, plane = 1.0, self._plane(f"{name}={value}")
             else:
-                z, plane = self._standardise(name, float(value)), self._plane(name)
+                z, plane = self._z(name, float(value)), self._plane(name)
             if z:
                 for i, w in enumerate(plane):
                     acc[i] += w * z
@@ -84,6 +89,21 @@ class Cells:
             if a > 0.0:
                 code |= 1 << i
         return code
+
+    def update(self, x: Mapping[str, Any]) -> None:
+        """Take ``x`` into the running scales of its numeric features."""
+        for name, value in x.items():
+            if value is None or isinstance(value, str):
+                continue
+            st = self._stats.get(name)
+            if st is None:
+                st = self._stats[name] = [0.0, 0.0, 0.0]
+            n, mean, m2 = st
+            n += 1.0
+            delta = float(value) - mean
+            mean += delta / n
+            m2 += delta * (float(value) - mean)
+            st[0], st[1], st[2] = n, mean, m2
 
 
 class DecayingCounts:

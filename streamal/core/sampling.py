@@ -1,34 +1,50 @@
 """The sampler: one decision per scored event, whether to query it and why.
 
 It wraps a :class:`~streamal.core.strategies.Strategy` with what every strategy
-shares:
+shares. The budget is a :class:`~streamal.core.budget.SpendingCap` credit:
+each event earns ``budget`` of a query and the cold-start seed is an initial
+credit of ``seed_size``, so the queries of a run never exceed ``budget *
+events + seed_size``; the strategy is paced to spend what it earns. Reasons,
+in the order they are tried:
 
-* **the budget**: a hard :class:`~streamal.core.budget.SpendingCap` over the run and
-  over the last ``window`` events;
-* **the cold start**: until ``seed_size`` labels are in, the first events are
-  queried (reason ``uncertainty``: a model that knows nothing is unsure);
-* **the audit**: a random ``audit_share`` of the budget is spent on events drawn
-  uniformly (reason ``random``); their labels give the unbiased accuracy;
+* ``random`` (the **audit**): an ``audit_share`` of the budget drawn uniformly
+  from every event, from the very first one; the unbiased accuracy comes
+  from these labels;
+* ``seed``: the first ``seed_size`` events, and then, until the labels of
+  the seed are learned, a random ``budget`` share of the events: querying
+  never waits for labels, so a burst of events that outruns the analysts
+  still gets its budget spent (a restart from a checkpoint is no cold start);
+* ``uncertainty`` (or ``drift`` during a drift boost): the strategy's own
+  choice, among the most valuable events at the plain budget;
+* ``explore``: the strategy's choice beyond that: spending paced back up
+  after a slow stretch, or an event whose utility is nil (the model claims
+  certainty), or a strategy's own random share (``split``).
+
+Around them:
+
 * **the drift boost**: after a drift alarm, for ``boost_events`` events, the
-  strategy may spend ``boost`` times its budget (reason ``drift``), ahead of
-  the run budget, which it pays back afterwards (``boost=1`` turns it off);
+  strategy may spend ``boost`` times its budget, borrowing at most
+  ``budget * (boost - 1) * boost_events`` queries ahead of the credit; then it
+  asks nothing until the debt is repaid (the audit goes on), and no new boost
+  starts before that. So a run exceeds ``budget * events + seed`` only by the
+  debt of a boost still being repaid when it ends (``boost=1`` turns it off);
 * **diversity** (``diversity > 0``): a query the strategy wants is skipped
   with probability ``1 - exp(-diversity * q)``, where ``q`` counts (fading)
   the recent queries among near-identical events (the same fine
-  :class:`~streamal.core.neighbourhood.Cells` cell); the strategy is refunded, so
-  the label goes to a different event and a burst of look-alike uncertain
-  events does not eat the budget;
+  :class:`~streamal.core.neighbourhood.Cells` cell), so a burst of
+  look-alike uncertain events does not eat the budget;
 * **analyst capacity** (``capacity`` queries per hour, ``max_backlog``
   unanswered items): when the analysts are the bottleneck, the strategy is
   given the budget they can answer (capacity over the measured event rate),
-  shrunk further as the backlog fills, so its quantile filter keeps only the
-  most valuable events; at the cap no more queries are made.
+  shrunk further as the backlog fills, so it keeps only the most valuable
+  events; at the cap no more queries are made, and credit beyond one window
+  is not banked for later.
 
 >>> from streamal.core.config import LearnerConfig
 >>> from streamal.core.strategies import Uncertainty
->>> s = Sampler(Uncertainty(), LearnerConfig(budget=0.1, seed_size=2, seed=0))
->>> [s.decide({}, {}, n_learned=0) is not None for _ in range(3)]
-[True, True, False]
+>>> s = Sampler(Uncertainty(), LearnerConfig(budget=0.1, seed_size=2, audit_share=0.0, seed=0))
+>>> [q.reason for q in (s.decide({}, {}, n_learned=0) for _ in range(3)) if q]
+['seed', 'seed']
 """
 
 from __future__ import annotations
@@ -44,9 +60,17 @@ from streamal.core.budget import SpendingCap
 from streamal.core.config import LearnerConfig
 from streamal.core.names import REASONS, Reason
 from streamal.core.neighbourhood import Cells, DecayingCounts
-from streamal.core.strategies.base import Observation, Strategy
+from streamal.core.strategies.base import Ask, Observation, Outcome, Strategy
 
 __all__ = ["REASONS", "Query", "Sampler"]
+
+#: Events over which a surplus or a debt of credit is paced back to zero.
+PAYBACK_EVENTS = 200
+#: Credit the pace aims to keep in hand (so a query is always affordable when a valuable event comes).
+TARGET_CREDIT = 1.5
+#: Credit beyond which the sampler spends what a strategy leaves unspent on random ``explore`` queries
+#: (at least this many queries, and at least what the pace itself corrects for).
+EXPLORE_SLACK = 3.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,14 +82,14 @@ class Query:
 
 
 class Sampler:
-    """Budget, cold start, audit and drift boost around one strategy."""
+    """Budget, seed and cold start, audit, pace and drift boost around one strategy."""
 
     def __init__(self, strategy: Strategy, config: LearnerConfig | None = None) -> None:
         config = config or LearnerConfig()
         self.strategy = strategy
         self.seed = config.seed
         self._rng = random.Random(config.seed)
-        self.cap = SpendingCap(config.budget, config.window)
+        self.cap = SpendingCap(config.budget, config.window, seed=config.seed_size)
         self._boost_left = 0
         self._cells: Cells | None = None
         self._queried_cells = DecayingCounts(half_life=config.window)
@@ -77,7 +101,7 @@ class Sampler:
     def reconfigure(self, config: LearnerConfig) -> None:
         """Take the tunable values of ``config`` (budget, audit share, window, boost, diversity, capacity).
 
-        What was spent so far stays counted; the new budget holds from the next event.
+        What was earned and spent so far stays counted; the new budget holds from the next event.
         """
         self.budget = config.budget
         self.audit_share = config.audit_share
@@ -88,16 +112,20 @@ class Sampler:
         self.diversity = config.diversity
         self.capacity = config.capacity
         self.max_backlog = config.max_backlog
-        self.cap.reconfigure(config.budget, config.window, reserve=config.seed_size + config.budget * config.window)
+        self.cap.reconfigure(config.budget, config.window, bank=max(config.seed_size, config.budget * config.window))
         if config.diversity > 0 and self._cells is None:
             self._cells = Cells(bits=16)
         elif config.diversity <= 0:
             self._cells = None
 
+    # -- drift and capacity -----------------------------------------------------------------------
+
     def on_drift(self) -> None:
-        """Start (or restart) the burst of spending that follows a drift alarm."""
-        if self.boost_events > 0 and self.boost > 1.0:
-            self._boost_left = self.boost_events
+        """Start the burst of spending that follows a drift alarm (not while the last one is being repaid)."""
+        if self.boost_events <= 0 or self.boost <= 1.0 or self._boost_left > 0 or self.cap.credit < 0:
+            return
+        self._boost_left = self.boost_events
+        self.cap.debt = self.budget * (self.boost - 1.0) * self.boost_events
 
     def _observe_clock(self, now: float) -> None:
         """Track the event rate and the queries of the last hour (only an analyst capacity needs them)."""
@@ -123,13 +151,25 @@ class Sampler:
             return False
         return not (self.capacity > 0 and len(self._query_times) + 1 > self.capacity)
 
-    def _take(self, reason: Reason, score: float, now: float, cell: int | None) -> Query:
-        self.cap.spend()
+    # -- the decision -----------------------------------------------------------------------------
+
+    def _take(self, reason: Reason, score: float, now: float, cell: int | None = None) -> Query:
+        self.cap.spend(seed=reason == "seed" and self.cap.queries < self.seed_size)
         if self.capacity > 0:
             self._query_times.append(now)
         if cell is not None:
             self._queried_cells.add(cell, self.cap.events)
         return Query(reason, score)
+
+    def _paced(self, rate: float) -> float:
+        """``rate`` adjusted so the credit in hand comes back to its target over ``PAYBACK_EVENTS``.
+
+        While a drift boost's debt is repaid (the credit below zero) the strategy asks nothing.
+        """
+        if self.cap.credit < 0:
+            return 0.0
+        surplus = self.cap.credit - TARGET_CREDIT
+        return min(1.0, max(0.25 * rate, rate + surplus / PAYBACK_EVENTS))
 
     def decide(
         self,
@@ -146,42 +186,58 @@ class Sampler:
         ``now`` (seconds) and ``backlog`` (queried, unanswered items) matter only
         with an analyst capacity.
         """
-        self.cap.observe()
+        cap = self.cap
         self._observe_clock(now)
+        budget = self._capacity_budget(self.budget, backlog)
+        cap.observe(earns=budget)
         boost = 1.0
         if self._boost_left > 0:
             self._boost_left -= 1
             boost = self.boost
-        seeds = max(1, self.seed_size)  # a model that has seen nothing needs one label at least
-        capacity_ok = self._capacity_allows(backlog)
-        if n_learned < seeds and self.cap.queries < seeds and self.cap.allows() and capacity_ok:
-            return self._take("uncertainty", 1.0, now, None)
-        if not proba:  # no model yet: wait for the seed labels rather than spend ahead
+        elif cap.debt > 0 and cap.credit >= 0:
+            cap.debt = 0.0  # the boost's debt is paid back
+        if not self._capacity_allows(backlog):
             return None
-        utility = self.strategy.utility(Observation(proba, x, model))
-        budget = self._capacity_budget(self.budget, backlog)
-        wanted = self.strategy.ask(utility, budget * (1.0 - self.audit_share) * boost)
+        if self._rng.random() < budget * self.audit_share and cap.allows():
+            return self._take("random", 0.0, now)
+        if cap.queries < self.seed_size and cap.allows(seed=True):
+            return self._take("seed", 1.0, now)
+        base = budget * (1.0 - self.audit_share)
+        if n_learned < max(1, self.seed_size) or not proba:
+            # cold start: no model worth asking yet, so a random share at the budget's pace
+            if self._rng.random() < self._paced(base) and cap.allows():
+                return self._take("seed", 1.0, now)
+            return None
+        return self._ask_strategy(Observation(proba, x, model), base, boost, now)
+
+    def _ask_strategy(self, obs: Observation, base: float, boost: float, now: float) -> Query | None:
+        strategy, cap = self.strategy, self.cap
+        utility = strategy.utility(obs)
+        rate = base * boost if boost > 1.0 else self._paced(base)  # a boost borrows; the pace repays after
+        answer: Ask = strategy.ask(utility, rate, base * boost)
+        slack = max(EXPLORE_SLACK, base * PAYBACK_EVENTS)
+        fallback = answer == "no" and self._rng.random() < (cap.credit - slack) / (PAYBACK_EVENTS / 2)
         cell = None
-        if self._cells is not None:
-            cell = self._cells.cell(x)
-            crowd = self._queried_cells.get(cell, self.cap.events)
-            if wanted and self._rng.random() >= math.exp(-self.diversity * crowd):
-                self.strategy.refund()  # a look-alike of recent queries: keep the label for something new
-                wanted = False
-        if not capacity_ok:
-            if wanted:
-                self.strategy.refund()
-            return None
-        if self._rng.random() < budget * self.audit_share and self.cap.allows():
-            if wanted:
-                self.strategy.refund()
-            return self._take("random", utility, now, cell)
-        if wanted and self.cap.allows(boost):
-            return self._take("drift" if boost > 1.0 else "uncertainty", utility, now, cell)
-        if wanted:
-            self.strategy.refund()
-        return None
+        if (answer != "no" or fallback) and self._cells is not None:
+            cell = self._cells.cell(obs.x)
+            self._cells.update(obs.x)
+            if self._rng.random() >= math.exp(-self.diversity * self._queried_cells.get(cell, cap.events)):
+                answer, fallback = "no", False  # a look-alike of recent queries: the label goes to something new
+        outcome: Outcome = "passed"
+        query = None
+        if answer != "no":
+            if cap.allows(boost):
+                reason: Reason = "explore" if answer == "explore" else "drift" if boost > 1.0 else "uncertainty"
+                query = self._take(reason, utility, now, cell)
+                outcome = "queried"
+            else:
+                outcome = "capped"
+        elif fallback and cap.allows():
+            # the strategy leaves its budget unspent (a fixed bar, a slow one): spend it exploring
+            query = self._take("explore", utility, now, cell)
+        strategy.observe(obs, utility, outcome)  # the strategy's own view: a pass stays a pass
+        return query
 
     def threshold(self) -> float:
-        """The strategy's current utility threshold."""
+        """The strategy's current utility threshold at the plain budget."""
         return self.strategy.threshold(self.budget * (1.0 - self.audit_share))

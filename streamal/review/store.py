@@ -41,7 +41,7 @@ from streamal.errors import StreamalError
 
 __all__ = ["Answer", "ReviewConflict", "ReviewEntry", "ReviewStore", "UnknownItem"]
 
-REASON_ORDER = {"drift": 0, "uncertainty": 1, "random": 2}
+REASON_ORDER = {"drift": 0, "uncertainty": 1, "seed": 2, "explore": 3, "random": 4}
 
 
 class UnknownItem(StreamalError):

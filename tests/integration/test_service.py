@@ -6,6 +6,7 @@ import random
 
 import pytest
 
+from streamal.core.names import REASONS
 from streamal.service.checkpoint import CheckpointStore
 from tests.integration.conftest import read_topic, send
 
@@ -51,10 +52,10 @@ def test_events_in_review_and_predictions_out_labels_learned(make_service, produ
     assert {"prediction", "proba", "model_version", "queried"} <= set(predictions[0])
     review = read_topic(broker.bootstrap, t["review"])
     assert len(review) >= 10  # the cold-start seed at least
-    assert all(r["reason"] in {"uncertainty", "drift", "random"} for r in review)
+    assert all(r["reason"] in REASONS for r in review)
     assert review[0]["meta"] == {"source": "test"} and "queried_at" in review[0]
     queried = sum(
-        svc.metric(f'streamal_queries_total{{reason="{r}"}}') for r in ("uncertainty", "drift", "random")
+        svc.metric(f'streamal_queries_total{{reason="{r}"}}') for r in REASONS
     )
     assert queried == len(review) == sum(p["queried"] for p in predictions)
 

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 
+from streamal.core.names import REASONS
 from streamal.tools.embedded import free_port
 from tests.integration.conftest import read_topic, send
 
@@ -65,7 +66,7 @@ def label_all(producer, svc, broker, by_id: dict[str, dict]) -> int:
 
 
 def queries(svc) -> float:
-    return sum(svc.metric(f'streamal_queries_total{{reason="{r}"}}') for r in ("uncertainty", "drift", "random"))
+    return sum(svc.metric(f'streamal_queries_total{{reason="{r}"}}') for r in REASONS)
 
 
 def test_a_restart_takes_new_tunable_settings_and_refuses_a_new_model_without_reset(make_service, producer, broker):

@@ -1,34 +1,50 @@
-"""The strategy interface: what a label is worth, and whether to ask for it.
+"""The strategy interface: what a label is worth, whether to ask for it, and what to remember.
 
-A strategy has two small jobs, as in river's ``active`` module:
+A strategy has three small jobs, as in river's ``active`` module:
 
 * :meth:`Strategy.utility` says how much an event's label is worth (higher:
   more), from the model's probabilities, the features and, for strategies
-  that need it, the model itself (e.g. the members of an ensemble);
-* :meth:`Strategy.ask` turns that utility into a yes/no that spends about
-  ``budget`` of the events. By default a balanced incremental quantile filter
-  does this, so a new strategy often only writes ``utility``.
+  that need it, the model itself. It is **pure**: asked twice, it answers
+  the same and changes nothing.
+* :meth:`Strategy.ask` turns a utility into ``"yes"``, ``"explore"`` or
+  ``"no"`` for a target share ``rate`` of the events. ``"explore"`` means
+  "yes, but not because this event is among the most valuable": a query that
+  pays back budget spent slowly, or one whose utility is nil.
+* :meth:`Strategy.observe` is the one place state changes: it is told every
+  event's utility and what became of it (``"queried"``, ``"passed"``, or
+  ``"capped"`` when the budget left no room to ask).
 
-Strategies that keep statistics of the labels (``pal``) also get every label
-through :meth:`Strategy.learn_one`, whenever it arrives: a label that comes
-hours late updates them then, never in the past.
+By default :meth:`ask` is a rank filter: an event is asked when its utility
+is in the top ``rate`` share of the recent utilities, ties broken at random,
+so that a model that calls everything certain (every utility 0) still gets
+its budget spent (on a random share) instead of none or all of it. The
+sampler around the strategy (:class:`~streamal.core.sampling.Sampler`) holds
+the budget itself: the credit, the pace, the seed, the audit and the drift
+boost. Strategies that keep statistics of the labels (``pal``) also get every
+label through :meth:`Strategy.learn_one`, whenever it arrives.
 
-The :class:`~streamal.core.sampling.Sampler` around it handles what every strategy
-shares: the hard budget cap, the cold start, the random audit share and the
-drift boost.
+Constructor parameters are kept under their own names (as river does), so a
+strategy can be described and cloned: ``Split(seed=1, nu=0.3)``.
 """
 
 from __future__ import annotations
 
+import bisect
+import random
 from abc import ABC, abstractmethod
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
-from streamal.core.budget import QuantileFilter
 from streamal.core.names import StrategyName
 
-__all__ = ["Observation", "Strategy"]
+__all__ = ["Ask", "Observation", "Outcome", "RankFilter", "Strategy"]
+
+#: A strategy's answer: ask (among the most valuable), ask (to explore or spend), or do not.
+Ask = Literal["yes", "explore", "no"]
+#: What became of an event the strategy saw.
+Outcome = Literal["queried", "passed", "capped"]
 
 
 @dataclass(slots=True)
@@ -40,6 +56,53 @@ class Observation:
     model: Any = None
 
 
+class RankFilter:
+    """The share of recent utilities above a value, with ties split at random.
+
+    ``rank(u, rng)`` is where ``u`` falls among the last ``window`` utilities,
+    as the share of them that are higher (ties placed uniformly at random
+    among their equals): asking when it is under ``rate`` asks a ``rate``
+    share of the events, whatever the utilities look like.
+
+    >>> f = RankFilter(window=4)
+    >>> for u in (0.1, 0.2, 0.3, 0.4):
+    ...     f.add(u)
+    >>> rng = random.Random(0)
+    >>> f.rank(0.45, rng) < 0.2, f.rank(0.05, rng) > 0.8   # above them all; below them all
+    (True, True)
+    """
+
+    def __init__(self, window: int = 200) -> None:
+        self.window = window
+        self._recent: deque[float] = deque()
+        self._sorted: list[float] = []
+
+    def __len__(self) -> int:
+        return len(self._recent)
+
+    def rank(self, utility: float, rng: random.Random) -> float:
+        """The share of recent utilities above ``utility`` (in ``[0, 1]``; ties at random)."""
+        n = len(self._sorted)
+        above = n - bisect.bisect_right(self._sorted, utility)
+        equal = n - above - bisect.bisect_left(self._sorted, utility)
+        return (above + rng.random() * (equal + 1)) / (n + 1)
+
+    def threshold(self, rate: float) -> float:
+        """The utility above which about ``rate`` of recent events lie (0 with none yet)."""
+        if not self._sorted:
+            return 0.0
+        k = min(len(self._sorted) - 1, int(len(self._sorted) * (1.0 - rate)))
+        return self._sorted[k]
+
+    def add(self, utility: float) -> None:
+        """Remember one more utility (the oldest goes past ``window``)."""
+        self._recent.append(utility)
+        bisect.insort(self._sorted, utility)
+        if len(self._recent) > self.window:
+            old = self._recent.popleft()
+            del self._sorted[bisect.bisect_left(self._sorted, old)]
+
+
 class Strategy(ABC):
     """Base class of query strategies. Subclasses set ``name`` and write ``utility``."""
 
@@ -47,23 +110,33 @@ class Strategy(ABC):
 
     def __init__(self, seed: int = 42) -> None:
         self.seed = seed
-        self._filter = QuantileFilter()
+        self._rng = random.Random(seed)
+        self._filter = RankFilter()
 
     @abstractmethod
     def utility(self, obs: Observation) -> float:
-        """How much this event's label is worth; higher is better."""
+        """How much this event's label is worth; higher is better. Pure."""
 
-    def ask(self, utility: float, budget: float) -> bool:
-        """Whether to query an event of this ``utility``, spending ``budget`` on average."""
-        return self._filter.ask(utility, budget)
+    def ask(self, utility: float, rate: float, base_rate: float) -> Ask:
+        """Whether to ask for an event of this ``utility``, aiming at a ``rate`` share of events.
 
-    def refund(self) -> None:
-        """The last yes of :meth:`ask` was not spent (the budget cap or the audit took over)."""
-        self._filter.refund()
+        ``base_rate`` is the plain budget's share: a yes beyond it (paying
+        back slow spending) is ``"explore"``, as is a yes on a nil utility.
+        """
+        if rate <= 0.0:
+            return "no"
+        rank = self._filter.rank(utility, self._rng)
+        if rank >= rate:
+            return "no"
+        return "yes" if rank < base_rate and utility > 0.0 else "explore"
 
-    def threshold(self, budget: float) -> float:
-        """The strategy's current utility threshold (for the metrics)."""
-        return self._filter.threshold(budget)
+    def observe(self, obs: Observation, utility: float, outcome: Outcome) -> None:
+        """Remember one event (every event the sampler shows the strategy, whatever became of it)."""
+        self._filter.add(utility)
+
+    def threshold(self, rate: float) -> float:
+        """The strategy's current utility threshold at ``rate`` (for the metrics)."""
+        return self._filter.threshold(rate)
 
     def learn_one(self, x: Mapping[str, Any], y: str) -> None:  # noqa: B027 - a hook, empty by default
         """A label came in for ``x`` (strategies that keep label statistics, e.g. ``pal``, use it)."""

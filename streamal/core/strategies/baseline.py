@@ -1,63 +1,49 @@
-"""Baselines: budgeted random sampling and periodic sampling."""
+"""Baselines: random sampling and periodic sampling, the floors every strategy must beat."""
 
 from __future__ import annotations
 
-import random
-
-from streamal.core.strategies.base import Observation, Strategy
+from streamal.core.strategies.base import Ask, Observation, Outcome, Strategy
 
 __all__ = ["PeriodicSampling", "RandomSampling"]
 
 
 class RandomSampling(Strategy):
-    """Query a ``budget`` share of the events, drawn at random, whatever the model says.
+    """Ask each event with probability ``rate``, whatever the model says.
 
-    The baseline every other strategy must beat at the same budget. Each
-    block of ``1/budget`` events has one query at a uniformly drawn place
-    (stratified random sampling), so every event is equally likely to be
-    asked and the spending never bunches up against the window cap, as
-    independent coin flips would, which would leave the baseline with fewer
-    labels than the strategies it is compared with.
+    The baseline every other strategy must beat at the same budget; the
+    sampler's credit and pace give it exactly as many labels as the others.
 
     >>> s = RandomSampling(seed=1)
-    >>> sum(s.ask(s.utility(Observation({}, {})), budget=0.2) for _ in range(10_000))
-    2000
+    >>> asked = sum(s.ask(0.0, 0.2, 0.2) != "no" for _ in range(10_000))
+    >>> 1900 < asked < 2100
+    True
     """
 
     name = "random"
 
-    def __init__(self, seed: int = 42) -> None:
-        super().__init__(seed)
-        self._rng = random.Random(seed)
-        self._quota = 0.0  # how far into the current block of 1/budget events we are, in [0, 1)
-        self._target = -1.0  # where in the block its query falls (-1: not drawn yet)
-
     def utility(self, obs: Observation) -> float:
         return 0.0
 
-    def ask(self, utility: float, budget: float) -> bool:
-        if budget >= 1.0:
-            return True
-        if self._target < 0.0:
-            self._target = self._rng.random()
-        lo, hi = self._quota, self._quota + budget
-        query = lo <= self._target < hi
-        if hi >= 1.0:  # this event closes the block and opens the next: place the next query
-            hi -= 1.0
-            self._target = self._rng.random()
-            query = query or self._target < hi
-        self._quota = hi
-        return query
+    def ask(self, utility: float, rate: float, base_rate: float) -> Ask:
+        return "yes" if self._rng.random() < rate else "no"
 
-    def threshold(self, budget: float) -> float:
+    def observe(self, obs: Observation, utility: float, outcome: Outcome) -> None:
+        pass
+
+    def threshold(self, rate: float) -> float:
         return 0.0
 
 
 class PeriodicSampling(Strategy):
-    """Query every ``1/budget``-th event: deterministic, evenly spread.
+    """Ask every ``1/rate``-th event: deterministic, evenly spread.
 
     >>> s = PeriodicSampling()
-    >>> [s.ask(0.0, budget=0.25) for _ in range(8)]
+    >>> asked = []
+    >>> for _ in range(8):
+    ...     a = s.ask(0.0, 0.25, 0.25)
+    ...     s.observe(None, 0.0, "queried" if a == "yes" else "passed")
+    ...     asked.append(a == "yes")
+    >>> asked
     [False, False, False, True, False, False, False, True]
     """
 
@@ -65,21 +51,18 @@ class PeriodicSampling(Strategy):
 
     def __init__(self, seed: int = 42) -> None:
         super().__init__(seed)
-        self._quota = 0.0
-        self._spent = 0.0
+        self._quota = 0.0  # share of a query earned since the last one
+        self._rate = 0.0  # the rate of the event being decided
 
     def utility(self, obs: Observation) -> float:
         return 0.0
 
-    def ask(self, utility: float, budget: float) -> bool:
-        self._quota += budget
-        if self._quota - self._spent >= 1.0 - 1e-9:
-            self._spent += 1.0
-            return True
-        return False
+    def ask(self, utility: float, rate: float, base_rate: float) -> Ask:
+        self._rate = rate
+        return "yes" if self._quota + rate >= 1.0 - 1e-9 else "no"
 
-    def refund(self) -> None:
-        self._spent = max(0.0, self._spent - 1.0)
+    def observe(self, obs: Observation | None, utility: float, outcome: Outcome) -> None:
+        self._quota = 0.0 if outcome == "queried" else min(1.0, self._quota + self._rate)
 
-    def threshold(self, budget: float) -> float:
+    def threshold(self, rate: float) -> float:
         return 0.0

@@ -37,7 +37,7 @@ from functools import lru_cache
 from typing import Any
 
 from streamal.core.neighbourhood import Cells, DecayingCounts
-from streamal.core.strategies.base import Observation, Strategy
+from streamal.core.strategies.base import Observation, Outcome, Strategy
 
 __all__ = ["PAL", "probabilistic_gain"]
 
@@ -114,24 +114,48 @@ class PAL(Strategy):
         self._cells = Cells(bits)
         self._events = DecayingCounts(half_life)
         self._labels = DecayingCounts(half_life)
+        self.bits = bits
+        self.half_life = half_life
         self._classes: dict[int, set[str]] = {}
         self._t = 0
+        self._last: tuple[Mapping[str, Any], int] | None = None
 
-    def _label_stats(self, cell: int, proba: Mapping[str, float]) -> tuple[float, float]:
-        counts = [self._labels.get((cell, c), self._t) for c in self._classes.get(cell, ())]
+    def _label_stats(self, cell: int, proba: Mapping[str, float], t: float) -> tuple[float, float]:
+        counts = [self._labels.get((cell, c), t) for c in self._classes.get(cell, ())]
         n = sum(counts)
         if self.posterior == "model" and proba:
             return n, n * max(proba.values())
         return n, max(counts, default=0.0)
 
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_last"] = None  # a cache, not state
+        return state
+
+    def _cell(self, x: Mapping[str, Any]) -> int:
+        # one event is asked about in utility() and remembered in observe(): find its cell once
+        # (Cells.cell is pure, so the cache can only save time, never change an answer)
+        if self._last is not None and self._last[0] is x:
+            return self._last[1]
+        cell = self._cells.cell(x)
+        self._last = (x, cell)
+        return cell
+
     def utility(self, obs: Observation) -> float:
+        t = self._t + 1
+        cell = self._cell(obs.x)
+        density = (self._events.get(cell, t) + 1.0) / (self._events.get(None, t) + 1.0)
+        n, k = self._label_stats(cell, obs.proba, t)
+        return density * probabilistic_gain(n, k)
+
+    def observe(self, obs: Observation, utility: float, outcome: Outcome) -> None:
+        super().observe(obs, utility, outcome)
         self._t += 1
-        cell = self._cells.cell(obs.x)
+        cell = self._cell(obs.x)
         self._events.add(cell, self._t)
         self._events.add(None, self._t)
-        density = self._events.get(cell, self._t) / self._events.get(None, self._t)
-        n, k = self._label_stats(cell, obs.proba)
-        return density * probabilistic_gain(n, k)
+        self._cells.update(obs.x)
+        self._last = None
 
     def learn_one(self, x: Mapping[str, Any], y: str) -> None:
         cell = self._cells.cell(x)

@@ -1,8 +1,9 @@
 """The stream strategies of Zliobaite, Bifet, Pfahringer and Holmes (2014).
 
 "Active Learning With Drifting Streaming Data" (IEEE TNNLS 25(1)) defines
-four strategies that decide on the model's confidence ``max(proba)`` and keep
-their own budget count (query only while ``queries / events < budget``):
+four strategies that decide on the model's confidence ``max(proba)``, asking
+only while ``queries / events < budget`` (here: while the sampler's credit
+allows a query):
 
 * ``fixed-uncertainty``: query when the confidence is under a fixed
   threshold. With a budget, the threshold is ``1/k + budget * (1 - 1/k)`` for
@@ -23,83 +24,68 @@ and :meth:`threshold` reports the bar on that scale.
 
 from __future__ import annotations
 
-import random
 from typing import ClassVar
 
 from streamal.core.names import StrategyName
-from streamal.core.strategies.base import Observation, Strategy
+from streamal.core.strategies.base import Ask, Observation, Outcome, Strategy
 
 __all__ = ["FixedUncertainty", "RandomizedVariableUncertainty", "Split", "VariableUncertainty"]
 
 
-class _BudgetedConfidence(Strategy):
-    """Shared parts: ``1 - confidence`` as utility and a ``queries / events < budget`` check."""
+class _Confidence(Strategy):
+    """Shared parts: ``1 - confidence`` as utility, and the number of classes seen."""
 
     def __init__(self, seed: int = 42) -> None:
         super().__init__(seed)
-        self._rng = random.Random(seed)
-        self._queries = 0.0
-        self._quota = 0.0
         self._n_classes = 2
 
     def utility(self, obs: Observation) -> float:
+        return 1.0 - max(obs.proba.values()) if obs.proba else 1.0
+
+    def observe(self, obs: Observation, utility: float, outcome: Outcome) -> None:
         if obs.proba:
             self._n_classes = max(2, len(obs.proba))
-            return 1.0 - max(obs.proba.values())
-        return 1.0
-
-    def _affordable(self, budget: float) -> bool:
-        self._quota += budget
-        return self._queries < self._quota  # spent less than the budget so far
-
-    def _spend(self) -> bool:
-        self._queries += 1.0
-        return True
-
-    def refund(self) -> None:
-        self._queries = max(0.0, self._queries - 1.0)
 
 
-class FixedUncertainty(_BudgetedConfidence):
-    """Query when the confidence is under ``1/k + budget * (1 - 1/k)``.
+class FixedUncertainty(_Confidence):
+    """Ask when the confidence is under ``1/k + budget * (1 - 1/k)``.
 
     >>> s = FixedUncertainty()
-    >>> s.ask(utility=0.45, budget=0.1)   # confidence 0.55 < 0.55? no
-    False
-    >>> s.ask(utility=0.46, budget=0.1)   # confidence 0.54: under the bar
-    True
+    >>> s.ask(utility=0.45, rate=0.1, base_rate=0.1)   # confidence 0.55 < 0.55? no
+    'no'
+    >>> s.ask(utility=0.46, rate=0.1, base_rate=0.1)   # confidence 0.54: under the bar
+    'yes'
     """
 
-    name = "fixed-uncertainty"
+    name: ClassVar[StrategyName] = "fixed-uncertainty"
 
     def _bar(self, budget: float) -> float:
         k = self._n_classes
         return 1.0 / k + budget * (1.0 - 1.0 / k)
 
-    def ask(self, utility: float, budget: float) -> bool:
-        if not self._affordable(budget):
-            return False
-        return 1.0 - utility < self._bar(budget) and self._spend()
+    def ask(self, utility: float, rate: float, base_rate: float) -> Ask:
+        return "yes" if 1.0 - utility < self._bar(base_rate) else "no"
 
-    def threshold(self, budget: float) -> float:
-        return 1.0 - self._bar(budget)
+    def threshold(self, rate: float) -> float:
+        return 1.0 - self._bar(rate)
 
 
-class VariableUncertainty(_BudgetedConfidence):
-    """A confidence threshold that falls after a query and rises after a pass.
+class VariableUncertainty(_Confidence):
+    """A confidence bar that falls after a query and rises after a pass.
 
     Parameters
     ----------
     step
-        Relative change of the threshold per decision (``s`` in the paper).
+        Relative change of the bar per decision (``s`` in the paper).
 
-    A stretch with no queries raises the threshold, so the next moderately
-    unsure event is asked:
+    A stretch with no queries raises the bar, so the next moderately unsure
+    event is asked:
 
     >>> s = VariableUncertainty()
     >>> s.theta = before = 0.6
-    >>> [s.ask(utility=0.01, budget=0.1) for _ in range(3)]  # very confident: pass
-    [False, False, False]
+    >>> obs = Observation({"a": 0.99, "b": 0.01}, {})
+    >>> for _ in range(3):   # very confident: passed
+    ...     s.observe(obs, 0.01, "queried" if s.ask(0.01, 0.1, 0.1) == "yes" else "passed")
     >>> s.theta > before
     True
     """
@@ -114,21 +100,22 @@ class VariableUncertainty(_BudgetedConfidence):
     def _bar(self) -> float:
         return self.theta
 
-    def ask(self, utility: float, budget: float) -> bool:
-        if not self._affordable(budget):
-            return False
-        if 1.0 - utility < self._bar():
-            self.theta *= 1.0 - self.step
-            return self._spend()
-        self.theta = min(1.0, self.theta * (1.0 + self.step))
-        return False
+    def ask(self, utility: float, rate: float, base_rate: float) -> Ask:
+        return "yes" if 1.0 - utility < self._bar() else "no"
 
-    def threshold(self, budget: float) -> float:
+    def observe(self, obs: Observation, utility: float, outcome: Outcome) -> None:
+        super().observe(obs, utility, outcome)
+        if outcome == "queried":
+            self.theta *= 1.0 - self.step
+        elif outcome == "passed":
+            self.theta = min(1.0, self.theta * (1.0 + self.step))
+
+    def threshold(self, rate: float) -> float:
         return 1.0 - self.theta
 
 
 class RandomizedVariableUncertainty(VariableUncertainty):
-    """Variable uncertainty with the threshold drawn around ``theta`` each time (``N(1, delta)``)."""
+    """Variable uncertainty with the bar drawn around ``theta`` each time (``N(1, delta)``)."""
 
     name: ClassVar[StrategyName] = "randomized-variable-uncertainty"
 
@@ -141,17 +128,23 @@ class RandomizedVariableUncertainty(VariableUncertainty):
 
 
 class Split(VariableUncertainty):
-    """A share ``nu`` of events decided at random (within the budget), the rest by variable uncertainty."""
+    """A share ``nu`` of events decided at random (``explore``), the rest by variable uncertainty."""
 
     name: ClassVar[StrategyName] = "split"
 
     def __init__(self, seed: int = 42, step: float = 0.01, nu: float = 0.2) -> None:
         super().__init__(seed, step)
         self.nu = nu
+        self._random_turn = False
 
-    def ask(self, utility: float, budget: float) -> bool:
-        if self._rng.random() < self.nu:
-            if not self._affordable(budget):
-                return False
-            return self._rng.random() < budget and self._spend()
-        return super().ask(utility, budget)
+    def ask(self, utility: float, rate: float, base_rate: float) -> Ask:
+        self._random_turn = self._rng.random() < self.nu
+        if self._random_turn:
+            return "explore" if self._rng.random() < rate else "no"
+        return super().ask(utility, rate, base_rate)
+
+    def observe(self, obs: Observation, utility: float, outcome: Outcome) -> None:
+        if self._random_turn:  # the random share leaves the bar alone
+            _Confidence.observe(self, obs, utility, outcome)
+        else:
+            super().observe(obs, utility, outcome)
