@@ -72,7 +72,7 @@ def test_budget_held_over_a_long_stream():
             learner.learn(Label(str(i), y), now=float(i))
     cap = learner.sampler.cap
     outstanding = max(0.0, -cap.credit)  # a drift boost still being repaid when the stream ends
-    assert 0.97 * (0.05 * n + 20) <= queried <= 0.05 * n + 20 + outstanding
+    assert 0.97 * 0.05 * n <= queried <= 0.05 * n + outstanding
     assert outstanding <= cap.debt
 
 

@@ -1,11 +1,13 @@
 """The budget: how many queries the events seen so far have earned, and the recent pace.
 
 :class:`SpendingCap` is a token bucket. Each scored event earns ``budget`` of
-a query; the cold-start seed is an initial credit of ``seed`` queries; a
-query spends one. So over a run the queries never exceed ``budget * events +
-seed``, and a strategy that spends what it earns ends at that figure. Two
-refinements:
+a query and a query spends one, so a strategy that spends what it earns asks
+``budget`` of the events, never more. Three refinements:
 
+* the cold-start ``seed`` is an **advance**, not extra: it is spent first
+  and repaid from what the following events earn, at half their rate (so
+  querying goes on meanwhile). Once repaid, the queries of a run are at most
+  ``budget * events``: the budget stays the share of events queried;
 * under-spending is banked only up to ``bank`` queries (by default one
   window's worth): a long quiet stretch (the analysts at capacity, say) does
   not store up a flood of queries for later;
@@ -46,6 +48,7 @@ class SpendingCap:
         self.window = window
         self.bank = bank if bank is not None else max(seed, budget * window)
         self.credit = float(seed)
+        self.owed = float(seed)  # the seed's advance, still to repay
         self.debt = 0.0  # how far below zero the credit may go now (a drift boost)
         self.events = 0
         self.queries = 0
@@ -78,7 +81,12 @@ class SpendingCap:
             self._recent -= 1
         self._flags.append(False)
         self.events += 1
-        self.credit = min(self.credit + (self.budget if earns is None else earns), self.bank)
+        gain = self.budget if earns is None else earns
+        if self.owed > 0:
+            repay = min(gain / 2.0, self.owed)
+            self.owed -= repay
+            gain -= repay
+        self.credit = min(self.credit + gain, self.bank)
 
     def allows(self, boost: float = 1.0, *, seed: bool = False) -> bool:
         """Whether one more query fits what was earned (or may be borrowed) and the recent pace.

@@ -2,10 +2,11 @@
 
 It wraps a :class:`~streamal.core.strategies.Strategy` with what every strategy
 shares. The budget is a :class:`~streamal.core.budget.SpendingCap` credit:
-each event earns ``budget`` of a query and the cold-start seed is an initial
-credit of ``seed_size``, so the queries of a run never exceed ``budget *
-events + seed_size``; the strategy is paced to spend what it earns. Reasons,
-in the order they are tried:
+each event earns ``budget`` of a query, and the cold-start seed of
+``seed_size`` queries is an advance on what the next events earn, so a run
+asks ``budget`` of its events, never more (once the seed is repaid, after
+``2 * seed_size / budget`` events); the strategy is paced to spend what it
+earns. Reasons, in the order they are tried:
 
 * ``random`` (the **audit**): an ``audit_share`` of the budget drawn uniformly
   from every event, from the very first one; the unbiased accuracy comes
@@ -26,8 +27,8 @@ Around them:
   strategy may spend ``boost`` times its budget, borrowing at most
   ``budget * (boost - 1) * boost_events`` queries ahead of the credit; then it
   asks nothing until the debt is repaid (the audit goes on), and no new boost
-  starts before that. So a run exceeds ``budget * events + seed`` only by the
-  debt of a boost still being repaid when it ends (``boost=1`` turns it off);
+  starts before that. So a run exceeds ``budget * events`` only by the debt
+  of a boost still being repaid when it ends (``boost=1`` turns it off);
 * **diversity** (``diversity > 0``): a query the strategy wants is skipped
   with probability ``1 - exp(-diversity * q)``, where ``q`` counts (fading)
   the recent queries among near-identical events (the same fine
