@@ -77,7 +77,9 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     from streamal.evaluation.runs import parse_delay
     from streamal.evaluation.streams import open_stream
 
-    stream = open_stream(args.data, target=args.target, n=args.limit, seed=args.stream_seed)
+    drift_at = [int(v) for v in _floats(args.drift_at, "--drift-at")] if args.drift_at else None
+    stream = open_stream(args.data, target=args.target, n=args.limit, seed=args.stream_seed, sep=args.sep,
+                         drift_at=drift_at)
     peers = None
     if args.peers:
         from streamal.evaluation.peers import available_peers
@@ -91,6 +93,11 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     ev = evaluate(stream, model=args.model, strategies=strategies, budgets=_floats(args.budget, "--budget"),
                   delay=parse_delay(args.delay, args.rate), seeds=args.seeds, seed=args.seed, options=options,
                   peers=peers, progress=not args.quiet)
+    if stream.skipped:
+        print("note: skipped " + ", ".join(f"{v} {k}" for k, v in sorted(stream.skipped.items()))  # noqa: T201
+              + f" of {args.data}", file=sys.stderr)
+    if len({truth for truth, _ in ev.traces[("no-change", None)][0].confusion}) == 1:
+        print(f"warning: {args.data} has a single class: every strategy is right by default", file=sys.stderr)  # noqa: T201
     out = Path(args.out)
     json_path, csv_path = write_results(ev, out)
     pngs = [] if args.no_plots else plot(ev, out)
@@ -180,6 +187,10 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--seed", type=int, default=42, help="first learner seed")
     ev.add_argument("--stream-seed", type=int, default=42, help="seed of synthetic streams")
     ev.add_argument("--limit", type=int, default=None, help="events to use (synthetic streams: default 20000)")
+    ev.add_argument("--sep", default=None, help="CSV separator (default: sniffed from the file: , ; tab or |)")
+    ev.add_argument("--drift-at", default=None,
+                    help="positions of known drifts in a file, comma-separated (e.g. 8000,14000), for the recovery "
+                    "columns")
     ev.add_argument("--audit-share", type=float, default=None, help="share of the budget spent on the random audit")
     ev.add_argument("--peers", action="store_true",
                     help="also run river's EntropySampler and scikit-activeml's stream strategies when installed")

@@ -74,6 +74,8 @@ class Settings(BaseSettings):
     max_classes: int = Field(
         _L.max_classes, ge=2, le=100_000, description="Most distinct labels learned; a label past it is invalid.")
     seed: int = Field(_L.seed, description="Random seed of a fresh model and sampler.")
+    categorical: str = Field(
+        "", description="Features that are categories even when numbers (ports, protocols), comma-separated.")
 
     # Review workflow
     review_tokens: str = Field(
@@ -107,6 +109,7 @@ class Settings(BaseSettings):
             boost_events=self.drift_boost_events, diversity=self.diversity, capacity=self.capacity_per_hour,
             max_backlog=self.max_backlog, drift_warmup=self.drift_warmup, max_pending=self.max_pending,
             max_classes=self.max_classes, seed=self.seed,
+            categorical=tuple(sorted({c.strip() for c in self.categorical.split(",") if c.strip()})),
         )
 
     @field_validator("budget")

@@ -24,8 +24,9 @@ from streamal.core.names import ModelName, StrategyName
 
 __all__ = ["SHAPING", "LearnerConfig", "replace"]
 
-#: Fields a checkpointed learner cannot change: a new value needs a fresh model.
-SHAPING = ("model", "strategy")
+#: Fields a checkpointed learner cannot change: a new value needs a fresh model
+#: (a feature declared categorical after a tree split on it as a number would break the tree).
+SHAPING = ("model", "strategy", "categorical")
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +61,8 @@ class LearnerConfig:
         Labels the accuracy estimates are computed over.
     max_classes
         Most distinct labels the model may learn; a label that would add one more is invalid.
+    categorical
+        Features that are categories even when their values are numbers (ports, protocol numbers, codes).
     seed
         Random seed of the model and the sampler (used by a fresh model only).
     """
@@ -79,6 +82,7 @@ class LearnerConfig:
     max_pending: int = 100_000
     accuracy_window: int = 500
     max_classes: int = 1000
+    categorical: tuple[str, ...] = ()
     seed: int = 42
 
     def changes(self, other: LearnerConfig) -> dict[str, tuple[Any, Any]]:
@@ -102,4 +106,7 @@ class LearnerConfig:
     def from_dict(cls, data: dict[str, Any]) -> LearnerConfig:
         """Rebuild from :meth:`to_dict`; unknown keys (from another version) are ignored."""
         known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        values = {k: v for k, v in data.items() if k in known}
+        if "categorical" in values:
+            values["categorical"] = tuple(values["categorical"])
+        return cls(**values)

@@ -21,7 +21,7 @@ evaluation and the tests all drive this same object.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -29,10 +29,11 @@ from river import metrics, utils
 
 from streamal.core.config import LearnerConfig
 from streamal.core.drift import DETECTORS, DriftMonitor
-from streamal.core.models import make_model, prepare
+from streamal.core.models import make_model
 from streamal.core.names import ESTIMATES, OUTCOMES, Outcome
 from streamal.core.pending import PendingItem, PendingStore, RecentIds
 from streamal.core.sampling import Query, Sampler
+from streamal.core.schema import Schema
 from streamal.core.strategies import make_strategy
 from streamal.wire.messages import Event, Label, parse_ts
 
@@ -104,6 +105,7 @@ class Learner:
         chosen.check_model(self.model)
         self.sampler = Sampler(chosen, config)
         self.drift = DriftMonitor(warmup=config.drift_warmup)
+        self.schema = Schema(config.categorical)
         self.pending = PendingStore(config.max_pending)
         self.labelled = RecentIds(config.max_pending)
         self.classes: list[str] = []
@@ -142,14 +144,17 @@ class Learner:
 
     # -- scoring ---------------------------------------------------------------
 
-    def predict_proba(self, features: dict[str, Any]) -> dict[str, float]:
+    def predict_proba(self, features: Mapping[str, Any]) -> dict[str, float]:
         """Probabilities over every known class (0 for those the model leaves out).
 
         A model that gives no probability, or a non-finite one, is read as knowing nothing (uniform).
         """
+        return self._proba(self.schema.prepare(features))
+
+    def _proba(self, x: dict[str, float | str]) -> dict[str, float]:
         if not self.classes:
             return {}
-        raw = self.model.predict_proba_one(prepare(features))
+        raw = self.model.predict_proba_one(x)
         total = sum(raw.values())
         if not 0.0 < total < math.inf:
             return {c: 1.0 / len(self.classes) for c in self.classes}
@@ -157,7 +162,8 @@ class Learner:
 
     def score(self, event: Event, now: float) -> Decision:
         """Predict ``event``, decide whether to query it, and remember it if so."""
-        proba = self.predict_proba(event.features)
+        x = self.schema.prepare(event.features)
+        proba = self._proba(x)
         prediction = max(proba, key=proba.__getitem__) if proba else None
         alarms: list[str] = []
         if proba and self.drift.update_confidence(max(proba.values()), self.model_version):
@@ -166,7 +172,7 @@ class Learner:
         query = None
         if event.label is None:
             started = self.timer() if self.timer is not None else 0.0
-            query = self.sampler.decide(proba, event.features, n_learned=self.model_version, model=self.model,
+            query = self.sampler.decide(proba, x, n_learned=self.model_version, model=self.model,
                                         now=now, backlog=len(self.pending))
             if self.timer is not None:
                 self.decision_seconds += self.timer() - started
@@ -236,8 +242,9 @@ class Learner:
         if new_class and len(self.classes) >= self.config.max_classes:
             return f"label {label!r} would be class number {len(self.classes) + 1}, over max_classes"
         try:
-            self.model.learn_one(prepare(features), label)
-            self.sampler.strategy.learn_one(features, label)
+            x = self.schema.prepare(features, learn=True)
+            self.model.learn_one(x, label)
+            self.sampler.strategy.learn_one(x, label)
         except Exception as exc:  # noqa: BLE001 - one label must never stop the learner
             return f"the model could not learn it: {type(exc).__name__}: {exc}"
         if new_class:

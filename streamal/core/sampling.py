@@ -11,8 +11,9 @@ earns. Reasons, in the order they are tried:
 * ``random`` (the **audit**): an ``audit_share`` of the budget drawn uniformly
   from every event, from the very first one; the unbiased accuracy comes
   from these labels;
-* ``seed``: the first ``seed_size`` events, and then, until the labels of
-  the seed are learned, a random ``budget`` share of the events: querying
+* ``seed``: the first ``seed_size`` events (unless the model has learned as
+  many labels already), and then, until the labels of the seed are learned,
+  a random ``budget`` share of the events: querying
   never waits for labels, so a burst of events that outruns the analysts
   still gets its budget spent (a restart from a checkpoint is no cold start);
 * ``uncertainty`` (or ``drift`` during a drift boost): the strategy's own
@@ -201,8 +202,8 @@ class Sampler:
             return None
         if self._rng.random() < budget * self.audit_share and cap.allows():
             return self._take("random", 0.0, now)
-        if cap.queries < self.seed_size and cap.allows(seed=True):
-            return self._take("seed", 1.0, now)
+        if cap.queries < self.seed_size and n_learned < self.seed_size and cap.allows(seed=True):
+            return self._take("seed", 1.0, now)  # (a model that learned that many labels already needs no seed)
         base = budget * (1.0 - self.audit_share)
         if n_learned < max(1, self.seed_size) or not proba:
             # cold start: no model worth asking yet, so a random share at the budget's pace

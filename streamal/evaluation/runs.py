@@ -118,24 +118,30 @@ def run_learner(
     stream: Iterable[tuple[dict[str, Any], str]], *, model: str, strategy: str, budget: float, delay: int = 0,
     seed: int = 42, options: dict[str, Any] | None = None, tick: Tick | None = None,
 ) -> Trace:
-    """One run of the :class:`~streamal.core.learner.Learner` over ``stream``; ``strategy`` may be ``passive``."""
-    if strategy == PASSIVE:
-        every = {**(options or {}), "audit_share": 0.0}  # a label for every event, no audit needed
-        learner = Learner(LearnerConfig(model=model_name(model), strategy="random", budget=1.0, seed=seed, **every))
-    else:
-        learner = Learner(LearnerConfig(model=model_name(model), strategy=strategy_name(strategy), budget=budget,
-                                        seed=seed, **(options or {})))
+    """One run of the :class:`~streamal.core.learner.Learner` over ``stream``.
+
+    ``strategy`` may be ``passive``: every event's label is learned (after the same delay), no sampler.
+    """
+    passive = strategy == PASSIVE
+    learner = Learner(LearnerConfig(model=model_name(model), strategy="random" if passive else strategy_name(strategy),
+                                    budget=budget, seed=seed, **(options or {})))
     learner.timer = time.perf_counter  # the learner times its own decisions
-    trace = Trace(strategy, None if strategy == PASSIVE else budget, seed)
+    trace = Trace(strategy, None if passive else budget, seed)
     oracle = DelayedOracle(delay)
     started = time.perf_counter()
     for t, (x, y) in ticked(stream, tick):
-        for event_id, label, _ in oracle.due(t):
-            learner.learn(Label(event_id, label), now=float(t))
+        for event_id, label, lx in oracle.due(t):
+            learner.learn(Label(event_id, label, features=lx if passive else None), now=float(t))
         event_id = str(t)
-        decision = learner.score(Event(event_id, x), now=float(t))
+        decision = learner.score(Event(event_id, x, label=y if passive else None), now=float(t))
         trace.record(y, decision.prediction)
-        if decision.query is not None:
+        if passive:
+            trace.labels += 1
+            if delay == 0:
+                learner.learn(Label(event_id, y, features=x), now=float(t))
+            else:
+                oracle.ask(t, event_id, y, x)
+        elif decision.query is not None:
             trace.queried.append(t)
             trace.labels += 1
             if delay == 0:

@@ -30,13 +30,15 @@ import itertools
 import math
 import os
 import random
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import orjson
 
+from streamal.core.schema import MISSING_WORDS
 from streamal.errors import DataError
 
 __all__ = ["REAL_DATASETS", "SYNTHETIC", "Stream", "data_dir", "open_stream", "stream_names"]
@@ -59,12 +61,16 @@ DEFAULT_SYNTHETIC_N = 20_000
 
 @dataclass
 class Stream:
-    """A named, re-iterable stream of ``(features, label)`` pairs."""
+    """A named, re-iterable stream of ``(features, label)`` pairs.
+
+    ``skipped`` counts, by kind, the rows the last pass over a file left out.
+    """
 
     name: str
     make: Callable[[], Iterable[Pair]]
     n: int | None = None
     drifts: list[int] = field(default_factory=list)
+    skipped: Counter[str] = field(default_factory=Counter)
 
     def __iter__(self) -> Iterator[Pair]:
         it = iter(self.make())
@@ -97,36 +103,66 @@ def _label(y: Any) -> str:
 
 
 def _typed(value: str) -> Any:
-    if value == "" or value == "?":
+    """A CSV cell as a number where it reads as one, ``None`` where it says "missing", else the text."""
+    text = value.strip()
+    if text.lower() in MISSING_WORDS:
         return None
     try:
-        number = float(value)
+        number = float(text)
     except ValueError:
         return value
     return number if math.isfinite(number) else None
 
 
-def _csv_pairs(path: Path, target: str | None) -> Iterator[Pair]:
-    opener = gzip.open if path.suffix == ".gz" else open
+def _open_text(path: Path) -> IO[str]:
+    # utf-8-sig: a byte-order mark at the start of the file is not part of the first column's name
+    if path.suffix == ".gz":
+        return gzip.open(path, "rt", newline="", encoding="utf-8-sig")
+    return path.open("r", newline="", encoding="utf-8-sig")
+
+
+def _dialect(path: Path, sep: str | None) -> str:
+    """The field separator: ``sep`` if given, else sniffed from the first lines (comma, semicolon, tab, pipe)."""
+    if sep:
+        return "\t" if sep in ("\\t", "tab") else sep
+    with _open_text(path) as fh:
+        sample = fh.read(65536)
     try:
-        with opener(path, "rt", newline="") as fh:
-            reader = csv.reader(fh)
-            header = next(reader)
+        return csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
+    except csv.Error:
+        return ","
+
+
+def _csv_pairs(path: Path, target: str | None, sep: str | None, skipped: Counter[str]) -> Iterator[Pair]:
+    skipped.clear()
+    try:
+        delimiter = _dialect(path, sep)
+        with _open_text(path) as fh:
+            reader = csv.reader(fh, delimiter=delimiter)
+            header = [h.strip() for h in next(reader)]
             col = header[-1] if target is None else target
             if col not in header:
-                raise DataError(f"{path}: no column {col!r} (columns: {', '.join(header)})")
+                raise DataError(f"{path}: no column {col!r} (columns: {', '.join(header)}); "
+                                "name the label column with --target, and the separator with --sep")
             idx = header.index(col)
             for row in reader:
-                if not row:
+                if not row or (len(row) == 1 and not row[0].strip()):
                     continue
-                x = {h: _typed(v) for i, (h, v) in enumerate(zip(header, row, strict=False)) if i != idx}
+                if len(row) != len(header):
+                    skipped["ragged rows"] += 1
+                    continue
                 value = _typed(row[idx])
-                yield x, _label(row[idx] if value is None else value)
+                if value is None:
+                    skipped["empty targets"] += 1
+                    continue
+                x = {h: _typed(v) for i, (h, v) in enumerate(zip(header, row, strict=True)) if i != idx}
+                yield x, _label(value)
     except (OSError, csv.Error, UnicodeDecodeError, StopIteration) as exc:
         raise DataError(f"cannot read {path}: {exc}") from exc
 
 
-def _jsonl_pairs(path: Path, target: str | None) -> Iterator[Pair]:
+def _jsonl_pairs(path: Path, target: str | None, skipped: Counter[str]) -> Iterator[Pair]:
+    skipped.clear()
     key = target or "label"
     opener = gzip.open if path.suffix == ".gz" else open
     try:
@@ -134,11 +170,18 @@ def _jsonl_pairs(path: Path, target: str | None) -> Iterator[Pair]:
             for lineno, line in enumerate(fh, 1):
                 if not line.strip():
                     continue
-                obj = orjson.loads(line)
-                if not isinstance(obj, dict) or not isinstance(obj.get("features"), dict) or key not in obj:
+                try:
+                    obj = orjson.loads(line.removeprefix(b"\xef\xbb\xbf") if lineno == 1 else line)
+                except orjson.JSONDecodeError as exc:
+                    raise DataError(f"{path}:{lineno}: not valid JSON: {exc}") from None
+                if not isinstance(obj, dict) or not isinstance(obj.get("features"), dict):
                     raise DataError(f"{path}:{lineno}: expected an event with 'features' and {key!r}")
-                yield obj["features"], _label(obj[key])
-    except (OSError, orjson.JSONDecodeError) as exc:
+                y = obj.get(key)
+                if y is None or (isinstance(y, str) and y.strip().lower() in MISSING_WORDS):
+                    skipped["empty targets"] += 1
+                    continue
+                yield obj["features"], _label(y)
+    except OSError as exc:
         raise DataError(f"cannot read {path}: {exc}") from exc
 
 
@@ -207,8 +250,13 @@ def _synthetic(name: str, n: int, seed: int) -> Stream:
     return Stream(name, make, n, [position])
 
 
-def open_stream(spec: str, *, target: str | None = None, n: int | None = None, seed: int = 42) -> Stream:
-    """Open a stream by name (see :func:`stream_names`) or by path to a CSV/JSONL file."""
+def open_stream(spec: str, *, target: str | None = None, n: int | None = None, seed: int = 42,
+                sep: str | None = None, drift_at: list[int] | None = None) -> Stream:
+    """Open a stream by name (see :func:`stream_names`) or by path to a CSV/JSONL file.
+
+    For a file: ``sep`` is the CSV separator (sniffed when not given) and ``drift_at`` the
+    positions of known drifts (so the evaluation measures the recovery after each).
+    """
     key = spec.lower()
     if key in SYNTHETIC:
         return _synthetic(key, n or DEFAULT_SYNTHETIC_N, seed)
@@ -222,13 +270,16 @@ def open_stream(spec: str, *, target: str | None = None, n: int | None = None, s
         path = data_dir() / REAL_DATASETS[key]
         if not path.exists():
             raise DataError(f"data set {key!r} not found at {path}; set STREAMAL_DATA_DIR to its folder")
-        return Stream(key, lambda: _csv_pairs(path, "class"), n, [])
+        skipped: Counter[str] = Counter()
+        return Stream(key, lambda: _csv_pairs(path, "class", ",", skipped), n, [], skipped)
     path = Path(spec)
     if not path.exists():
         raise DataError(f"{spec!r} is neither a file nor a known stream ({', '.join(stream_names())})")
     name = path.name.lower()
+    skipped = Counter()
+    drifts = sorted(drift_at or [])
     if name.endswith((".jsonl", ".jsonl.gz", ".ndjson")):
-        return Stream(path.name, lambda: _jsonl_pairs(path, target), n, [])
-    if name.endswith((".csv", ".csv.gz")):
-        return Stream(path.name, lambda: _csv_pairs(path, target), n, [])
-    raise DataError(f"{spec}: expected a .csv, .csv.gz or .jsonl file")
+        return Stream(path.name, lambda: _jsonl_pairs(path, target, skipped), n, drifts, skipped)
+    if name.endswith((".csv", ".csv.gz", ".tsv", ".txt")):
+        return Stream(path.name, lambda: _csv_pairs(path, target, sep, skipped), n, drifts, skipped)
+    raise DataError(f"{spec}: expected a .csv, .csv.gz, .tsv or .jsonl file")

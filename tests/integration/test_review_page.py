@@ -38,7 +38,7 @@ def test_an_analyst_answers_on_the_page_with_a_shortcut(make_service, producer, 
     fresh = [{"id": f"u{i}", "features": {"bytes": rng.randint(0, 1000), "proto": "udp"}, "meta": {"sensor": "ids-7"}}
              for i in range(20)]
     send(producer, svc.topics["events"], fresh, key=lambda e: e["id"].encode())
-    svc.wait_metric('streamal_queries_total{reason="uncertainty"}', 1)
+    svc.wait_metric("streamal_review_backlog", 1)  # an item waits for the analyst
     learned_before = svc.metric('streamal_labels_total{outcome="learned"}')
 
     with sync_playwright() as pw:
@@ -106,7 +106,7 @@ def test_two_answers_wanted_the_agreed_label_is_learned_and_survives_a_restart(m
     svc = make_service(**settings).start()
     send(producer, svc.topics["events"], [{"id": f"q{i}", "features": {"x": i}} for i in range(3)],
          key=lambda e: e["id"].encode())
-    svc.wait_metric('streamal_queries_total{reason="uncertainty"}', 3)
+    svc.wait_metric("streamal_review_backlog", 3)  # all three asked (seed or audit)
     svc.wait_metric('streamal_review_items_total{outcome="added"}', 3)  # the items are back in the store
     assert post(f"{svc.url}/api/review/q0/label", "first-token-1", {"label": "bad"})[0] == 200
     # a later item that both analysts answer: once it is learned, q0's single answer is past its undo window too

@@ -7,7 +7,6 @@ from typing import Any
 
 from river import base
 
-from streamal.core.models import prepare
 from streamal.core.strategies.base import Observation, Strategy
 
 __all__ = ["Committee"]
@@ -32,7 +31,7 @@ class Committee(Strategy):
     def utility(self, obs: Observation) -> float:
         if not obs.proba or obs.model is None:
             return 1.0
-        x = prepare(obs.x)
+        x = dict(obs.x)  # model-ready already (the learner's schema prepared it)
         votes = [member.predict_proba_one(x) for member in obs.model]
         classes = list(obs.proba)
         avg = {c: sum(v.get(c, 0.0) for v in votes) / len(votes) for c in classes}
