@@ -27,6 +27,7 @@ from typing import Any
 
 from river import metrics, utils
 
+from streamal.core.calibration import CalibrationMeter
 from streamal.core.config import LearnerConfig
 from streamal.core.drift import DETECTORS, DriftMonitor
 from streamal.core.models import make_model
@@ -37,7 +38,11 @@ from streamal.core.schema import Schema
 from streamal.core.strategies import make_strategy
 from streamal.wire.messages import Event, Label, parse_ts
 
-__all__ = ["ESTIMATES", "OUTCOMES", "Decision", "LearnResult", "Learner", "LearnerStats"]
+__all__ = ["ESTIMATES", "OUTCOMES", "PRIOR_FADE", "Decision", "LearnResult", "Learner", "LearnerStats"]
+
+#: With ``n`` labels learned, the model's probabilities count ``n / (n + PRIOR_FADE)`` against the class
+#: prior's: a model that has seen a handful of labels does not claim certainty (a tree's P = 1e-80).
+PRIOR_FADE = 10.0
 
 
 @dataclass(slots=True)
@@ -88,6 +93,9 @@ class LearnerStats:
     threshold: float
     oldest_queried_at: float | None
     classes: int
+    brier: float
+    ece: float
+    schema_mismatches: int
 
 
 class Learner:
@@ -109,7 +117,9 @@ class Learner:
         self.pending = PendingStore(config.max_pending)
         self.labelled = RecentIds(config.max_pending)
         self.classes: list[str] = []
+        self._class_counts: dict[str, int] = {}
         self.model_version = 0
+        self.calibration = CalibrationMeter(config.accuracy_window)
         self.accuracy = {
             name: utils.Rolling(metrics.Accuracy, window_size=config.accuracy_window) for name in ESTIMATES
         }
@@ -157,8 +167,19 @@ class Learner:
         raw = self.model.predict_proba_one(x)
         total = sum(raw.values())
         if not 0.0 < total < math.inf:
-            return {c: 1.0 / len(self.classes) for c in self.classes}
-        return {c: float(raw.get(c, 0.0)) / total for c in self.classes}
+            return self._prior()
+        n = self.model_version
+        if n >= PRIOR_FADE * 100:
+            return {c: float(raw.get(c, 0.0)) / total for c in self.classes}
+        # few labels: shrink towards the prior over the classes seen, as if PRIOR_FADE labels had been prior-like
+        prior = self._prior()
+        w = n / (n + PRIOR_FADE)
+        return {c: w * float(raw.get(c, 0.0)) / total + (1.0 - w) * prior[c] for c in self.classes}
+
+    def _prior(self) -> dict[str, float]:
+        """Class frequencies of the labels learned, Laplace-smoothed."""
+        k, n = len(self.classes), sum(self._class_counts.values())
+        return {c: (self._class_counts.get(c, 0) + 1.0) / (n + k) for c in self.classes}
 
     def score(self, event: Event, now: float) -> Decision:
         """Predict ``event``, decide whether to query it, and remember it if so."""
@@ -228,6 +249,7 @@ class Learner:
             self.accuracy["queried"].update(label.label, item.prediction)
             if item.reason == "random":
                 self.accuracy["audit"].update(label.label, item.prediction)
+                self.calibration.update(item.proba, label.label)
             if self.drift.update_error(not correct, self.model_version):
                 result.alarms.append("error")
                 self.sampler.on_drift()
@@ -249,6 +271,7 @@ class Learner:
             return f"the model could not learn it: {type(exc).__name__}: {exc}"
         if new_class:
             self.classes.append(label)
+        self._class_counts[label] = self._class_counts.get(label, 0) + 1
         self.model_version += 1
         return None
 
@@ -271,7 +294,8 @@ class Learner:
             model_version=self.model_version, backlog=len(self.pending), evicted=self.pending.evicted,
             accuracy=self.accuracy_estimates(), spent_run=cap.spent, spent_recent=cap.recent,
             threshold=self.sampler.threshold(), oldest_queried_at=oldest.queried_at if oldest else None,
-            classes=len(self.classes),
+            classes=len(self.classes), brier=self.calibration.brier(), ece=self.calibration.ece(),
+            schema_mismatches=self.schema.mismatches,
         )
 
     def accuracy_estimates(self) -> dict[str, float]:

@@ -56,7 +56,7 @@ def _run(
             raw = clf.predict_proba_one(prepare(x))
             total = sum(raw.values()) or 1.0
             proba = {c: raw.get(c, 0.0) / total for c in known}
-        trace.record(y, max(proba, key=proba.__getitem__) if proba else None)
+        trace.record(y, max(proba, key=proba.__getitem__) if proba else None, proba)
         t0 = time.perf_counter()
         ask = trace.labels < SEED_SIZE  # the same cold start as the learner: the first labels are asked
         if not ask and proba:

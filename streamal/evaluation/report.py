@@ -18,7 +18,7 @@ __all__ = ["format_table", "write_results"]
 CSV_FIELDS = (
     "strategy", "budget", "model", "kind", "default", "seeds", "n", "accuracy", "accuracy_std", "kappa",
     "kappa_temporal", "labels", "label_share", "labels_to_95", "accuracy_after_drift", "recovery",
-    "decision_us", "seconds",
+    "brier", "ece", "decision_us", "seconds",
 )
 
 
@@ -31,7 +31,7 @@ def _fmt_list(values: list[Any], digits: int = 3) -> str:
 def format_table(ev: Evaluation) -> str:
     """The results as an aligned text table (Markdown-compatible)."""
     head = ["strategy", "budget", "accuracy", "kappa", "kappa-t", "labels", "labels to 95%",
-            "after drift", "recovery (events)", "µs/decision", "seconds"]
+            "after drift", "recovery (events)", "Brier", "ECE", "µs/decision", "seconds"]
     rows = []
     for r in ev.runs:
         name = r.strategy + (" (default)" if r.default else "")
@@ -40,6 +40,7 @@ def format_table(ev: Evaluation) -> str:
             name, "-" if r.budget is None else f"{r.budget:g}", acc, f"{r.kappa:.3f}", f"{r.kappa_temporal:+.3f}",
             str(r.labels), "-" if r.labels_to_95 is None else str(r.labels_to_95),
             _fmt_list(r.accuracy_after_drift), _fmt_list(r.recovery),
+            "-" if r.brier is None else f"{r.brier:.3f}", "-" if r.ece is None else f"{r.ece:.3f}",
             "-" if r.kind == "reference" else f"{r.decision_us:.1f}", f"{r.seconds:.1f}",
         ])
     widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(head)]

@@ -13,10 +13,11 @@ import heapq
 import re
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from streamal.core.calibration import CalibrationMeter
 from streamal.core.config import LearnerConfig
 from streamal.core.learner import Learner
 from streamal.core.names import model_name, strategy_name
@@ -70,6 +71,7 @@ class Trace:
     labels: int = 0
     seconds: float = 0.0
     decision_seconds: float = 0.0
+    calibration: CalibrationMeter = field(default_factory=lambda: CalibrationMeter(window=10**9))
 
     @property
     def n(self) -> int:
@@ -79,10 +81,13 @@ class Trace:
     def accuracy(self) -> float:
         return sum(self.correct) / self.n if self.n else 0.0
 
-    def record(self, truth: str, prediction: str | None) -> None:
+    def record(self, truth: str, prediction: str | None, proba: Mapping[str, float] | None = None) -> None:
+        """One event's prediction (and its probabilities, for the calibration) against the truth."""
         ok = prediction == truth
         self.correct.append(1 if ok else 0)
         self.confusion[(truth, "" if prediction is None else prediction)] += 1
+        if proba:
+            self.calibration.update(proba, truth)
 
 
 class DelayedOracle:
@@ -134,7 +139,7 @@ def run_learner(
             learner.learn(Label(event_id, label, features=lx if passive else None), now=float(t))
         event_id = str(t)
         decision = learner.score(Event(event_id, x, label=y if passive else None), now=float(t))
-        trace.record(y, decision.prediction)
+        trace.record(y, decision.prediction, decision.proba)
         if passive:
             trace.labels += 1
             if delay == 0:

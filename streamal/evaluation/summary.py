@@ -41,6 +41,8 @@ class RunSummary:
     seconds: float = 0.0
     decision_us: float = 0.0
     per_seed: list[float] = field(default_factory=list)
+    brier: float | None = None
+    ece: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -102,7 +104,14 @@ def summarise(
         seconds=round(_mean([tr.seconds for tr in traces]), 3),
         decision_us=round(_mean([tr.decision_seconds / max(1, tr.n) * 1e6 for tr in traces]), 2),
         per_seed=[round(a, 6) for a in accs],
+        brier=_calibration(traces, "brier"), ece=_calibration(traces, "ece"),
     )
+
+
+def _calibration(traces: list[Trace], measure: str) -> float | None:
+    """Mean over the seeds of a calibration measure over every event (``None`` for references)."""
+    values = [getattr(tr.calibration, measure)() for tr in traces if len(tr.calibration)]
+    return round(_mean(values), 4) if values else None
 
 
 @dataclass

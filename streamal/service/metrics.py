@@ -132,6 +132,21 @@ class Metrics:
         self.labels_learned = Gauge(
             "streamal_labels_learned", "Labels the model has learned (survives restarts with the model).", registry=r
         )
+        self.calibration = Gauge(
+            "streamal_calibration",
+            "Calibration of the probabilities on the audit sample: Brier score and expected calibration error "
+            "(lower is better; NaN until the first audit label).",
+            ["measure"],
+            registry=r,
+        )
+        for measure in ("brier", "ece"):
+            self.calibration.labels(measure=measure).set(float("nan"))
+        self.feature_mismatches = Counter(
+            "streamal_feature_mismatches",
+            "Feature values that did not fit their feature's kind (a word in a numeric feature) and were left out.",
+            registry=r,
+        )
+        self._mismatches = 0
         self.review_items = Counter(
             "streamal_review_items", "Records read from the review topic, by outcome.", ["outcome"], registry=r
         )
@@ -171,6 +186,7 @@ class Metrics:
     def resumed(self, stats: LearnerStats) -> None:
         """The learner came back from a checkpoint: what it had counted before is not new."""
         self._evicted = stats.evicted
+        self._mismatches = stats.schema_mismatches
 
     def publish(self, stats: LearnerStats, now: float, last_checkpoint: float | None) -> None:
         """Set the gauges from a learner snapshot (``now`` and ``last_checkpoint`` are wall-clock seconds)."""
@@ -185,6 +201,11 @@ class Metrics:
         self.budget_spent.labels(window="run").set(stats.spent_run)
         self.budget_spent.labels(window="recent").set(stats.spent_recent)
         self.threshold.set(stats.threshold)
+        self.calibration.labels(measure="brier").set(stats.brier)
+        self.calibration.labels(measure="ece").set(stats.ece)
+        if stats.schema_mismatches > self._mismatches:
+            self.feature_mismatches.inc(stats.schema_mismatches - self._mismatches)
+        self._mismatches = stats.schema_mismatches
         age = now - stats.oldest_queried_at if stats.oldest_queried_at is not None else 0.0
         self.backlog_age.set(max(0.0, age))
         if last_checkpoint is not None:
