@@ -89,10 +89,18 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
             print("note: scikit-activeml is not installed (pip install 'streamal[compare]'); "  # noqa: T201
                   "comparing with river's EntropySampler only", file=sys.stderr)
     strategies = [s.strip() for s in args.strategy.split(",") if s.strip()] if args.strategy else None
+    from streamal.evaluation.runs import STOP, WARM, default_strategy
+
+    if args.stopping:
+        strategies = [*(strategies or [default_strategy()])]
+        strategies += [s + STOP for s in strategies if not s.endswith(STOP)]
+    if args.warm:
+        strategies = [*(strategies or [default_strategy()])]
+        strategies += [s + WARM for s in strategies if not s.endswith(WARM)]
     options = {"audit_share": args.audit_share} if args.audit_share is not None else None
     ev = evaluate(stream, model=args.model, strategies=strategies, budgets=_floats(args.budget, "--budget"),
                   delay=parse_delay(args.delay, args.rate), seeds=args.seeds, seed=args.seed, options=options,
-                  peers=peers, progress=not args.quiet)
+                  peers=peers, progress=not args.quiet, warm=args.warm)
     if stream.skipped:
         print("note: skipped " + ", ".join(f"{v} {k}" for k, v in sorted(stream.skipped.items()))  # noqa: T201
               + f" of {args.data}", file=sys.stderr)
@@ -192,6 +200,11 @@ def build_parser() -> argparse.ArgumentParser:
                     help="positions of known drifts in a file, comma-separated (e.g. 8000,14000), for the recovery "
                     "columns")
     ev.add_argument("--audit-share", type=float, default=None, help="share of the budget spent on the random audit")
+    ev.add_argument("--warm", type=int, default=0,
+                    help="the first N events are a labelled history: STRATEGY+warm runs learn it first, the others "
+                    "start cold; no run is scored on them")
+    ev.add_argument("--stopping", action="store_true",
+                    help="also run each strategy with the stopping rule (STRATEGY+stop): labels saved, accuracy kept")
     ev.add_argument("--peers", action="store_true",
                     help="also run river's EntropySampler and scikit-activeml's stream strategies when installed")
     ev.add_argument("--out", default="evaluation", help="output directory (default ./evaluation)")

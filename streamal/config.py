@@ -74,6 +74,10 @@ class Settings(BaseSettings):
     max_classes: int = Field(
         _L.max_classes, ge=2, le=100_000, description="Most distinct labels learned; a label past it is invalid.")
     seed: int = Field(_L.seed, description="Random seed of a fresh model and sampler.")
+    seed_labels: Path | None = Field(
+        None, description="A labelled history (CSV or JSONL) a fresh model learns before the stream (a warm start).")
+    stopping: bool = Field(
+        False, description="Ask only for the audit once more labels no longer change the model's predictions.")
     categorical: str = Field(
         "", description="Features that are categories even when numbers (ports, protocols), comma-separated.")
 
@@ -110,7 +114,15 @@ class Settings(BaseSettings):
             max_backlog=self.max_backlog, drift_warmup=self.drift_warmup, max_pending=self.max_pending,
             max_classes=self.max_classes, seed=self.seed,
             categorical=tuple(sorted({c.strip() for c in self.categorical.split(",") if c.strip()})),
+            stopping=self.stopping,
         )
+
+    @field_validator("seed_labels")
+    @classmethod
+    def _seed_labels_exist(cls, v: Path | None) -> Path | None:
+        if v is not None and not v.is_file():
+            raise ValueError(f"no file {v}")
+        return v
 
     @field_validator("budget")
     @classmethod

@@ -77,8 +77,8 @@ def test_budget_held_over_a_long_stream():
 
 
 def test_drift_reaction_on_a_known_change_point():
-    """An abrupt concept change at 5000: an alarm follows it (not before) and the sampler boosts."""
-    learner = Learner(LearnerConfig(model="hat", budget=0.1, seed_size=20, drift_warmup=100, seed=1))
+    """An abrupt concept change at 5000: an alarm follows it (not before), and a boost (when on) asks more."""
+    learner = Learner(LearnerConfig(model="hat", budget=0.1, seed_size=20, drift_warmup=100, boost=3.0, seed=1))
     alarms_at, drift_queries = [], 0
     for i, (x, y) in enumerate(open_stream("agrawal-abrupt", n=10_000, seed=3)):
         d = learner.score(Event(str(i), x), now=float(i))

@@ -63,6 +63,9 @@ class LearnerConfig:
         Most distinct labels the model may learn; a label that would add one more is invalid.
     categorical
         Features that are categories even when their values are numbers (ports, protocol numbers, codes).
+    stopping
+        Stop asking beyond the audit once the model's predictions stop changing
+        (:class:`~streamal.core.stopping.StoppingRule`); drift or a fall in audit accuracy resumes.
     seed
         Random seed of the model and the sampler (used by a fresh model only).
     """
@@ -73,7 +76,7 @@ class LearnerConfig:
     audit_share: float = 0.1
     seed_size: int = 20
     window: int = 1000
-    boost: float = 3.0
+    boost: float = 1.0
     boost_events: int = 500
     diversity: float = 0.0
     capacity: float = 0.0
@@ -83,6 +86,7 @@ class LearnerConfig:
     accuracy_window: int = 500
     max_classes: int = 1000
     categorical: tuple[str, ...] = ()
+    stopping: bool = False
     seed: int = 42
 
     def changes(self, other: LearnerConfig) -> dict[str, tuple[Any, Any]]:

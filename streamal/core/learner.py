@@ -21,7 +21,7 @@ evaluation and the tests all drive this same object.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -35,6 +35,7 @@ from streamal.core.names import ESTIMATES, OUTCOMES, Outcome
 from streamal.core.pending import PendingItem, PendingStore, RecentIds
 from streamal.core.sampling import Query, Sampler
 from streamal.core.schema import Schema
+from streamal.core.stopping import StoppingRule
 from streamal.core.strategies import make_strategy
 from streamal.wire.messages import Event, Label, parse_ts
 
@@ -96,6 +97,8 @@ class LearnerStats:
     brier: float
     ece: float
     schema_mismatches: int
+    saturated: bool
+    stop_agreement: float | None
 
 
 class Learner:
@@ -114,6 +117,7 @@ class Learner:
         self.sampler = Sampler(chosen, config)
         self.drift = DriftMonitor(warmup=config.drift_warmup)
         self.schema = Schema(config.categorical)
+        self.stopping = StoppingRule() if config.stopping else None
         self.pending = PendingStore(config.max_pending)
         self.labelled = RecentIds(config.max_pending)
         self.classes: list[str] = []
@@ -148,6 +152,10 @@ class Learner:
         config = replace(config, seed=self.config.seed)
         self.sampler.reconfigure(config)
         self.drift.warmup = config.drift_warmup
+        if config.stopping and self.stopping is None:
+            self.stopping = StoppingRule()
+        elif not config.stopping:
+            self.stopping = None
         self.pending.max_items = config.max_pending
         self.labelled.max_items = config.max_pending
         self.config = config
@@ -189,12 +197,14 @@ class Learner:
         alarms: list[str] = []
         if proba and self.drift.update_confidence(max(proba.values()), self.model_version):
             alarms.append("confidence")
-            self.sampler.on_drift()
+            self._on_drift()
+        if self.stopping is not None:
+            self.stopping.observe(x)
         query = None
         if event.label is None:
             started = self.timer() if self.timer is not None else 0.0
-            query = self.sampler.decide(proba, x, n_learned=self.model_version, model=self.model,
-                                        now=now, backlog=len(self.pending))
+            query = self.sampler.decide(proba, x, n_learned=self.model_version, model=self.model, now=now,
+                                        backlog=len(self.pending), saturated=self.saturated)
             if self.timer is not None:
                 self.decision_seconds += self.timer() - started
         decision = Decision(event.id, prediction, proba, query, self.model_version, alarms)
@@ -250,9 +260,11 @@ class Learner:
             if item.reason == "random":
                 self.accuracy["audit"].update(label.label, item.prediction)
                 self.calibration.update(item.proba, label.label)
+                if self.stopping is not None:
+                    self.stopping.audit(correct, float(self.accuracy["audit"].get()), len(self.calibration))
             if self.drift.update_error(not correct, self.model_version):
                 result.alarms.append("error")
-                self.sampler.on_drift()
+                self._on_drift()
         labeled_at = parse_ts(label.labeled_at)
         if item.queried_at is not None:
             result.delay = max(0.0, (labeled_at if labeled_at is not None else now) - item.queried_at)
@@ -273,7 +285,38 @@ class Learner:
             self.classes.append(label)
         self._class_counts[label] = self._class_counts.get(label, 0) + 1
         self.model_version += 1
+        if self.stopping is not None:
+            self.stopping.learned(self, self.model_version)
         return None
+
+    def predict(self, x: Mapping[str, Any]) -> str | None:
+        """The class predicted for model-ready features ``x`` (``None`` with no class known)."""
+        proba = self._proba(dict(x))
+        return max(proba, key=proba.__getitem__) if proba else None
+
+    @property
+    def saturated(self) -> bool:
+        """Whether the stopping rule holds (only the audit is asked for)."""
+        return self.stopping is not None and self.stopping.saturated
+
+    def _on_drift(self) -> None:
+        self.sampler.on_drift()
+        if self.stopping is not None:
+            self.stopping.on_drift()
+
+    def warm(self, pairs: Iterable[tuple[Mapping[str, Any], str]]) -> tuple[int, int]:
+        """Learn a labelled history before the stream (a warm start): ``(learned, refused)``.
+
+        The history counts as labels learned (the cold-start seed is not asked for
+        again); it is not judged, so accuracy and drift start with the stream.
+        """
+        learned = refused = 0
+        for x, y in pairs:
+            if self._learn_one(dict(x), y) is None:
+                learned += 1
+            else:
+                refused += 1
+        return learned, refused
 
     def forget(self, event_id: str) -> bool:
         """Stop waiting for the label of ``event_id`` (its review item was dropped)."""
@@ -295,7 +338,8 @@ class Learner:
             accuracy=self.accuracy_estimates(), spent_run=cap.spent, spent_recent=cap.recent,
             threshold=self.sampler.threshold(), oldest_queried_at=oldest.queried_at if oldest else None,
             classes=len(self.classes), brier=self.calibration.brier(), ece=self.calibration.ece(),
-            schema_mismatches=self.schema.mismatches,
+            schema_mismatches=self.schema.mismatches, saturated=self.saturated,
+            stop_agreement=self.stopping.last_agreement if self.stopping is not None else None,
         )
 
     def accuracy_estimates(self) -> dict[str, float]:

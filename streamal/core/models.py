@@ -23,6 +23,7 @@ every river model tolerates). Then:
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -31,7 +32,7 @@ from river import base, compose, forest, linear_model, multiclass, optim, prepro
 
 from streamal.core.names import ModelName
 
-__all__ = ["MODELS", "make_model", "prepare"]
+__all__ = ["MODELS", "Mixture", "make_model", "prepare"]
 
 
 def prepare(features: Mapping[str, Any]) -> dict[str, float | str]:
@@ -68,10 +69,70 @@ def _arf(seed: int) -> base.Classifier:
     return forest.ARFClassifier(n_models=10, grace_period=50, seed=seed)
 
 
+class Mixture(base.Ensemble, base.Classifier):  # type: ignore[misc]
+    """An exponentially weighted mixture of classifiers that all learn every label (Hedge).
+
+    Before a member learns a label it predicts that label's event, and pays
+    its log-loss; the losses fade with a ``half_life`` in labels, so the
+    weights follow drift. The mixture's probabilities are the members'
+    averaged by ``exp(-eta * (loss - best loss))``: in effect the member the
+    recent labels favour, blended where they are close (``eta`` of about
+    ``sqrt(8 ln 2 / T)`` for ``T`` of several hundred labels). With few labels the
+    smooth member (``linear``) carries the mixture; once the tree has seen
+    enough, it takes over where it is better.
+
+    >>> mix = Mixture([_linear(1), _hat(1)])
+    >>> for x, y in [({"port": 22, "proto": "ssh"}, "bad"), ({"port": 443, "proto": "tls"}, "ok")] * 30:
+    ...     mix.learn_one(x, y)
+    >>> max(mix.predict_proba_one({"port": 22, "proto": "ssh"}).items(), key=lambda kv: kv[1])[0]
+    'bad'
+    >>> [round(w, 2) for w in mix.weights()]  # the smooth member was right sooner: it leads
+    [0.88, 0.12]
+    """
+
+    def __init__(self, models: list[base.Classifier], eta: float = 0.1, half_life: float = 500.0) -> None:
+        super().__init__(models)
+        self.eta = eta
+        self.half_life = half_life
+        self._decay = 0.5 ** (1.0 / half_life)
+        self._loss = [0.0] * len(models)
+
+    @staticmethod
+    def _proba(model: base.Classifier, x: dict[str, Any]) -> dict[str, float]:
+        raw = model.predict_proba_one(x)
+        total = sum(raw.values())
+        return {c: p / total for c, p in raw.items()} if total > 0 else {}
+
+    def weights(self) -> list[float]:
+        """Each member's weight in the mixture now (they add up to 1)."""
+        best = min(self._loss)
+        w = [math.exp(-self.eta * (loss - best)) for loss in self._loss]
+        total = sum(w)
+        return [v / total for v in w]
+
+    def learn_one(self, x: dict[str, Any], y: Any) -> None:
+        for i, model in enumerate(self):
+            p = self._proba(model, x).get(y, 0.0)
+            self._loss[i] = self._decay * self._loss[i] - math.log(min(1.0, max(p, 1e-4)))
+            model.learn_one(x, y)
+
+    def predict_proba_one(self, x: dict[str, Any]) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for w, model in zip(self.weights(), self, strict=True):
+            for c, p in self._proba(model, x).items():
+                out[c] = out.get(c, 0.0) + w * p
+        return out
+
+
+def _auto(seed: int) -> base.Classifier:
+    return Mixture([_linear(seed), _hat(seed)])
+
+
 MODELS: dict[ModelName, tuple[Callable[[int], base.Classifier], str]] = {
     "linear": (_linear, "standardised numbers + one-hot strings, one-vs-rest logistic regression"),
     "hat": (_hat, "Hoeffding adaptive tree (ADWIN in the nodes)"),
     "arf": (_arf, "adaptive random forest, 10 trees"),
+    "auto": (_auto, "linear and hat learning every label, mixed by their recent log-loss (Hedge)"),
 }
 
 

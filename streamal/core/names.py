@@ -23,7 +23,7 @@ Outcome = Literal["learned", "unknown", "duplicate", "invalid"]
 Reason = Literal["seed", "uncertainty", "drift", "explore", "random"]
 #: Which labelled events an accuracy estimate is over: the random audit only (unbiased), or all queried.
 Estimate = Literal["audit", "queried"]
-ModelName = Literal["linear", "hat", "arf"]
+ModelName = Literal["linear", "hat", "arf", "auto"]
 StrategyName = Literal[
     "random", "periodic", "uncertainty", "margin", "entropy", "fixed-uncertainty", "variable-uncertainty",
     "randomized-variable-uncertainty", "split", "committee", "pal",
@@ -42,7 +42,7 @@ def model_name(text: str) -> ModelName:
     >>> model_name("svm")
     Traceback (most recent call last):
     ...
-    ValueError: unknown model 'svm'; choose one of arf, hat, linear
+    ValueError: unknown model 'svm'; choose one of arf, auto, hat, linear
     """
     for name in MODEL_NAMES:
         if text == name:

@@ -26,9 +26,9 @@ Around them:
 
 * **the drift boost**: after a drift alarm, for ``boost_events`` events, the
   strategy may spend ``boost`` times its budget, borrowing at most
-  ``budget * (boost - 1) * boost_events`` queries ahead of the credit; then it
-  asks nothing until the debt is repaid (the audit goes on), and no new boost
-  starts before that. So a run exceeds ``budget * events`` only by the debt
+  ``budget * (boost - 1) * boost_events`` queries ahead of the credit; then
+  nothing is asked until the debt is repaid, and no new boost starts before
+  that. So a run exceeds ``budget * events`` only by the debt
   of a boost still being repaid when it ends (``boost=1`` turns it off);
 * **diversity** (``diversity > 0``): a query the strategy wants is skipped
   with probability ``1 - exp(-diversity * q)``, where ``q`` counts (fading)
@@ -182,11 +182,12 @@ class Sampler:
         model: Any = None,
         now: float = 0.0,
         backlog: int = 0,
+        saturated: bool = False,
     ) -> Query | None:
         """Decide on one event; ``None`` means do not query it.
 
         ``now`` (seconds) and ``backlog`` (queried, unanswered items) matter only
-        with an analyst capacity.
+        with an analyst capacity; ``saturated`` (the stopping rule holds) leaves only the audit.
         """
         cap = self.cap
         self._observe_clock(now)
@@ -196,12 +197,14 @@ class Sampler:
         if self._boost_left > 0:
             self._boost_left -= 1
             boost = self.boost
-        elif cap.debt > 0 and cap.credit >= 0:
-            cap.debt = 0.0  # the boost's debt is paid back
+        else:
+            cap.debt = 0.0  # the boost is over: no more borrowing; what it borrowed is repaid before any query
         if not self._capacity_allows(backlog):
             return None
         if self._rng.random() < budget * self.audit_share and cap.allows():
             return self._take("random", 0.0, now)
+        if saturated:
+            return None
         if cap.queries < self.seed_size and n_learned < self.seed_size and cap.allows(seed=True):
             return self._take("seed", 1.0, now)  # (a model that learned that many labels already needs no seed)
         base = budget * (1.0 - self.audit_share)

@@ -33,10 +33,10 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
+from streamal.wire.files import MISSING_WORDS
+
 __all__ = ["MISSING_WORDS", "Schema"]
 
-#: Strings that mean "no value" (compared lower-cased, trimmed).
-MISSING_WORDS = frozenset({"", "na", "n/a", "nan", "null", "none", "?", "-"})
 
 Kind = Literal["number", "category"]
 

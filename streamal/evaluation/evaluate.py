@@ -23,6 +23,7 @@ deviation.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -36,12 +37,14 @@ from streamal.evaluation.runs import (
     PASSIVE,
     RANDOM,
     REFERENCES,
+    STOP,
+    WARM,
     Trace,
     default_strategy,
     run_learner,
     run_reference,
 )
-from streamal.evaluation.streams import Stream
+from streamal.evaluation.streams import Pair, Stream
 from streamal.evaluation.summary import Evaluation, summarise
 
 __all__ = ["PeerRunner", "evaluate"]
@@ -60,7 +63,7 @@ def _checked_strategies(model: str, strategies: Sequence[str] | None, budgets: S
         raise ConfigError(f"--model: unknown model {model!r}; choose one of {', '.join(sorted(MODELS))}")
     chosen = list(dict.fromkeys(strategies or [default_strategy()]))
     for name in chosen:
-        if name not in STRATEGIES and name != PASSIVE:
+        if name.removesuffix(WARM).removesuffix(STOP) not in STRATEGIES and name != PASSIVE:
             raise ConfigError(f"--strategy: unknown strategy {name!r}; choose one of {', '.join(sorted(STRATEGIES))}")
     for b in budgets:
         if not 0.0 < b <= 1.0:
@@ -82,7 +85,7 @@ def _jobs(chosen: list[str], budgets: Sequence[float], peers: dict[str, PeerRunn
 
 def _run_jobs(stream: Stream, jobs: list[Job], *, model: str, delay: int, seeds: int, seed: int,
               options: dict[str, Any] | None, peers: dict[str, PeerRunner], progress: bool,
-              n: int) -> dict[tuple[str, float | None], list[Trace]]:
+              n: int, history: list[Pair]) -> dict[tuple[str, float | None], list[Trace]]:
     bar = tqdm(total=n * seeds * len(jobs), unit="ev", unit_scale=True, disable=not progress,
                desc=f"evaluate {stream.name}", leave=False)
     traces: dict[tuple[str, float | None], list[Trace]] = {}
@@ -94,7 +97,7 @@ def _run_jobs(stream: Stream, jobs: list[Job], *, model: str, delay: int, seeds:
                                                  tick=bar.update) for i in range(seeds)]
             else:
                 traces[(name, b)] = [run_learner(stream, model=model, strategy=name, budget=b or 1.0, delay=delay,
-                                                 seed=seed + i, options=options, tick=bar.update)
+                                                 seed=seed + i, options=options, tick=bar.update, history=history)
                                      for i in range(seeds)]
     finally:
         bar.close()
@@ -105,16 +108,28 @@ def evaluate(
     stream: Stream, *, model: str = "hat", strategies: Sequence[str] | None = None,
     budgets: Sequence[float] = (0.05,), delay: int = 0, seeds: int = 1, seed: int = 42,
     options: dict[str, Any] | None = None, peers: dict[str, PeerRunner] | None = None, progress: bool = True,
+    warm: int = 0,
 ) -> Evaluation:
-    """Run ``strategies`` at ``budgets`` on ``stream``, with the baselines and references; see the module doc."""
+    """Run ``strategies`` at ``budgets`` on ``stream``, with the baselines and references; see the module doc.
+
+    ``warm``: the first ``warm`` events are a labelled history, scored by no run; ``STRATEGY+warm``
+    runs learn it first, the others start cold on the same events, so the pair shows what it buys.
+    """
     chosen = _checked_strategies(model, strategies, budgets, seeds)
     peers = peers or {}
+    history: list[Pair] = []
+    if warm > 0:
+        history = list(itertools.islice(stream, warm))
+        whole = stream
+        rest = None if whole.n is None else max(0, whole.n - warm)
+        stream = Stream(whole.name, lambda: itertools.islice(iter(whole), warm, None), rest,
+                        [d - warm for d in whole.drifts if d > warm], whole.skipped)
     references = {kind: run_reference(stream, kind) for kind in REFERENCES}
     n = references["no-change"].n
     if n == 0:
         raise ConfigError(f"stream {stream.name!r} is empty")
     traces = _run_jobs(stream, _jobs(chosen, budgets, peers), model=model, delay=delay, seeds=seeds, seed=seed,
-                       options=options, peers=peers, progress=progress, n=n)
+                       options=options, peers=peers, progress=progress, n=n, history=history)
     for kind, tr in references.items():
         traces[(kind, None)] = [tr]
     passive = traces[(PASSIVE, None)]

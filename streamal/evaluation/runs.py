@@ -25,13 +25,17 @@ from streamal.errors import ConfigError
 from streamal.evaluation.streams import Pair
 from streamal.wire.messages import Event, Label
 
-__all__ = ["BASELINES", "PASSIVE", "RANDOM", "REFERENCES", "DelayedOracle", "Trace", "default_strategy", "parse_delay",
-           "run_learner", "run_reference", "ticked", "Tick"]
+__all__ = ["BASELINES", "PASSIVE", "RANDOM", "REFERENCES", "STOP", "DelayedOracle", "Tick", "Trace", "default_strategy",
+           "parse_delay", "run_learner", "run_reference", "ticked", "WARM"]
 
 #: A progress callback: told how many more events were done.
 Tick = Callable[[int], object]
 
 PASSIVE, RANDOM = "passive", "random"
+#: A strategy name with this suffix runs with the stopping rule on.
+STOP = "+stop"
+#: A strategy name with this suffix learns the labelled history first (``evaluate --warm``).
+WARM = "+warm"
 BASELINES = (PASSIVE, RANDOM)
 REFERENCES = ("no-change", "majority")
 
@@ -122,14 +126,20 @@ def ticked(stream: Iterable[Pair], tick: Tick | None) -> Iterator[tuple[int, Pai
 def run_learner(
     stream: Iterable[tuple[dict[str, Any], str]], *, model: str, strategy: str, budget: float, delay: int = 0,
     seed: int = 42, options: dict[str, Any] | None = None, tick: Tick | None = None,
+    history: Iterable[tuple[dict[str, Any], str]] = (),
 ) -> Trace:
     """One run of the :class:`~streamal.core.learner.Learner` over ``stream``.
 
-    ``strategy`` may be ``passive``: every event's label is learned (after the same delay), no sampler.
+    ``strategy`` may be ``passive``: every event's label is learned (after the same delay), no sampler;
+    a ``+stop`` suffix turns the stopping rule on, a ``+warm`` suffix learns ``history`` first.
     """
     passive = strategy == PASSIVE
-    learner = Learner(LearnerConfig(model=model_name(model), strategy="random" if passive else strategy_name(strategy),
-                                    budget=budget, seed=seed, **(options or {})))
+    base = strategy.removesuffix(WARM).removesuffix(STOP)
+    extra = {**(options or {}), **({"stopping": True} if STOP in strategy else {})}
+    learner = Learner(LearnerConfig(model=model_name(model), strategy="random" if passive else strategy_name(base),
+                                    budget=budget, seed=seed, **extra))
+    if strategy.endswith(WARM):
+        learner.warm(history)
     learner.timer = time.perf_counter  # the learner times its own decisions
     trace = Trace(strategy, None if passive else budget, seed)
     oracle = DelayedOracle(delay)

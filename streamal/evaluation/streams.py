@@ -24,8 +24,6 @@ and recovery times).
 
 from __future__ import annotations
 
-import csv
-import gzip
 import itertools
 import math
 import os
@@ -34,16 +32,13 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
-import orjson
-
-from streamal.core.schema import MISSING_WORDS
 from streamal.errors import DataError
+from streamal.wire.files import Pair, label_text, read_labelled
 
-__all__ = ["REAL_DATASETS", "SYNTHETIC", "Stream", "data_dir", "open_stream", "stream_names"]
+__all__ = ["REAL_DATASETS", "SYNTHETIC", "Pair", "Stream", "data_dir", "open_stream", "stream_names"]
 
-Pair = tuple[dict[str, Any], str]
 
 REAL_DATASETS = {
     "elec2": "elec2.csv.gz",
@@ -94,97 +89,6 @@ def data_dir() -> Path:
     return Path.cwd().parent / "shared" / "data"
 
 
-def _label(y: Any) -> str:
-    if isinstance(y, bool):
-        return "1" if y else "0"
-    if isinstance(y, float) and y.is_integer():
-        return str(int(y))
-    return str(y)
-
-
-def _typed(value: str) -> Any:
-    """A CSV cell as a number where it reads as one, ``None`` where it says "missing", else the text."""
-    text = value.strip()
-    if text.lower() in MISSING_WORDS:
-        return None
-    try:
-        number = float(text)
-    except ValueError:
-        return value
-    return number if math.isfinite(number) else None
-
-
-def _open_text(path: Path) -> IO[str]:
-    # utf-8-sig: a byte-order mark at the start of the file is not part of the first column's name
-    if path.suffix == ".gz":
-        return gzip.open(path, "rt", newline="", encoding="utf-8-sig")
-    return path.open("r", newline="", encoding="utf-8-sig")
-
-
-def _dialect(path: Path, sep: str | None) -> str:
-    """The field separator: ``sep`` if given, else sniffed from the first lines (comma, semicolon, tab, pipe)."""
-    if sep:
-        return "\t" if sep in ("\\t", "tab") else sep
-    with _open_text(path) as fh:
-        sample = fh.read(65536)
-    try:
-        return csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
-    except csv.Error:
-        return ","
-
-
-def _csv_pairs(path: Path, target: str | None, sep: str | None, skipped: Counter[str]) -> Iterator[Pair]:
-    skipped.clear()
-    try:
-        delimiter = _dialect(path, sep)
-        with _open_text(path) as fh:
-            reader = csv.reader(fh, delimiter=delimiter)
-            header = [h.strip() for h in next(reader)]
-            col = header[-1] if target is None else target
-            if col not in header:
-                raise DataError(f"{path}: no column {col!r} (columns: {', '.join(header)}); "
-                                "name the label column with --target, and the separator with --sep")
-            idx = header.index(col)
-            for row in reader:
-                if not row or (len(row) == 1 and not row[0].strip()):
-                    continue
-                if len(row) != len(header):
-                    skipped["ragged rows"] += 1
-                    continue
-                value = _typed(row[idx])
-                if value is None:
-                    skipped["empty targets"] += 1
-                    continue
-                x = {h: _typed(v) for i, (h, v) in enumerate(zip(header, row, strict=True)) if i != idx}
-                yield x, _label(value)
-    except (OSError, csv.Error, UnicodeDecodeError, StopIteration) as exc:
-        raise DataError(f"cannot read {path}: {exc}") from exc
-
-
-def _jsonl_pairs(path: Path, target: str | None, skipped: Counter[str]) -> Iterator[Pair]:
-    skipped.clear()
-    key = target or "label"
-    opener = gzip.open if path.suffix == ".gz" else open
-    try:
-        with opener(path, "rb") as fh:
-            for lineno, line in enumerate(fh, 1):
-                if not line.strip():
-                    continue
-                try:
-                    obj = orjson.loads(line.removeprefix(b"\xef\xbb\xbf") if lineno == 1 else line)
-                except orjson.JSONDecodeError as exc:
-                    raise DataError(f"{path}:{lineno}: not valid JSON: {exc}") from None
-                if not isinstance(obj, dict) or not isinstance(obj.get("features"), dict):
-                    raise DataError(f"{path}:{lineno}: expected an event with 'features' and {key!r}")
-                y = obj.get(key)
-                if y is None or (isinstance(y, str) and y.strip().lower() in MISSING_WORDS):
-                    skipped["empty targets"] += 1
-                    continue
-                yield obj["features"], _label(y)
-    except OSError as exc:
-        raise DataError(f"cannot read {path}: {exc}") from exc
-
-
 def _switch(first: Iterable[Pair], second: Iterable[Pair], position: int, width: int, seed: int) -> Iterator[Pair]:
     """Draw from ``first`` before ``position`` and ``second`` after; a sigmoid mix over ``width``.
 
@@ -209,7 +113,7 @@ def _switch(first: Iterable[Pair], second: Iterable[Pair], position: int, width:
 
 def _river(gen: Iterable[tuple[dict[str, Any], Any]]) -> Iterator[Pair]:
     for x, y in gen:
-        yield {str(k): v for k, v in x.items()}, _label(y)
+        yield {str(k): v for k, v in x.items()}, label_text(y)
 
 
 def _synthetic(name: str, n: int, seed: int) -> Stream:
@@ -270,16 +174,12 @@ def open_stream(spec: str, *, target: str | None = None, n: int | None = None, s
         path = data_dir() / REAL_DATASETS[key]
         if not path.exists():
             raise DataError(f"data set {key!r} not found at {path}; set STREAMAL_DATA_DIR to its folder")
-        skipped: Counter[str] = Counter()
-        return Stream(key, lambda: _csv_pairs(path, "class", ",", skipped), n, [], skipped)
+        counts: Counter[str] = Counter()
+        return Stream(key, lambda: read_labelled(path, target="class", sep=",", skipped=counts), n, [], counts)
     path = Path(spec)
     if not path.exists():
         raise DataError(f"{spec!r} is neither a file nor a known stream ({', '.join(stream_names())})")
-    name = path.name.lower()
-    skipped = Counter()
-    drifts = sorted(drift_at or [])
-    if name.endswith((".jsonl", ".jsonl.gz", ".ndjson")):
-        return Stream(path.name, lambda: _jsonl_pairs(path, target, skipped), n, drifts, skipped)
-    if name.endswith((".csv", ".csv.gz", ".tsv", ".txt")):
-        return Stream(path.name, lambda: _csv_pairs(path, target, sep, skipped), n, drifts, skipped)
-    raise DataError(f"{spec}: expected a .csv, .csv.gz, .tsv or .jsonl file")
+    skipped: Counter[str] = Counter()
+    read_labelled(path, target=target, sep=sep)  # refuses an unknown kind of file now, not at the first read
+    return Stream(path.name, lambda: read_labelled(path, target=target, sep=sep, skipped=skipped), n,
+                  sorted(drift_at or []), skipped)

@@ -29,6 +29,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -46,6 +47,7 @@ from streamal.service.kafka import EventsConsumer, Outputs, TopicReader, ensure_
 from streamal.service.metrics import Metrics
 from streamal.service.routing import LabelRouter, Waiting
 from streamal.service.side import SideHandler
+from streamal.wire.files import read_labelled
 from streamal.wire.messages import format_ts
 from streamal.wire.outputs import fit
 
@@ -100,6 +102,7 @@ class Service:
         for path in self.store.clean_stale():
             logger.info("removed a temporary file left by an interrupted checkpoint path=%s", path)
         self._restore()
+        self._warm_start()
         side_partitions = 1  # one partition keeps every replica's labels in one order
         ensure_topics(
             s.kafka_bootstrap,
@@ -164,6 +167,17 @@ class Service:
                         ", ".join(f"{k} {old!r} -> {new!r}" for k, (old, new) in changed.items()))
         logger.info("resumed from checkpoint model_version=%d backlog=%d saved_at=%s", learner.model_version,
                     learner.backlog, format_ts(float(header.get("saved_at", 0.0))))
+
+    def _warm_start(self) -> None:
+        """A fresh model learns ``STREAMAL_SEED_LABELS`` first (a model from a checkpoint has it already)."""
+        path = self.settings.seed_labels
+        if path is None or self.learner.model_version > 0:
+            return
+        skipped: Counter[str] = Counter()
+        started = time.monotonic()
+        learned, refused = self.learner.warm(read_labelled(path, skipped=skipped))
+        logger.info("warm start from %s learned=%d refused=%d skipped=%s seconds=%.1f", path, learned, refused,
+                    dict(skipped), time.monotonic() - started)
 
     def _catch_up(self) -> None:
         """Read the review and labels topics to their end before taking any events."""

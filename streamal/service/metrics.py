@@ -147,6 +147,18 @@ class Metrics:
             registry=r,
         )
         self._mismatches = 0
+        self.saturated = Gauge(
+            "streamal_saturated",
+            "1 while the stopping rule holds: the model's predictions stopped changing, only the audit is asked.",
+            registry=r,
+        )
+        self.stop_agreement = Gauge(
+            "streamal_stop_agreement",
+            "Agreement (Cohen's kappa) of the model's predictions on the stop set with the previous check "
+            "(NaN before the first check or with the stopping rule off).",
+            registry=r,
+        )
+        self.stop_agreement.set(float("nan"))
         self.review_items = Counter(
             "streamal_review_items", "Records read from the review topic, by outcome.", ["outcome"], registry=r
         )
@@ -201,6 +213,8 @@ class Metrics:
         self.budget_spent.labels(window="run").set(stats.spent_run)
         self.budget_spent.labels(window="recent").set(stats.spent_recent)
         self.threshold.set(stats.threshold)
+        self.saturated.set(1 if stats.saturated else 0)
+        self.stop_agreement.set(float("nan") if stats.stop_agreement is None else stats.stop_agreement)
         self.calibration.labels(measure="brier").set(stats.brier)
         self.calibration.labels(measure="ece").set(stats.ece)
         if stats.schema_mismatches > self._mismatches:
