@@ -44,13 +44,13 @@ def test_promtool_checks_the_config_and_the_rules(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     result = promtool("check", "rules", str(ALERTS))
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "9 rules found" in result.stdout
+    assert "10 rules found" in result.stdout
 
 
 def test_every_alert_has_a_severity_a_summary_and_a_runbook():
     rules = yaml.safe_load(ALERTS.read_text())["groups"][0]["rules"]
     names = [r["alert"] for r in rules]
-    assert len(names) == len(set(names)) == 9
+    assert len(names) == len(set(names)) == 10
     for r in rules:
         assert re.fullmatch(r"(?:[A-Z][a-z]+)+", r["alert"]), r["alert"]  # CamelCase
         assert r["labels"]["severity"] in {"critical", "warning", "info"}
@@ -104,6 +104,9 @@ SCENARIOS = {
         {f'streamal_consumer_lag_messages{{{M},instance="bad",partition="0"}}': "1000+100x60",
          f'streamal_consumer_lag_messages{{{M},instance="good",partition="0"}}': "5000x60"},
         "45m", {}),
+    "StreamalSaturated": (
+        {f'streamal_saturated{{{M},instance="bad"}}': "1x40", f'streamal_saturated{{{M},instance="good"}}': "0x40"},
+        "35m", {}),
     "StreamalCheckpointStale": (
         {f'streamal_last_checkpoint_timestamp_seconds{{{M},instance="bad"}}': "30x30",
          f'streamal_last_checkpoint_timestamp_seconds{{{M},instance="good"}}': "0+60x30"},

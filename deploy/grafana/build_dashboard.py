@@ -90,6 +90,10 @@ def build() -> dict[str, Any]:
           [(f"sum by (reason) (increase(streamal_dead_letters_total[{RATE}]))", "{{reason}}")],
           width=8, drawStyle="bars")
     panel("Strategy threshold", [("max(streamal_strategy_threshold)", "utility threshold")], width=8)
+    panel("Stopping rule: saturated (1) and stop-set agreement", [
+        ("max(streamal_saturated)", "saturated"), ("max(streamal_stop_agreement)", "agreement (kappa)")], width=8)
+    panel("Calibration on the audit sample (lower is better)", [
+        ('max by (measure) (streamal_calibration)', "{{measure}}")], width=8)
     panel("Checkpoint age", [("max(streamal_checkpoint_age_seconds)", "age")], unit="s", width=8, kind="stat")
     panel("Checkpoint duration", [
         (f"histogram_quantile(0.95, sum by (le) (rate(streamal_checkpoint_duration_seconds_bucket[{RATE}])))", "p95"),
