@@ -76,6 +76,9 @@ class Settings(BaseSettings):
     seed: int = Field(_L.seed, description="Random seed of a fresh model and sampler.")
     seed_labels: Path | None = Field(
         None, description="A labelled history (CSV or JSONL) a fresh model learns before the stream (a warm start).")
+    late_explore: float = Field(
+        _L.late_explore, ge=0.0,
+        description="While labels are late, pending/(pending+this) of decisions are random exploration (0: never).")
     stopping: bool = Field(
         False, description="Ask only for the audit once more labels no longer change the model's predictions.")
     categorical: str = Field(
@@ -114,7 +117,7 @@ class Settings(BaseSettings):
             max_backlog=self.max_backlog, drift_warmup=self.drift_warmup, max_pending=self.max_pending,
             max_classes=self.max_classes, seed=self.seed,
             categorical=tuple(sorted({c.strip() for c in self.categorical.split(",") if c.strip()})),
-            stopping=self.stopping,
+            stopping=self.stopping, late_explore=self.late_explore,
         )
 
     @field_validator("seed_labels")

@@ -15,8 +15,8 @@ from streamal.wire.outputs import dead_letter, fit
         (b"[1, 2]", "expected a JSON object"),
         (b'{"features": {"a": 1}}', "'id' is required"),
         (b'{"id": "e", "features": [1]}', "'features' is required and must be an object"),
-        (b'{"id": "e", "features": {"a": {"b": 1}}}', "feature 'a' is an object"),
-        (b'{"id": "e", "features": {"a": [1]}}', "feature 'a' is a list"),
+        (b'{"id": "e", "features": {"a": {"b": {"c": {"d": {"e": 1}}}}}}', "'a.b.c.d' nests deeper than 4 levels"),
+        (b'{"id": "e", "features": {"a": {"b": [1, {"c": 1e200}]}}}', "feature 'a.b.1.c' is beyond"),
         (b'{"id": "e", "features": {"a": 1}, "meta": 3}', "'meta' must be an object"),
         (b'{"id": "", "features": {}}', "'id' must have"),
         (b'{"id": "e", "features": {"a": 1}, "label": ""}', "'label' must have"),
@@ -110,3 +110,32 @@ def test_an_event_whose_features_outgrow_an_output_message_is_refused_before_sco
         parse_event(raw, max_features=50_000, max_output_bytes=300_000)
     assert info.value.reason == "too_large"
     assert parse_event(raw, max_features=50_000, max_output_bytes=1_000_000).id == "big"
+
+
+ZEEK_CONN = {
+    "id": "CHhAvVGS1DHFjwGM9", "ts": "2026-11-24T10:00:00Z",
+    "features": {
+        "id": {"orig_h": "10.0.0.5", "orig_p": 51234, "resp_h": "93.184.216.34", "resp_p": 443},
+        "proto": "tcp", "service": "ssl", "duration": 1.25, "orig_bytes": 517, "resp_bytes": 4316,
+        "conn_state": "SF", "history": "ShADadFf", "tunnel_parents": [],
+        "tags": ["egress", "tls"], "ja3": {"hash": "771,4865-4866", "seen": [3, 9, 27, 81]},
+    },
+}
+
+
+def test_a_nested_zeek_like_event_is_flattened_to_dotted_names():
+    event = parse_event(orjson.dumps(ZEEK_CONN))
+    x = event.features
+    assert x["id.resp_p"] == 443 and x["id.orig_h"] == "10.0.0.5" and x["service"] == "ssl"
+    assert x["tunnel_parents.len"] == 0 and x["tags.len"] == 2 and x["tags=egress"] is True and x["tags=tls"] is True
+    assert x["ja3.hash"] == "771,4865-4866" and x["ja3.seen.len"] == 4
+    assert [x[f"ja3.seen.{i}"] for i in range(3)] == [3, 9, 27] and "ja3.seen.3" not in x
+    assert all(isinstance(v, bool | int | float | str) for v in x.values())
+
+
+def test_flattening_is_bounded():
+    many = {"tags": [f"t{i}" for i in range(100)]}
+    assert len(parse_event(orjson.dumps({"id": "e", "features": many})).features) == 1 + 16
+    wide = {"o": {f"k{i}": i for i in range(60)}}
+    with pytest.raises(InvalidEvent, match="once flattened is over the limit of 50"):
+        parse_event(orjson.dumps({"id": "e", "features": wide}), max_features=50)

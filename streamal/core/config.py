@@ -63,6 +63,9 @@ class LearnerConfig:
         Most distinct labels the model may learn; a label that would add one more is invalid.
     categorical
         Features that are categories even when their values are numbers (ports, protocol numbers, codes).
+    late_explore
+        While labels are late, give ``pending / (pending + late_explore)`` of the decisions to random
+        exploration (0: never); see :class:`~streamal.core.sampling.Sampler`.
     stopping
         Stop asking beyond the audit once the model's predictions stop changing
         (:class:`~streamal.core.stopping.StoppingRule`); drift or a fall in audit accuracy resumes.
@@ -87,6 +90,7 @@ class LearnerConfig:
     max_classes: int = 1000
     categorical: tuple[str, ...] = ()
     stopping: bool = False
+    late_explore: float = 10.0
     seed: int = 42
 
     def changes(self, other: LearnerConfig) -> dict[str, tuple[Any, Any]]:

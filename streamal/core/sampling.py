@@ -18,9 +18,14 @@ earns. Reasons, in the order they are tried:
   still gets its budget spent (a restart from a checkpoint is no cold start);
 * ``uncertainty`` (or ``drift`` during a drift boost): the strategy's own
   choice, among the most valuable events at the plain budget;
-* ``explore``: the strategy's choice beyond that: spending paced back up
-  after a slow stretch, or an event whose utility is nil (the model claims
-  certainty), or a strategy's own random share (``split``).
+* ``explore``: the strategy's choice beyond that (spending paced back up
+  after a slow stretch, an event whose utility is nil, a strategy's own
+  random share), and **late-label exploration**: while ``pending`` queries
+  wait for their label, ``pending / (pending + late_explore)`` of the
+  decisions are random. Uncertainty sampling chooses well when each label
+  is back before the next choice; when labels are late the model does not
+  move meanwhile and keeps asking about the same unsure region (the
+  redundancy of batch-mode active learning), which random exploration breaks.
 
 Around them:
 
@@ -114,6 +119,7 @@ class Sampler:
         self.diversity = config.diversity
         self.capacity = config.capacity
         self.max_backlog = config.max_backlog
+        self.late_explore = config.late_explore
         self.cap.reconfigure(config.budget, config.window, bank=max(config.seed_size, config.budget * config.window))
         if config.diversity > 0 and self._cells is None:
             self._cells = Cells(bits=16)
@@ -213,13 +219,17 @@ class Sampler:
             if self._rng.random() < self._paced(base) and cap.allows():
                 return self._take("seed", 1.0, now)
             return None
-        return self._ask_strategy(Observation(proba, x, model), base, boost, now)
+        return self._ask_strategy(Observation(proba, x, model), base, boost, now, backlog)
 
-    def _ask_strategy(self, obs: Observation, base: float, boost: float, now: float) -> Query | None:
+    def _ask_strategy(self, obs: Observation, base: float, boost: float, now: float, pending: int) -> Query | None:
         strategy, cap = self.strategy, self.cap
         utility = strategy.utility(obs)
         rate = base * boost if boost > 1.0 else self._paced(base)  # a boost borrows; the pace repays after
-        answer: Ask = strategy.ask(utility, rate, base * boost)
+        answer: Ask
+        if self.late_explore > 0 and pending > 0 and self._rng.random() < pending / (pending + self.late_explore):
+            answer = "explore" if self._rng.random() < rate else "no"  # labels are late: explore
+        else:
+            answer = strategy.ask(utility, rate, base * boost)
         slack = max(EXPLORE_SLACK, base * PAYBACK_EVENTS)
         fallback = answer == "no" and self._rng.random() < (cap.credit - slack) / (PAYBACK_EVENTS / 2)
         cell = None

@@ -8,10 +8,8 @@ service puts on the dead-letter topic or counts.
 >>> e = parse_event(b'{"id": "evt-1", "features": {"port": 22, "proto": "tcp", "vpn": true}}')
 >>> e.id, e.features
 ('evt-1', {'port': 22, 'proto': 'tcp', 'vpn': True})
->>> parse_event(b'{"id": "evt-2", "features": {"ports": [22, 80]}}')
-Traceback (most recent call last):
-...
-streamal.errors.InvalidEvent: feature 'ports' is a list; a feature value must be a number, boolean, string or null
+>>> parse_event(b'{"id": "evt-2", "features": {"dst": {"port": 53}, "tags": ["dns"]}}').features
+{'dst.port': 53, 'tags.len': 1, 'tags=dns': True}
 """
 
 from __future__ import annotations
@@ -44,6 +42,10 @@ MAX_LABEL_CHARS = 256
 #: past ~1e154 that overflows (an ``OverflowError`` in the trees, NaN weights for
 #: good in ``linear``). 1e100 leaves room for sums of squares over any stream.
 MAX_ABS_NUMBER = 1e100
+#: How deep nested features may go, how many strings of a list become one-hot features, how many other items.
+MAX_DEPTH = 4
+MAX_LIST_ITEMS = 16
+LIST_PREFIX = 3
 #: Re-encoding a JSON number can make it longer (``1e15`` -> ``1000000000000000.0``):
 #: at most about this many times. Smaller events cannot outgrow an output message.
 REENCODE_GROWTH = 5
@@ -100,34 +102,76 @@ def _ident(value: Any, name: str, err: type[InvalidEvent] | type[InvalidLabel]) 
     return text
 
 
+def _scalar(value: Any, name: str, err: type[InvalidEvent] | type[InvalidLabel]) -> FeatureValue:
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        if not -MAX_ABS_NUMBER <= value <= MAX_ABS_NUMBER:  # NaN fails both comparisons
+            what = "not a finite number" if not math.isfinite(value) else f"beyond ±{MAX_ABS_NUMBER:g}"
+            raise err(f"feature {name!r} is {what}", "bad_features")
+        return value
+    if isinstance(value, str):
+        if len(value) > MAX_STRING_CHARS:
+            raise err(f"feature {name!r} is over {MAX_STRING_CHARS} characters", "bad_features")
+        return value
+    raise err(f"feature {name!r} is {type(value).__name__}; a feature value must be a number, boolean, string, "
+              "null, an object or a list", "bad_features")
+
+
+def _flatten(value: Any, name: str, depth: int, out: dict[str, FeatureValue],
+             err: type[InvalidEvent] | type[InvalidLabel]) -> None:
+    if isinstance(value, dict):
+        if depth + 1 >= MAX_DEPTH:  # its keys would make a name of more than MAX_DEPTH parts
+            raise err(f"feature {name!r} nests deeper than {MAX_DEPTH} levels", "bad_features")
+        for key, inner in value.items():
+            _flatten(inner, f"{name}.{key}", depth + 1, out, err)
+    elif isinstance(value, list):
+        out[f"{name}.len"] = len(value)
+        if value and all(isinstance(v, str) for v in value):
+            for v in list(dict.fromkeys(value))[:MAX_LIST_ITEMS]:
+                _scalar(v, name, err)
+                out[f"{name}={v}"] = True
+        else:
+            for i, v in enumerate(value[:LIST_PREFIX]):
+                if depth + 1 >= MAX_DEPTH:
+                    raise err(f"feature {name!r} nests deeper than {MAX_DEPTH} levels", "bad_features")
+                _flatten(v, f"{name}.{i}", depth + 1, out, err)
+    else:
+        out[name] = _scalar(value, name, err)
+
+
 def check_features(
     features: Any,
     max_features: int,
     err: type[InvalidEvent] | type[InvalidLabel] = InvalidEvent,
 ) -> dict[str, FeatureValue]:
-    """Check that ``features`` is a flat object of numbers, booleans, strings or nulls."""
+    """Check ``features`` and flatten what is nested, as real security events are (Zeek, Suricata, ECS).
+
+    * an object becomes dotted names: ``{"src": {"ip": "10.0.0.1"}}`` is ``src.ip``;
+    * a list gives its length (``name.len``); a list of strings then gives one
+      boolean per distinct value (``name=value``, the first 16), so a set of
+      tags becomes one-hot features; any other list gives its first 3 items
+      (``name.0``, ``name.1``, ``name.2``), each flattened in turn;
+    * at most 4 levels deep, and at most ``max_features`` features once flat.
+
+    >>> check_features({"src": {"ip": "10.0.0.1", "port": 51234}, "tags": ["dns", "scan"], "sizes": [3, 5]}, 50)
+    {'src.ip': '10.0.0.1', 'src.port': 51234, 'tags.len': 2, 'tags=dns': True, 'tags=scan': True, \
+'sizes.len': 2, 'sizes.0': 3, 'sizes.1': 5}
+    """
     if not isinstance(features, dict):
         raise err("'features' is required and must be an object", "bad_features")
     if len(features) > max_features:
         raise err(f"{len(features)} features is over the limit of {max_features}", "bad_features")
+    if all(v is None or isinstance(v, bool | int | float | str) for v in features.values()):
+        for name, value in features.items():  # flat already: the common case, checked in place
+            _scalar(value, name, err)
+        return features
+    out: dict[str, FeatureValue] = {}
     for name, value in features.items():
-        if value is None or isinstance(value, bool):
-            continue
-        if isinstance(value, int | float):
-            if not -MAX_ABS_NUMBER <= value <= MAX_ABS_NUMBER:  # NaN fails both comparisons
-                what = "not a finite number" if not math.isfinite(value) else f"beyond ±{MAX_ABS_NUMBER:g}"
-                raise err(f"feature {name!r} is {what}", "bad_features")
-            continue
-        if isinstance(value, str):
-            if len(value) > MAX_STRING_CHARS:
-                raise err(f"feature {name!r} is over {MAX_STRING_CHARS} characters", "bad_features")
-            continue
-        kind = "a list" if isinstance(value, list) else "an object" if isinstance(value, dict) else type(value).__name__
-        raise err(
-            f"feature {name!r} is {kind}; a feature value must be a number, boolean, string or null",
-            "bad_features",
-        )
-    return features
+        _flatten(value, name, 0, out, err)
+    if len(out) > max_features:
+        raise err(f"{len(out)} features once flattened is over the limit of {max_features}", "bad_features")
+    return out
 
 
 def _label_value(value: Any, err: type[InvalidEvent] | type[InvalidLabel]) -> str:

@@ -94,7 +94,7 @@ def test_malformed_events_are_dead_lettered_and_the_loop_goes_on(make_service, p
         b"this is not json",
         b'["a", "list"]',
         b'{"features": {"a": 1}}',
-        b'{"id": "n1", "features": {"nested": {"a": 1}}}',
+        b'{"id": "n1", "features": {"nested": {"a": {"b": {"c": {"d": 1}}}}}}',
         b'{"id": "n2", "features": {"a": 1, "b": 2, "c": 3, "d": 4, "e": 5, "f": 6}}',
         b'{"id": "n3", "features": {"big": "' + b"x" * 3000 + b'"}}',
         b"\xff\xfe\x00",
@@ -108,7 +108,7 @@ def test_malformed_events_are_dead_lettered_and_the_loop_goes_on(make_service, p
     reasons = [d["error"] for d in dead]
     assert any("not valid JSON" in r for r in reasons)
     assert any("'id' is required" in r for r in reasons)
-    assert any("feature 'nested' is an object" in r for r in reasons)
+    assert any("feature 'nested.a.b.c' nests deeper than 4 levels" in r for r in reasons)
     assert any("over the limit of 5" in r for r in reasons)
     assert any("over the limit of 2000" in r for r in reasons)
     assert all({"topic", "partition", "offset", "value", "encoding"} <= set(d) for d in dead)
