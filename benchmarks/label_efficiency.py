@@ -1,128 +1,159 @@
-"""Label efficiency: the default strategy against random, passive and the peers, on every drift stream.
+"""Label efficiency: the default against random, passive, every single strategy and the peers.
 
-For each synthetic drifting stream and each real data set in ../shared/data,
-at each budget, over several seeds, it prints:
+On drifting synthetic streams, the real drift sets in ../shared/data and
+river's real data sets, at two budgets, with labels at once and 500 events
+late, over several seeds, one row per (stream, budget, delay) stating:
 
-* the accuracy of the default strategy, of ``random`` at the same budget and
-  of ``passive`` (every label), with the standard deviation over the seeds;
-* the share of the random-to-passive gap the default closes;
-* whether the default beats random by more than the spread of the two;
-* the best scikit-activeml stream strategy at the same budget and model
-  (when ``streamal[compare]`` is installed) and river's EntropySampler;
-* recovery after each abrupt drift, default against random (events);
-* kappa-temporal of the default, and the no-change accuracy;
-* every strategy's decision cost per event (µs), measured in the same run.
+* the default's accuracy (mean ± standard deviation over the seeds), random's
+  at the same budget, passive's (every label);
+* whether the default **beats random** by more than the two spreads added;
+* the **best single strategy** of ours and whether the default is within the
+  seed spread of it (the two spreads added);
+* the best **peer** (river's EntropySampler; scikit-activeml's stream
+  strategies when ``streamal[compare]`` is installed) and whether the
+  default reaches it (within the spreads);
+* the **budget spent**: the default's labels against ``budget * events``;
+* the **stopping rule**: the labels ``margin+stop`` saves, and whether its
+  accuracy stays within the spread;
+* **calibration** (Brier score and ECE over every event) of the previous
+  default (``hat`` with ``uncertainty``) and of the default now.
 
-    python benchmarks/label_efficiency.py                 # everything (tens of minutes on 2 cores)
-    python benchmarks/label_efficiency.py --streams sea-abrupt,elec2 --budgets 0.1 --seeds 3
+    python benchmarks/label_efficiency.py                    # the whole suite (about an hour on 2 cores)
+    python benchmarks/label_efficiency.py --streams sea-abrupt,elec2 --seeds 3 --delays 0
 
-Results also go to ``--out`` (one results.json per stream) for the README table.
+Everything goes to ``--out/rows.json`` too; ``--table`` re-prints the table from it.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import statistics
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import orjson
 
-from streamal.evaluation.evaluate import evaluate
+from streamal.core.config import LearnerConfig
 from streamal.evaluation.peers import available_peers
-from streamal.evaluation.runs import default_strategy
+from streamal.evaluation.runs import run_learner
 from streamal.evaluation.streams import open_stream
-from streamal.evaluation.summary import Evaluation, gap_closed
 
-STREAMS = ["sea-abrupt", "sea-gradual", "agrawal-abrupt", "agrawal-gradual", "hyperplane", "rbf",
-           "elec2", "outdoor", "usenet1", "kdd99"]
-LIMITS = {"kdd99": 20_000}
-#: scikit-activeml's PAL enumerates label combinations over the classes: 70 ms per event on outdoor's 40
-#: classes, so it is left out where there are more than a few classes.
-MANY_CLASSES = {"outdoor", "kdd99"}
-OURS = ["variable-uncertainty", "split", "randomized-variable-uncertainty", "margin", "entropy", "pal"]
+DEFAULT = LearnerConfig()
+STREAMS = {"sea-abrupt": 10_000, "agrawal-abrupt": 10_000, "hyperplane": 10_000, "rbf-abrupt": 10_000,
+           "elec2": 20_000, "outdoor": None, "usenet1": None, "kdd99": 20_000, "phishing": None,
+           "imagesegments": None}
+OURS = ["margin", "uncertainty", "split", "pal", "random"]
+PEERS = ["river:entropy", "skactiveml:variable-uncertainty", "skactiveml:split"]
 
 
-def one(stream: str, budgets: list[float], seeds: int, model: str, n: int, peers: bool, out: Path) -> Evaluation:
-    limit = LIMITS.get(stream, n if stream in ("sea-abrupt", "sea-gradual", "agrawal-abrupt", "agrawal-gradual",
-                                               "hyperplane", "rbf") else None)
-    strategies = [default_strategy(), *[s for s in OURS if s != default_strategy()]]
-    chosen_peers = available_peers() if peers else None
-    if chosen_peers and stream in MANY_CLASSES:
-        chosen_peers.pop("skactiveml:pal", None)
-    ev = evaluate(open_stream(stream, n=limit), model=model, strategies=strategies, budgets=budgets, seeds=seeds,
-                  peers=chosen_peers, progress=False)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / f"{stream}.json").write_bytes(orjson.dumps(
-        {"stream": stream, "n": ev.n, "drifts": ev.drifts, "runs": [r.to_dict() for r in ev.runs]},
-        option=orjson.OPT_INDENT_2))
-    return ev
+def job(args: tuple[str, float, int, str, int]) -> dict[str, Any]:
+    stream, budget, delay, name, seed = args
+    s = open_stream(stream, n=STREAMS[stream])
+    started = time.perf_counter()
+    if name.startswith(("river:", "skactiveml:")):
+        peers = available_peers()
+        if name not in peers:
+            return {}
+        tr = peers[name](s, model=DEFAULT.model, budget=budget, delay=delay, seed=seed)
+    elif name == "before":  # the default of the previous release: hat with uncertainty
+        tr = run_learner(s, model="hat", strategy="uncertainty", budget=budget, delay=delay, seed=seed)
+    else:
+        tr = run_learner(s, model=DEFAULT.model, strategy=name, budget=budget, delay=delay, seed=seed)
+    return {"stream": stream, "budget": budget, "delay": delay, "name": name, "seed": seed, "n": tr.n,
+            "accuracy": tr.accuracy, "labels": tr.labels, "brier": tr.calibration.brier(),
+            "ece": tr.calibration.ece(), "seconds": time.perf_counter() - started}
 
 
-def report(ev: Evaluation, budgets: list[float]) -> list[str]:
-    default = default_strategy()
-    lines = []
-    for b in budgets:
-        d, r, p = ev.run(default, b), ev.run("random", b), ev.run("passive")
-        closed = gap_closed(ev, default, b)
-        beats = d.accuracy - r.accuracy > d.accuracy_std + r.accuracy_std
-        sk = [row for row in ev.runs if row.budget == b and row.strategy.startswith("skactiveml:")]
-        best_sk = max(sk, key=lambda row: row.accuracy) if sk else None
-        ours_best = max((row for row in ev.runs if row.budget == b and row.kind == "strategy"),
-                        key=lambda row: row.accuracy)
-        rec_d = "/".join("never" if v is None else str(v) for v in d.recovery) or "-"
-        rec_r = "/".join("never" if v is None else str(v) for v in r.recovery) or "-"
-        sk_text = f"{best_sk.strategy[11:]} {best_sk.accuracy:.3f}±{best_sk.accuracy_std:.3f}" if best_sk else "-"
+def _stat(rows: list[dict[str, Any]], key: str = "accuracy") -> tuple[float, float]:
+    values = [r[key] for r in rows]
+    return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0
+
+
+def table(results: list[dict[str, Any]]) -> list[str]:
+    cells: dict[tuple[str, float, int], dict[str, list[dict[str, Any]]]] = {}
+    for r in results:
+        if r:
+            cells.setdefault((r["stream"], r["budget"], r["delay"]), {}).setdefault(r["name"], []).append(r)
+    tally = {"beats random": 0, "within the best single": 0, "reaches the best peer": 0, "rows": 0}
+    lines = [
+        "| stream | budget | delay | default | random | passive | beats random | best single | within it "
+        "| best peer | reaches it | budget spent | stop: labels saved, accuracy | Brier, ECE before → now |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for (stream, budget, delay), runs in cells.items():
+        d, ds = _stat(runs[DEFAULT.strategy])
+        r, rs = _stat(runs["random"])
+        p, _ = _stat(runs["passive"])
+        best = max(OURS, key=lambda k: _stat(runs[k])[0])
+        b, bs = _stat(runs[best])
+        peers = [k for k in PEERS if k in runs]
+        peer = max(peers, key=lambda k: _stat(runs[k])[0]) if peers else None
+        pa, ps = _stat(runs[peer]) if peer else (0.0, 0.0)
+        spent = _stat(runs[DEFAULT.strategy], "labels")[0] / (budget * runs[DEFAULT.strategy][0]["n"])
+        stop, ss = _stat(runs[DEFAULT.strategy + "+stop"])
+        saved = 1 - _stat(runs[DEFAULT.strategy + "+stop"], "labels")[0] / _stat(runs[DEFAULT.strategy], "labels")[0]
+        before = runs["before"]
+        tally["rows"] += 1
+        tally["beats random"] += d - r > ds + rs
+        tally["within the best single"] += b - d <= bs + ds
+        tally["reaches the best peer"] += peer is None or pa - d <= ps + ds
         lines.append(
-            f"| {ev.stream} | {b:g} | {d.accuracy:.3f}±{d.accuracy_std:.3f} | {r.accuracy:.3f}±{r.accuracy_std:.3f} "
-            f"| {p.accuracy:.3f} | {closed:+.0%} | {'yes' if beats else 'no'} | {sk_text} "
-            f"| {'yes' if best_sk is None or d.accuracy >= best_sk.accuracy else 'no'} "
-            f"| {ours_best.strategy} {ours_best.accuracy:.3f} | {rec_d} vs {rec_r} | {d.kappa_temporal:+.2f} "
-            f"| {ev.run('no-change').accuracy:.3f} |")
+            f"| {stream} | {budget:g} | {delay} | {d:.3f}±{ds:.3f} | {r:.3f}±{rs:.3f} | {p:.3f} "
+            f"| {'yes' if d - r > ds + rs else 'no'} | {best} {b:.3f}±{bs:.3f} | {'yes' if b - d <= bs + ds else 'no'} "
+            f"| {(peer or '-').split(':')[-1] if peer else '-'} {pa:.3f}±{ps:.3f} "
+            f"| {'yes' if peer is None or pa - d <= ps + ds else 'no'} | {spent:.0%} "
+            f"| {saved:.0%}, {stop:.3f}±{ss:.3f} {'(within)' if abs(stop - d) <= ss + ds else '(outside)'} "
+            f"| {_stat(before, 'brier')[0]:.3f}, {_stat(before, 'ece')[0]:.3f} → "
+            f"{_stat(runs[DEFAULT.strategy], 'brier')[0]:.3f}, {_stat(runs[DEFAULT.strategy], 'ece')[0]:.3f} |")
+    n = tally.pop("rows")
+    lines.append("")
+    lines.append("; ".join(f"{k}: {v} of {n} rows" for k, v in tally.items()))
     return lines
-
-
-def costs(evs: list[Evaluation]) -> list[str]:
-    per: dict[str, list[float]] = {}
-    for ev in evs:
-        for row in ev.runs:
-            if row.kind != "reference":
-                per.setdefault(row.strategy, []).append(row.decision_us)
-    return [f"| {name} | {statistics.median(v):.1f} | {max(v):.1f} |" for name, v in sorted(per.items())]
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--streams", default=",".join(STREAMS))
     ap.add_argument("--budgets", default="0.05,0.1")
+    ap.add_argument("--delays", default="0,500")
     ap.add_argument("--seeds", type=int, default=3)
-    ap.add_argument("--model", default="hat")
-    ap.add_argument("--n", type=int, default=10_000, help="events of each synthetic stream")
-    ap.add_argument("--no-peers", action="store_true")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--out", default="benchmarks/results")
+    ap.add_argument("--table", action="store_true", help="print the table from --out/rows.json, run nothing")
     args = ap.parse_args()
+    out = Path(args.out)
+    if args.table:
+        print("\n".join(table(orjson.loads((out / "rows.json").read_bytes()))))
+        return 0
     streams = [s for s in args.streams.split(",") if s]
     budgets = [float(b) for b in args.budgets.split(",")]
+    delays = [int(d) for d in args.delays.split(",")]
+    names = [*OURS, DEFAULT.strategy + "+stop", "before", *PEERS]
+    jobs = [(s, b, d, n, 42 + i) for s, b, d, n, i in itertools.product(streams, budgets, delays, names,
+                                                                       range(args.seeds))]
+    jobs += [(s, 1.0, d, "passive", 42) for s, d in itertools.product(streams, delays)]
+    jobs = [(s, b if n != "passive" else 1.0, d, n, seed) for s, b, d, n, seed in jobs]
     started = time.perf_counter()
-    print(f"label efficiency: model {args.model}, budgets {budgets}, {args.seeds} seeds, default strategy "
-          f"{default_strategy()!r}; {len(streams)} streams on {args.jobs} processes", file=sys.stderr)
+    print(f"label efficiency: model {DEFAULT.model}, default strategy {DEFAULT.strategy!r}, {len(jobs)} runs "
+          f"on {args.jobs} processes", file=sys.stderr)
+    results: list[dict[str, Any]] = []
     with ProcessPoolExecutor(args.jobs) as pool:
-        futures = {s: pool.submit(one, s, budgets, args.seeds, args.model, args.n, not args.no_peers, Path(args.out))
-                   for s in streams}
-        evs = []
-        for s, f in futures.items():
-            evs.append(f.result())
-            print(f"  done {s} ({time.perf_counter() - started:.0f} s)", file=sys.stderr)
-    print("| stream | budget | default | random | passive | gap closed | beats random | best scikit-activeml "
-          "| default ≥ it | best of ours | recovery default vs random | κ-temporal | no-change |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
-    for ev in evs:
-        print("\n".join(report(ev, budgets)))
-    print("\n| strategy | µs per decision (median over runs) | max |\n|---|---|---|")
-    print("\n".join(costs(evs)))
+        for i, r in enumerate(pool.map(job, jobs, chunksize=2), 1):
+            results.append(r)
+            if i % 50 == 0:
+                print(f"  {i}/{len(jobs)} runs ({time.perf_counter() - started:.0f} s)", file=sys.stderr)
+    # passive has one seed at budget 1: copy it into every budget's cell
+    passive = [r for r in results if r and r["name"] == "passive"]
+    results = [r for r in results if r and r["name"] != "passive"]
+    for r in passive:
+        results += [{**r, "budget": b} for b in budgets]
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "rows.json").write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2))
+    print("\n".join(table(results)))
     print(f"\n({time.perf_counter() - started:.0f} s in all)", file=sys.stderr)
     return 0
 

@@ -51,5 +51,5 @@ def test_evaluate_warm_and_stopping_add_their_rows(tmp_path, capsys):
                  "--stopping", "--no-plots", "--quiet", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "2500 events" in out
-    for row in ("uncertainty+warm", "uncertainty+stop", "uncertainty+stop+warm"):
+    for row in ("margin+warm", "margin+stop", "margin+stop+warm"):
         assert f"| {row} " in out, out

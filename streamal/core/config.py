@@ -8,11 +8,11 @@ made with one cannot continue as another) and the *tunable* ones, which a
 restart may change.
 
 >>> a = LearnerConfig(budget=0.05)
->>> b = replace(a, budget=0.2, strategy="margin")
+>>> b = replace(a, budget=0.2, strategy="uncertainty")
 >>> a.changes(b)
-{'strategy': ('uncertainty', 'margin'), 'budget': (0.05, 0.2)}
+{'strategy': ('margin', 'uncertainty'), 'budget': (0.05, 0.2)}
 >>> a.shaping_changes(b)
-{'strategy': ('uncertainty', 'margin')}
+{'strategy': ('margin', 'uncertainty')}
 """
 
 from __future__ import annotations
@@ -73,8 +73,8 @@ class LearnerConfig:
         Random seed of the model and the sampler (used by a fresh model only).
     """
 
-    model: ModelName = "hat"
-    strategy: StrategyName = "uncertainty"
+    model: ModelName = "auto"
+    strategy: StrategyName = "margin"
     budget: float = 0.05
     audit_share: float = 0.1
     seed_size: int = 20

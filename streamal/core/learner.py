@@ -145,7 +145,7 @@ class Learner:
         >>> learner.reconfigure(LearnerConfig(model="linear"))
         Traceback (most recent call last):
         ...
-        ValueError: model: the checkpoint's model is 'hat', the settings say 'linear'
+        ValueError: model: the checkpoint's model is 'auto', the settings say 'linear'
         """
         for name, (old, new) in self.config.shaping_changes(config).items():
             raise ValueError(f"{name}: the checkpoint's {name} is {old!r}, the settings say {new!r}")
