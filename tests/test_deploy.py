@@ -71,8 +71,8 @@ SCENARIOS = {
     "StreamalAuditAccuracyLow": (
         {f'streamal_accuracy{{{M},instance="bad",estimate="audit"}}': "0.55x40",
          f'streamal_accuracy{{{M},instance="good",estimate="audit"}}': "0.92x40",
-         f'streamal_labels_learned{{{M},instance="bad"}}': "500x40",
-         f'streamal_labels_learned{{{M},instance="good"}}': "500x40"},
+         f'streamal_accuracy_labels{{{M},instance="bad",estimate="audit"}}': "80x40",
+         f'streamal_accuracy_labels{{{M},instance="good",estimate="audit"}}': "80x40"},
         "30m", {"estimate": "audit", "job": "streamal"}),
     "StreamalQueryRateOverBudget": (
         {f'streamal_events_total{{{M},instance="bad",outcome="scored"}}': "0+600x60",

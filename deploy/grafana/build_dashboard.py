@@ -72,7 +72,7 @@ def build() -> dict[str, Any]:
           [("max by (estimate) (streamal_accuracy)", "{{estimate}}")], unit="percentunit", width=12, min=0, max=1)
     panel("Drift alarms", [(f"sum by (detector) (increase(streamal_drift_alarms_total[{RATE}]))", "{{detector}}")],
           width=6, kind="timeseries", drawStyle="bars")
-    panel("Labels learned (model version)", [("max(streamal_labels_learned)", "labels learned")], width=6,
+    panel("Labels learned (model version)", [("max(streamal_model_version)", "labels learned")], width=6,
           kind="stat")
     panel("Review backlog", [("sum(streamal_review_backlog)", "open items")], width=8)
     panel("Oldest open review item", [("max(streamal_review_backlog_age_seconds)", "age")], unit="s", width=8)

@@ -21,17 +21,16 @@ evaluation and the tests all drive this same object.
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
-
-from river import metrics, utils
 
 from streamal.core.calibration import CalibrationMeter
 from streamal.core.config import LearnerConfig
 from streamal.core.drift import DETECTORS, DriftMonitor
 from streamal.core.models import make_model
-from streamal.core.names import ESTIMATES, OUTCOMES, Outcome
+from streamal.core.names import ESTIMATES, OUTCOMES, Estimate, Outcome
 from streamal.core.pending import PendingItem, PendingStore, RecentIds
 from streamal.core.sampling import Query, Sampler
 from streamal.core.schema import Schema
@@ -88,7 +87,8 @@ class LearnerStats:
     model_version: int
     backlog: int
     evicted: int
-    accuracy: dict[str, float]
+    accuracy: dict[Estimate, float]
+    accuracy_labels: dict[Estimate, int]
     spent_run: float
     spent_recent: float
     threshold: float
@@ -124,8 +124,9 @@ class Learner:
         self._class_counts: dict[str, int] = {}
         self.model_version = 0
         self.calibration = CalibrationMeter(config.accuracy_window)
-        self.accuracy = {
-            name: utils.Rolling(metrics.Accuracy, window_size=config.accuracy_window) for name in ESTIMATES
+        # right (True) or wrong, per estimate, over the last accuracy_window labels
+        self.accuracy: dict[Estimate, deque[bool]] = {
+            name: deque(maxlen=config.accuracy_window) for name in ESTIMATES
         }
         #: Set to a clock (e.g. ``time.perf_counter``) to add up the time spent deciding in ``decision_seconds``.
         self.timer: Callable[[], float] | None = None
@@ -256,12 +257,13 @@ class Learner:
         correct = item.prediction == label.label
         result = LearnResult("learned", correct=correct, reason=item.reason)
         if item.prediction is not None:
-            self.accuracy["queried"].update(label.label, item.prediction)
+            self.accuracy["queried"].append(correct)
             if item.reason == "random":
-                self.accuracy["audit"].update(label.label, item.prediction)
+                self.accuracy["audit"].append(correct)
                 self.calibration.update(item.proba, label.label)
                 if self.stopping is not None:
-                    self.stopping.audit(correct, float(self.accuracy["audit"].get()), len(self.calibration))
+                    audit = self.accuracy["audit"]
+                    self.stopping.audit(correct, sum(audit) / len(audit), len(audit))
             if self.drift.update_error(not correct, self.model_version):
                 result.alarms.append("error")
                 self._on_drift()
@@ -335,16 +337,21 @@ class Learner:
         oldest = self.pending.oldest()
         return LearnerStats(
             model_version=self.model_version, backlog=len(self.pending), evicted=self.pending.evicted,
-            accuracy=self.accuracy_estimates(), spent_run=cap.spent, spent_recent=cap.recent,
+            accuracy=self.accuracy_estimates(), accuracy_labels=self.accuracy_labels(), spent_run=cap.spent,
+            spent_recent=cap.recent,
             threshold=self.sampler.threshold(), oldest_queried_at=oldest.queried_at if oldest else None,
             classes=len(self.classes), brier=self.calibration.brier(), ece=self.calibration.ece(),
             schema_mismatches=self.schema.mismatches, saturated=self.saturated,
             stop_agreement=self.stopping.last_agreement if self.stopping is not None else None,
         )
 
-    def accuracy_estimates(self) -> dict[str, float]:
-        """Recent accuracy of the audit sample (unbiased) and of all queried events."""
-        return {name: float(acc.get()) for name, acc in self.accuracy.items()}
+    def accuracy_estimates(self) -> dict[Estimate, float]:
+        """Recent accuracy of the audit sample (unbiased) and of all queried events; NaN before any label."""
+        return {name: sum(hits) / len(hits) if hits else math.nan for name, hits in self.accuracy.items()}
+
+    def accuracy_labels(self) -> dict[Estimate, int]:
+        """How many labels each accuracy estimate is over (0: no estimate yet)."""
+        return {name: len(hits) for name, hits in self.accuracy.items()}
 
     def drift_alarms(self) -> dict[str, int]:
         """Alarms raised so far, by detector."""

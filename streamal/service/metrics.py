@@ -79,7 +79,10 @@ class Metrics:
         )
         self.budget = Gauge("streamal_budget_ratio", "The configured label budget.", registry=r)
         self.threshold = Gauge(
-            "streamal_strategy_threshold", "The strategy's current utility threshold.", registry=r
+            "streamal_strategy_threshold",
+            "The strategy's utility bar at the plain budget: the recent utility quantile for the rank-filter "
+            "strategies, 1 - the confidence bar for the Zliobaite ones, 0 for random and periodic (no bar).",
+            registry=r,
         )
         self.ready = Gauge("streamal_ready", "1 once the service has joined its group and loaded state.", registry=r)
         self.checkpoint_timestamp = Gauge(
@@ -129,8 +132,10 @@ class Metrics:
             "streamal_review_answers", "Answers given on the review API, by annotator (from the configured tokens).",
             ["annotator"], registry=r,
         )
-        self.labels_learned = Gauge(
-            "streamal_labels_learned", "Labels the model has learned (survives restarts with the model).", registry=r
+        self.accuracy_labels = Gauge(
+            "streamal_accuracy_labels",
+            "Labels each accuracy estimate is over (0: no estimate yet, and streamal_accuracy is NaN).",
+            ["estimate"], registry=r,
         )
         self.calibration = Gauge(
             "streamal_calibration",
@@ -177,7 +182,8 @@ class Metrics:
         for outcome in OUTCOMES:
             self.labels.labels(outcome=outcome)
         for estimate in ESTIMATES:
-            self.accuracy.labels(estimate=estimate).set(0)
+            self.accuracy.labels(estimate=estimate).set(float("nan"))
+            self.accuracy_labels.labels(estimate=estimate).set(0)
         for detector in DETECTORS:
             self.drift_alarms.labels(detector=detector)
             self.last_alarm.labels(detector=detector).set(0)
@@ -204,9 +210,9 @@ class Metrics:
         """Set the gauges from a learner snapshot (``now`` and ``last_checkpoint`` are wall-clock seconds)."""
         self.backlog.set(stats.backlog)
         self.model_version.set(stats.model_version)
-        self.labels_learned.set(stats.model_version)
         for name, value in stats.accuracy.items():
             self.accuracy.labels(estimate=name).set(value)
+            self.accuracy_labels.labels(estimate=name).set(stats.accuracy_labels[name])
         if stats.evicted > self._evicted:
             self.pending_evicted.inc(stats.evicted - self._evicted)
         self._evicted = stats.evicted

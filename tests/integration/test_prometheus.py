@@ -76,7 +76,7 @@ def test_prometheus_scrapes_query_rate_accuracy_and_drift_alarms(make_service, p
         assert sum(by_detector.values()) >= 1, f"the flipped concept raises a drift alarm: {by_detector}"
         lag = prom.query("streamal_consumer_lag_messages")
         assert [x["metric"]["partition"] for x in lag] == ["0"] and float(lag[0]["value"][1]) >= 0
-        assert float(prom.query("streamal_labels_learned")[0]["value"][1]) >= 300
+        assert float(prom.query("streamal_model_version")[0]["value"][1]) >= 300
         last = prom.query('max(streamal_drift_last_alarm_timestamp_seconds)')
         assert float(last[0]["value"][1]) > time.time() - 300
     finally:
