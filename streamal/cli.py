@@ -8,17 +8,69 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import threading
 from collections.abc import Sequence
 from typing import Any
 
+import orjson
+
 from streamal.config import ENV_PREFIX, Settings, default, load_settings
+from streamal.core.names import MODEL_NAMES, STRATEGY_NAMES
 from streamal.errors import ConfigError, IncompatibleState, StreamalError
 
 __all__ = ["main"]
 
 logger = logging.getLogger("streamal")
+
+
+def _count(text: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _share(text: str) -> float:
+    """An argparse type: a number in [0, 1]."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {value}")
+    return value
+
+
+def _positive(text: str) -> float:
+    """An argparse type: a number above 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value > 0.0:
+        raise argparse.ArgumentTypeError(f"must be above 0, got {value}")
+    return value
+
+
+def _choices_text() -> str:
+    """The strategies and models, one line each, for ``--help``."""
+    from streamal.core.models import MODELS
+    from streamal.core.strategies import STRATEGIES
+
+    lines = ["strategies (STREAMAL_STRATEGY, --strategy):"]
+    for name, cls in STRATEGIES.items():
+        doc = (cls.__doc__ or "").strip().splitlines()[0].rstrip(".").replace("``", "")
+        lines.append(f"  {name:34s}{doc}" + ("  [default]" if name == default("strategy") else ""))
+    lines.append("models (STREAMAL_MODEL, --model):")
+    for model, (_, desc) in MODELS.items():
+        lines.append(f"  {model:34s}{desc}" + ("  [default]" if model == default("model") else ""))
+    return "\n".join(lines)
 
 
 def _add_settings_flags(parser: argparse.ArgumentParser) -> None:
@@ -41,7 +93,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from streamal.runtime import configure_logging, serve
 
     settings = _settings_from(args)
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     serve(settings, reset_model=args.reset_model)
     return 0
 
@@ -61,57 +113,10 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0 if result.exit_code == 0 and result.events >= args.events else 1
 
 
-def _floats(text: str, flag: str) -> list[float]:
-    try:
-        return [float(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise ConfigError(f"{flag}: expected numbers separated by commas, got {text!r}") from None
-
-
 def _cmd_evaluate(args: argparse.Namespace) -> int:
-    from pathlib import Path
+    from streamal.evaluation.command import run_evaluate
 
-    from streamal.evaluation.evaluate import evaluate
-    from streamal.evaluation.plots import plot
-    from streamal.evaluation.report import format_table, write_results
-    from streamal.evaluation.runs import parse_delay
-    from streamal.evaluation.streams import open_stream
-
-    drift_at = [int(v) for v in _floats(args.drift_at, "--drift-at")] if args.drift_at else None
-    stream = open_stream(args.data, target=args.target, n=args.limit, seed=args.stream_seed, sep=args.sep,
-                         drift_at=drift_at)
-    peers = None
-    if args.peers:
-        from streamal.evaluation.peers import available_peers
-
-        peers = available_peers()
-        if not any(name.startswith("skactiveml:") for name in peers):
-            print("note: scikit-activeml is not installed (pip install 'streamal[compare]'); "  # noqa: T201
-                  "comparing with river's EntropySampler only", file=sys.stderr)
-    strategies = [s.strip() for s in args.strategy.split(",") if s.strip()] if args.strategy else None
-    from streamal.evaluation.runs import STOP, WARM, default_strategy
-
-    if args.stopping:
-        strategies = [*(strategies or [default_strategy()])]
-        strategies += [s + STOP for s in strategies if not s.endswith(STOP)]
-    if args.warm:
-        strategies = [*(strategies or [default_strategy()])]
-        strategies += [s + WARM for s in strategies if not s.endswith(WARM)]
-    options = {"audit_share": args.audit_share} if args.audit_share is not None else None
-    ev = evaluate(stream, model=args.model, strategies=strategies, budgets=_floats(args.budget, "--budget"),
-                  delay=parse_delay(args.delay, args.rate), seeds=args.seeds, seed=args.seed, options=options,
-                  peers=peers, progress=not args.quiet, warm=args.warm)
-    if stream.skipped:
-        print("note: skipped " + ", ".join(f"{v} {k}" for k, v in sorted(stream.skipped.items()))  # noqa: T201
-              + f" of {args.data}", file=sys.stderr)
-    if len({truth for truth, _ in ev.traces[("no-change", None)][0].confusion}) == 1:
-        print(f"warning: {args.data} has a single class: every strategy is right by default", file=sys.stderr)  # noqa: T201
-    out = Path(args.out)
-    json_path, csv_path = write_results(ev, out)
-    pngs = [] if args.no_plots else plot(ev, out)
-    print(format_table(ev))  # noqa: T201
-    print(f"\nwrote {json_path}, {csv_path}" + "".join(f", {p}" for p in pngs))  # noqa: T201
-    return 0
+    return run_evaluate(args)
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:
@@ -152,11 +157,16 @@ def _cmd_oracle(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The parser of every subcommand."""
-    parser = argparse.ArgumentParser(prog="streamal", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    from streamal import __version__
+
+    raw = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(prog="streamal", description=__doc__, formatter_class=raw)
+    parser.add_argument("--version", action="version", version=f"streamal {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    run = sub.add_parser("run", help="run the service (Kafka consumer, learner, HTTP)")
+    run = sub.add_parser("run", help="run the service (Kafka consumer, learner, HTTP)", formatter_class=raw,
+                         description="Run the service. Every flag is also an environment variable "
+                         "STREAMAL_<NAME>; a flag wins.", epilog=_choices_text())
     run.add_argument("--reset-model", action="store_true",
                      help="start a fresh model: keep the old checkpoint aside and learn the review and labels "
                      "topics again from their beginning (needed to change the model or the strategy)")
@@ -164,42 +174,47 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(func=_cmd_run)
 
     demo = sub.add_parser("demo", help="embedded broker + service + drifting stream + simulated analyst")
-    demo.add_argument("--events", type=int, default=20_000, help="events to replay, then stop (default 20000)")
+    demo.add_argument("--events", type=_count, default=20_000, help="events to replay, then stop (default 20000)")
     demo.add_argument("--stream", default="agrawal-abrupt", help="stream name (default agrawal-abrupt)")
-    demo.add_argument("--budget", type=float, default=default("budget"),
+    demo.add_argument("--budget", type=_share, default=default("budget"),
                       help=f"label budget (default {default('budget')})")
-    demo.add_argument("--model", default=default("model"), help=f"model name (default {default('model')})")
-    demo.add_argument("--strategy", default=default("strategy"),
-                      help=f"strategy name (default {default('strategy')})")
-    demo.add_argument("--rate", type=float, default=None, help="events per second (default: events/40)")
+    demo.add_argument("--model", default=default("model"), choices=MODEL_NAMES,
+                      help=f"model name (default {default('model')})")
+    demo.add_argument("--strategy", default=default("strategy"), choices=STRATEGY_NAMES, metavar="STRATEGY",
+                      help=f"strategy name (default {default('strategy')}; see streamal run --help)")
+    demo.add_argument("--rate", type=_positive, default=None, help="events per second (default: events/40)")
     demo.add_argument("--delay", type=float, default=1.0, help="analyst delay in seconds (default 1)")
-    demo.add_argument("--error-rate", type=float, default=0.0, help="share of wrong analyst answers")
+    demo.add_argument("--error-rate", type=_share, default=0.0, help="share of wrong analyst answers (default 0)")
     demo.add_argument("--state-dir", default=None, help="checkpoint directory (default: a temporary one)")
     demo.set_defaults(func=_cmd_demo)
 
     ev = sub.add_parser("evaluate", help="replay a stream through the learner offline: strategies, baselines, plots",
                         description="Replay a stream through the learner the service runs (no Kafka), with a "
                         "simulated analyst, for several strategies and budgets, always with the passive and "
-                        "random baselines and the no-change and majority references.")
+                        "random baselines and the no-change and majority references.", formatter_class=raw,
+                        epilog=_choices_text())
     ev.add_argument("--data", required=True,
                     help="a stream name (e.g. sea-abrupt, agrawal-gradual, hyperplane, rbf, elec2, kdd99, phishing), "
                     "a CSV file (with --target) or a JSONL file of events with a 'label' field")
     ev.add_argument("--target", default=None, help="label column of a CSV (default: the last column)")
-    ev.add_argument("--model", default=default("model"), help=f"linear, hat or arf (default {default('model')})")
+    ev.add_argument("--model", default=default("model"),
+                    help=f"model(s), comma-separated to compare them (default {default('model')}; see below)")
     ev.add_argument("--strategy", default=None,
                     help="strategy name(s), comma-separated (default: the service's default)")
     ev.add_argument("--budget", default="0.05", help="label budget(s), comma-separated (default 0.05)")
-    ev.add_argument("--delay", default="0", help="label delay: events (500) or a duration (30s, 5m, 2h) at --rate")
-    ev.add_argument("--rate", type=float, default=1.0, help="events per second, to turn a --delay duration into events")
-    ev.add_argument("--seeds", type=int, default=1, help="repeat each randomised run over this many seeds")
+    ev.add_argument("--delay", default="0", help="label delay: events (500) or a duration (30s, 5m, 2h) with --rate")
+    ev.add_argument("--rate", type=_positive, default=None,
+                    help="events per second: needed to turn a --delay duration into events")
+    ev.add_argument("--seeds", type=_count, default=1, help="repeat each randomised run over this many seeds")
     ev.add_argument("--seed", type=int, default=42, help="first learner seed")
     ev.add_argument("--stream-seed", type=int, default=42, help="seed of synthetic streams")
-    ev.add_argument("--limit", type=int, default=None, help="events to use (synthetic streams: default 20000)")
+    ev.add_argument("--limit", type=_count, default=None, help="events to use (synthetic streams: default 20000)")
     ev.add_argument("--sep", default=None, help="CSV separator (default: sniffed from the file: , ; tab or |)")
     ev.add_argument("--drift-at", default=None,
                     help="positions of known drifts in a file, comma-separated (e.g. 8000,14000), for the recovery "
                     "columns")
-    ev.add_argument("--audit-share", type=float, default=None, help="share of the budget spent on the random audit")
+    ev.add_argument("--audit-share", type=_share, default=None,
+                    help="share of the budget spent on the random audit (default 0.1)")
     ev.add_argument("--warm", type=int, default=0,
                     help="the first N events are a labelled history: STRATEGY+warm runs learn it first, the others "
                     "start cold; no run is scored on them")
@@ -215,8 +230,8 @@ def build_parser() -> argparse.ArgumentParser:
     rp = sub.add_parser("replay", help="publish a data set or synthetic stream to the events topic")
     rp.add_argument("--data", required=True, help="stream name, or a CSV/JSONL file")
     rp.add_argument("--target", default=None, help="label column of a CSV (default: the last)")
-    rp.add_argument("--events", type=int, default=None, help="stop after this many events")
-    rp.add_argument("--rate", type=float, default=None, help="events per second (default: as fast as possible)")
+    rp.add_argument("--events", type=_count, default=None, help="stop after this many events")
+    rp.add_argument("--rate", type=_positive, default=None, help="events per second (default: as fast as possible)")
     rp.add_argument("--with-labels", action="store_true", help="send the label inside each event")
     rp.add_argument("--truth", default=None, help="write the ground truth to this JSONL file (for the oracle)")
     rp.add_argument("--id-prefix", default="evt", help="event ids are PREFIX-N (default evt)")
@@ -230,7 +245,7 @@ def build_parser() -> argparse.ArgumentParser:
     oc = sub.add_parser("oracle", help="answer review items from a ground-truth file, after a delay")
     oc.add_argument("--truth", required=True, help="JSONL file of {event_id, label} lines (read as it grows)")
     oc.add_argument("--delay", type=float, default=0.0, help="seconds before each answer")
-    oc.add_argument("--error-rate", type=float, default=0.0, help="share of wrong answers")
+    oc.add_argument("--error-rate", type=_share, default=0.0, help="share of wrong answers (default 0)")
     oc.add_argument("--annotator", default="oracle", help="annotator name on the labels (default oracle)")
     oc.add_argument("--group-id", default="streamal-oracle",
                     help="the oracle's consumer group: a restart goes on where it stopped (default streamal-oracle)")
@@ -250,7 +265,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except StreamalError as exc:
-        print(f"streamal {args.command}: error: {exc}", file=sys.stderr)  # noqa: T201
-        return 2 if isinstance(exc, ConfigError | IncompatibleState) else 1
+        code = 2 if isinstance(exc, ConfigError | IncompatibleState) else 1
+        json_logs = (getattr(args, "log_format", None) or os.environ.get(ENV_PREFIX + "LOG_FORMAT", "")) == "json"
+        if json_logs:  # a log pipeline reads the last word as it reads the rest
+            line = orjson.dumps({"level": "CRITICAL", "logger": f"streamal.{args.command}", "message": str(exc),
+                                 "exit_code": code}).decode()
+            print(line, file=sys.stderr)  # noqa: T201
+        else:
+            print(f"streamal {args.command}: error: {exc}", file=sys.stderr)  # noqa: T201
+        return code
     except KeyboardInterrupt:
         return 130

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -106,7 +106,8 @@ class Settings(BaseSettings):
     http_port: int = Field(8000, ge=0, le=65535, description="Port of /healthz, /readyz, /metrics.")
     state_dir: Path = Field(Path("state"), description="Directory of the checkpoints.")
     checkpoint_interval: float = Field(30.0, gt=0, description="Seconds between checkpoints.")
-    log_level: str = Field("INFO", description="Logging level.")
+    log_level: str = Field("INFO", description="Logging level (DEBUG also shows the Kafka client's own logs).")
+    log_format: Literal["text", "json"] = Field("text", description="Log lines as text, or as JSON for log pipelines.")
 
     def learner_config(self) -> LearnerConfig:
         """The learner's part of the settings."""

@@ -110,7 +110,7 @@ def test_bad_arguments_fail_with_a_clear_message(capsys):
     assert main(["evaluate", "--data", "sea-abrupt", "--strategy", "psychic", "--quiet", "--no-plots"]) == 2
     assert "--strategy: unknown strategy 'psychic'" in capsys.readouterr().err
     assert main(["evaluate", "--data", "sea-abrupt", "--budget", "1.5", "--quiet", "--no-plots"]) == 2
-    assert main(["evaluate", "--data", "nowhere.csv", "--quiet", "--no-plots"]) == 1
+    assert main(["evaluate", "--data", "nowhere.csv", "--quiet", "--no-plots"]) == 2  # a usage error
     assert "neither a file nor a known stream" in capsys.readouterr().err
     assert parse_delay("90s", rate=2) == 180
     with pytest.raises(Exception, match="--delay"):

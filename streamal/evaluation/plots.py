@@ -114,6 +114,10 @@ def plot_vs_labels(ev: Evaluation, out: Path) -> Path:
         if r.budget is None:
             c, ls = style.get(r.strategy, ("grey", "-."))
             ax.axhline(r.accuracy, color=c, ls=ls, lw=1, label=f"{r.strategy} ({r.labels} labels)")
+            if r.strategy == PASSIVE:  # its own point, so the axis reaches every label passive used
+                ax.plot([r.labels], [r.accuracy], marker="s", color="black", ms=7)
+                ax.annotate(f"passive: {r.labels} labels", (r.labels, r.accuracy), textcoords="offset points",
+                            xytext=(-10, 8), ha="right", fontsize=8)
     ax.set_xscale("log")
     ax.set_xlabel("labels used (log scale)")
     ax.set_ylabel("prequential accuracy")

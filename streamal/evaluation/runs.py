@@ -45,11 +45,15 @@ def default_strategy() -> str:
     return LearnerConfig().strategy
 
 
-def parse_delay(text: str | float, rate: float = 1.0) -> int:
+def parse_delay(text: str | float, rate: float | None = None) -> int:
     """A label delay in events: a count (``"500"``) or a duration (``"30s"``, ``"5m"``, ``"2h"``) at ``rate`` events/s.
 
     >>> parse_delay("250"), parse_delay("2m", rate=10), parse_delay(0)
     (250, 1200, 0)
+    >>> parse_delay("30s")
+    Traceback (most recent call last):
+    ...
+    streamal.errors.ConfigError: --delay: a duration ('30s') needs --rate (events per second) to become events
     """
     s = str(text).strip().lower()
     m = re.fullmatch(r"(\d+(?:\.\d+)?)\s*(s|m|h)?", s)
@@ -58,6 +62,8 @@ def parse_delay(text: str | float, rate: float = 1.0) -> int:
     value, unit = float(m.group(1)), m.group(2)
     if unit is None:
         return int(value)
+    if rate is None:
+        raise ConfigError(f"--delay: a duration ({text!r}) needs --rate (events per second) to become events")
     seconds = value * {"s": 1, "m": 60, "h": 3600}[unit]
     return int(round(seconds * rate))
 

@@ -23,17 +23,45 @@ metrics count each one).
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["Throttled", "configure_logging"]
+__all__ = ["JsonFormatter", "Throttled", "configure_logging"]
 
 
-def configure_logging(level: str) -> None:
-    """``time level logger message`` lines on stderr; the kafka client's own logs only at ``DEBUG``."""
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s", force=True)
+class JsonFormatter(logging.Formatter):
+    """One JSON object a line, for log pipelines: ``ts``, ``level``, ``logger``, ``message`` (and ``error``).
+
+    >>> record = logging.LogRecord("streamal.service.loop", logging.INFO, "", 0, "assigned partitions=%s",
+    ...                            ("e:0",), None)
+    >>> JsonFormatter().format(record).split(', "ts"')[0]
+    '{"level": "INFO", "logger": "streamal.service.loop", "message": "assigned partitions=e:0"'
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        out: dict[str, Any] = {"level": record.levelname, "logger": record.name, "message": record.getMessage(),
+                               "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}Z"}
+        if record.exc_info:
+            out["error"] = self.formatException(record.exc_info)
+        return json.dumps(out)
+
+
+def configure_logging(level: str, fmt: str = "text") -> None:
+    """Log lines on stderr (``text``: ``time level logger message``; ``json``: one object a line).
+
+    The kafka client's own logs show only at ``DEBUG``.
+    """
+    handler = logging.StreamHandler()
+    if fmt == "json":
+        formatter: logging.Formatter = JsonFormatter()
+        formatter.converter = time.gmtime
+    else:
+        formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s")
+    handler.setFormatter(formatter)
+    logging.basicConfig(level=level, handlers=[handler], force=True)
     numeric = logging.getLevelName(level)
     logging.getLogger("kafka").setLevel(logging.DEBUG if numeric == logging.DEBUG else logging.CRITICAL + 1)
 

@@ -92,11 +92,22 @@ class DemoResult:
         return "\n".join(lines)
 
 
-def _wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float) -> None:
+def service_error(log_file: Path) -> str:
+    """The service's own last word from its log: its error line, else its last line."""
+    try:
+        lines = [line.strip() for line in log_file.read_text(errors="replace").splitlines() if line.strip()]
+    except OSError:
+        return "(no log)"
+    errors = [line for line in lines if ": error: " in line or " ERROR " in line]
+    return (errors or lines or ["(empty log)"])[-1]
+
+
+def _wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float, log_file: Path) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise StreamalError(f"the service exited with code {proc.returncode} before it was ready")
+            raise StreamalError(f"the service exited with code {proc.returncode} before it was ready: "
+                                f"{service_error(log_file)}")
         try:
             with urllib.request.urlopen(url, timeout=1) as resp:  # noqa: S310
                 if resp.status == 200:
@@ -148,7 +159,7 @@ def run_demo(
         truth: dict[str, str] = {}
         threads: list[threading.Thread] = []
         try:
-            _wait_ready(base + "/readyz", proc, timeout=60)
+            _wait_ready(base + "/readyz", proc, timeout=60, log_file=log_file)
             oracle = Oracle(truth, broker.bootstrap, delay=delay, error_rate=error_rate)
             source = open_stream(stream, n=events)
 
@@ -160,7 +171,7 @@ def run_demo(
                        threading.Thread(target=_replay, daemon=True, name="replay")]
             for t in threads:
                 t.start()
-            _follow(base + "/metrics", events, delay, proc, progress)
+            _follow(base + "/metrics", events, delay, proc, progress, log_file)
         finally:
             stop.set()
             for t in threads:
@@ -186,7 +197,8 @@ def _safe_scrape(url: str) -> dict[str, float]:
         return {}
 
 
-def _follow(url: str, events: int, delay: float, proc: subprocess.Popen[bytes], progress: bool) -> None:
+def _follow(url: str, events: int, delay: float, proc: subprocess.Popen[bytes], progress: bool,
+            log_file: Path) -> None:
     """Print live progress until every event is scored and the backlog has drained."""
     from tqdm import tqdm
 
@@ -195,7 +207,8 @@ def _follow(url: str, events: int, delay: float, proc: subprocess.Popen[bytes], 
     try:
         while True:
             if proc.poll() is not None:
-                raise StreamalError(f"the service exited with code {proc.returncode}; see its log")
+                raise StreamalError(f"the service exited with code {proc.returncode}: {service_error(log_file)} "
+                                    f"(log: {log_file})")
             m = _safe_scrape(url)
             d = DemoResult.from_metrics(m)
             bar.n = d.events
