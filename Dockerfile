@@ -1,7 +1,7 @@
 # streamal: slim Python, built wheels only in the final image, non-root, health-checked.
 FROM python:3.11-slim AS build
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md LICENSE ./
 COPY streamal ./streamal
 RUN pip wheel --no-cache-dir --wheel-dir /wheels .
 

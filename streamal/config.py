@@ -206,9 +206,10 @@ def parse_tokens(spec: str) -> dict[str, str]:
         except OSError as exc:
             raise ValueError(f"cannot read the token file {path}: {exc.strerror}") from None
     out: dict[str, str] = {}
-    for raw in re.split(r"[,\n]", text):
+    lines = [line for line in text.splitlines() if not line.strip().startswith("#")]  # comments may hold commas
+    for raw in re.split(r"[,\n]", "\n".join(lines)):
         pair = raw.strip()
-        if not pair or pair.startswith("#"):
+        if not pair:
             continue
         name, sep, token = pair.partition(":")
         name, token = name.strip(), token.strip()

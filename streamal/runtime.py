@@ -35,7 +35,7 @@ from streamal.service.logs import configure_logging
 from streamal.service.loop import Service
 from streamal.service.metrics import Metrics
 
-__all__ = ["bind_http", "configure_logging", "serve"]
+__all__ = ["bind_http", "configure_logging", "serve", "token_warnings"]
 
 logger = logging.getLogger(__name__)
 
@@ -62,9 +62,29 @@ def bind_http(host: str, port: int) -> socket.socket:
     return sock
 
 
+def token_warnings(tokens: dict[str, str]) -> list[str]:
+    """What to say loudly at start about the review API's tokens (nothing when they look right).
+
+    >>> token_warnings({})[0][:43]
+    'the review API has no tokens (STREAMAL_REVI'
+    >>> token_warnings({"change-me-demo-token-1": "analyst-1"})[0][:40]
+    'example review tokens are in use (analys'
+    """
+    if not tokens:
+        return ["the review API has no tokens (STREAMAL_REVIEW_TOKENS): every /api call answers 401 and the "
+                "review page cannot sign in; give analyst:token pairs, or @/path/to/a/file of them"]
+    example = sorted(name for token, name in tokens.items() if token.startswith("change-me"))
+    if example:
+        return [f"example review tokens are in use ({', '.join(example)}): anyone who has read the example file "
+                "can answer review items; give tokens of your own in STREAMAL_REVIEW_TOKENS"]
+    return []
+
+
 def serve(settings: Settings, stop: threading.Event | None = None, *, reset_model: bool = False) -> None:
     """Run the service until SIGTERM/SIGINT (or ``stop``); raises on a fatal error."""
     stop = stop or threading.Event()
+    for warning in token_warnings(settings.tokens):
+        logger.warning(warning)
     sock = bind_http(settings.http_host, settings.http_port)
     registry = CollectorRegistry()
     metrics = Metrics(registry)

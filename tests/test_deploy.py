@@ -162,6 +162,19 @@ def test_the_dashboard_json_is_built_from_its_code():
     assert provisioning["datasources"][0]["uid"] == dash["panels"][0]["datasource"]["uid"]
 
 
+def test_the_dashboard_has_an_instance_variable_every_panel_honours():
+    dash = load_builder().build()
+    [variable] = dash["templating"]["list"]
+    assert variable["name"] == "instance" and variable["includeAll"] and variable["multi"]
+    exprs = [t["expr"] for p in dash["panels"] for t in p["targets"]] + [a["expr"] for a in dash["annotations"]["list"]]
+    for expr in exprs:
+        selectors = re.findall(r"streamal_\w+\{([^}]*)\}", expr)
+        assert selectors, expr
+        assert all('instance=~"$instance"' in sel for sel in selectors), expr
+    per_instance = [p["title"] for p in dash["panels"] if any("instance" in t["legendFormat"] for t in p["targets"])]
+    assert len(per_instance) >= 12, per_instance
+
+
 def promql_metric_names(expr):
     """The metric names in a PromQL expression: identifiers that are not functions, keywords or labels."""
     expr = re.sub(r"(?:by|without|on|ignoring)\s*\([^)]*\)", " ", expr)  # grouping labels
@@ -252,3 +265,38 @@ def test_dockerfile_is_slim_non_root_and_health_checked():
     assert 'ENTRYPOINT ["streamal"]' in final and 'CMD ["run"]' in final
     assert "EXPOSE 8000" in final
     assert "apt-get" not in final and "gcc" not in final  # no build tools in the final image
+
+
+def test_compose_lets_host_clients_reach_kafka_and_wires_the_review_tokens():
+    from streamal.config import parse_tokens
+    from streamal.runtime import token_warnings
+
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    kafka = compose["services"]["kafka"]
+    env = kafka["environment"]
+    listeners = dict(item.split("://") for item in env["KAFKA_ADVERTISED_LISTENERS"].split(","))
+    assert listeners["EXTERNAL"] == "localhost:29092" and listeners["PLAINTEXT"] == "kafka:9092"
+    assert "29092:29092" in kafka["ports"] and "EXTERNAL:PLAINTEXT" in env["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"]
+    assert "EXTERNAL://:29092" in env["KAFKA_LISTENERS"]
+    streamal = compose["services"]["streamal"]
+    assert streamal["environment"]["STREAMAL_REVIEW_TOKENS"] == "@/run/secrets/review_tokens"
+    assert streamal["secrets"] == ["review_tokens"]
+    secret = compose["secrets"]["review_tokens"]["file"]
+    example = ROOT / secret.split(":-")[1].rstrip("}")
+    tokens = parse_tokens(f"@{example}")
+    assert len(tokens) == 2 and token_warnings(tokens)  # the example works, and streamal says it is one
+    assert token_warnings({}) and not token_warnings({"a-real-secret-token": "analyst-1"})
+    assert "/readyz" in " ".join(streamal["healthcheck"]["test"])  # the demo waits on readiness
+    assert compose["services"]["replay"]["depends_on"]["streamal"]["condition"] == "service_healthy"
+    create = compose["services"]["topics"]["command"][0]
+    assert "streamal.review:1" in create and "streamal.labels:1" in create  # one order of labels for every replica
+
+
+def test_the_image_build_context_leaves_out_the_venv_and_the_history():
+    ignored = [line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()
+               if line.strip() and not line.startswith("#")]
+    assert {".venv/", ".git/", "state/", "tests/"} <= set(ignored)
+    copied = re.findall(r"^COPY (?!--from)(.+) \S+$", (ROOT / "Dockerfile").read_text(), re.M)
+    for line in copied:
+        for path in line.split():
+            assert (ROOT / path).exists() and path not in ignored, path

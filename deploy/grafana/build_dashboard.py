@@ -51,52 +51,71 @@ def panel(title: str, targets: list[tuple[str, str]], *, unit: str = "short", ki
     })
 
 
+def m(name: str, matchers: str = "") -> str:
+    """A metric selector limited to the instances chosen in the dashboard's ``instance`` variable."""
+    return f'{name}{{instance=~"$instance"{", " + matchers if matchers else ""}}}'
+
+
 def build() -> dict[str, Any]:
-    """The dashboard as a dict (Grafana's JSON model)."""
+    """The dashboard as a dict (Grafana's JSON model); one line per replica where replicas differ."""
     _panels.clear()
     global _y
     _y = 0
-    scored = f'sum(rate(streamal_events_total{{outcome="scored"}}[{RATE}]))'
-    panel("Events per second", [(scored, "scored"),
-                                (f'sum(rate(streamal_events_total{{outcome="invalid"}}[{RATE}]))', "invalid")],
-          unit="ops", width=6, kind="timeseries")
-    panel("Query rate against budget", [
-        (f"sum(rate(streamal_queries_total[{RATE}])) / {scored}", "query rate"),
-        ("max(streamal_budget_ratio)", "budget"),
-        ('max(streamal_budget_spent_ratio{window="run"})', "spent over the run"),
-        ('max(streamal_budget_spent_ratio{window="recent"})', "spent over the window"),
+    events_scored = m("streamal_events_total", 'outcome="scored"')
+    events_invalid = m("streamal_events_total", 'outcome="invalid"')
+    spent_recent = m("streamal_budget_spent_ratio", 'window="recent"')
+    scored = f"sum by (instance) (rate({events_scored}[{RATE}]))"
+    panel("Events per second, by instance", [
+        (scored, "{{instance}} scored"),
+        (f"sum by (instance) (rate({events_invalid}[{RATE}]))", "{{instance}} invalid"),
+    ], unit="ops", width=6, kind="timeseries")
+    panel("Query rate against budget, by instance", [
+        (f"sum by (instance) (rate({m('streamal_queries_total')}[{RATE}])) / {scored}", "{{instance}} query rate"),
+        (f"max by (instance) ({m('streamal_budget_ratio')})", "{{instance}} budget"),
+        (f"max by (instance) ({spent_recent})", "{{instance}} spent over the window"),
     ], unit="percentunit", width=9)
-    panel("Queries by reason", [(f"sum by (reason) (rate(streamal_queries_total[{RATE}]))", "{{reason}}")],
+    panel("Queries by reason (all instances)",
+          [(f"sum by (reason) (rate({m('streamal_queries_total')}[{RATE}]))", "{{reason}}")],
           unit="ops", width=9, stacking={"mode": "normal"})
     panel("Accuracy (audit: unbiased; queried: all labelled); drift alarms as annotations",
-          [("max by (estimate) (streamal_accuracy)", "{{estimate}}")], unit="percentunit", width=12, min=0, max=1)
-    panel("Drift alarms", [(f"sum by (detector) (increase(streamal_drift_alarms_total[{RATE}]))", "{{detector}}")],
-          width=6, kind="timeseries", drawStyle="bars")
-    panel("Labels learned (model version)", [("max(streamal_model_version)", "labels learned")], width=6,
-          kind="stat")
-    panel("Review backlog", [("sum(streamal_review_backlog)", "open items")], width=8)
-    panel("Oldest open review item", [("max(streamal_review_backlog_age_seconds)", "age")], unit="s", width=8)
+          [(f"max by (instance, estimate) ({m('streamal_accuracy')})", "{{instance}} {{estimate}}")],
+          unit="percentunit", width=12, min=0, max=1)
+    panel("Drift alarms",
+          [(f"sum by (instance, detector) (increase({m('streamal_drift_alarms_total')}[{RATE}]))",
+            "{{instance}} {{detector}}")], width=6, kind="timeseries", drawStyle="bars")
+    panel("Labels learned (model version), by instance",
+          [(f"max by (instance) ({m('streamal_model_version')})", "{{instance}}")], width=6, kind="stat")
+    panel("Review backlog", [(f"max by (instance) ({m('streamal_review_backlog')})", "{{instance}}")], width=8)
+    panel("Oldest open review item",
+          [(f"max by (instance) ({m('streamal_review_backlog_age_seconds')})", "{{instance}}")], unit="s", width=8)
     panel("Label delay (query to label)", [
-        (f"histogram_quantile(0.5, sum by (le) (rate(streamal_label_delay_seconds_bucket[{RATE}])))", "median"),
-        (f"histogram_quantile(0.9, sum by (le) (rate(streamal_label_delay_seconds_bucket[{RATE}])))", "p90"),
+        (f"histogram_quantile(0.5, sum by (le) (rate({m('streamal_label_delay_seconds_bucket')}[{RATE}])))",
+         "median"),
+        (f"histogram_quantile(0.9, sum by (le) (rate({m('streamal_label_delay_seconds_bucket')}[{RATE}])))", "p90"),
     ], unit="s", width=8)
-    panel("Processing latency per event", [
-        (f"histogram_quantile({q}, sum by (le) (rate(streamal_event_processing_seconds_bucket[{RATE}])))", name)
-        for q, name in ((0.5, "p50"), (0.95, "p95"), (0.99, "p99"))
+    panel("Processing latency per event, by instance", [
+        (f"histogram_quantile({q}, sum by (instance, le) "
+         f"(rate({m('streamal_event_processing_seconds_bucket')}[{RATE}])))", f"{{{{instance}}}} {name}")
+        for q, name in ((0.5, "p50"), (0.99, "p99"))
     ], unit="s", width=8)
-    panel("Consumer lag by partition",
-          [("sum by (partition) (streamal_consumer_lag_messages)", "partition {{partition}}")], width=8)
+    panel("Consumer lag by instance and partition",
+          [(f"sum by (instance, partition) ({m('streamal_consumer_lag_messages')})",
+            "{{instance}} partition {{partition}}")], width=8)
     panel("Dead letters by reason",
-          [(f"sum by (reason) (increase(streamal_dead_letters_total[{RATE}]))", "{{reason}}")],
+          [(f"sum by (reason) (increase({m('streamal_dead_letters_total')}[{RATE}]))", "{{reason}}")],
           width=8, drawStyle="bars")
-    panel("Strategy threshold", [("max(streamal_strategy_threshold)", "utility threshold")], width=8)
+    panel("Strategy threshold", [(f"max by (instance) ({m('streamal_strategy_threshold')})", "{{instance}}")],
+          width=8)
     panel("Stopping rule: saturated (1) and stop-set agreement", [
-        ("max(streamal_saturated)", "saturated"), ("max(streamal_stop_agreement)", "agreement (kappa)")], width=8)
+        (f"max by (instance) ({m('streamal_saturated')})", "{{instance}} saturated"),
+        (f"max by (instance) ({m('streamal_stop_agreement')})", "{{instance}} agreement (kappa)")], width=8)
     panel("Calibration on the audit sample (lower is better)", [
-        ('max by (measure) (streamal_calibration)', "{{measure}}")], width=8)
-    panel("Checkpoint age", [("max(streamal_checkpoint_age_seconds)", "age")], unit="s", width=8, kind="stat")
+        (f"max by (instance, measure) ({m('streamal_calibration')})", "{{instance}} {{measure}}")], width=8)
+    panel("Checkpoint age", [(f"max by (instance) ({m('streamal_checkpoint_age_seconds')})", "{{instance}}")],
+          unit="s", width=8, kind="stat")
     panel("Checkpoint duration", [
-        (f"histogram_quantile(0.95, sum by (le) (rate(streamal_checkpoint_duration_seconds_bucket[{RATE}])))", "p95"),
+        (f"histogram_quantile(0.95, sum by (instance, le) "
+         f"(rate({m('streamal_checkpoint_duration_seconds_bucket')}[{RATE}])))", "{{instance}} p95"),
     ], unit="s", width=8)
     return {
         "uid": "streamal",
@@ -112,12 +131,24 @@ def build() -> dict[str, Any]:
             "datasource": DS,
             "enable": True,
             "iconColor": "red",
-            "expr": "sum by (detector) (increase(streamal_drift_alarms_total[1m])) > 0",
+            "expr": f"sum by (instance, detector) (increase({m('streamal_drift_alarms_total')}[1m])) > 0",
             "titleFormat": "drift alarm",
-            "textFormat": "detector {{detector}}",
+            "textFormat": "{{instance}}: detector {{detector}}",
             "step": "60s",
         }]},
-        "templating": {"list": []},
+        "templating": {"list": [{
+            "name": "instance",
+            "label": "instance",
+            "type": "query",
+            "datasource": DS,
+            "query": {"query": "label_values(streamal_build_info, instance)", "refId": "instance"},
+            "definition": "label_values(streamal_build_info, instance)",
+            "refresh": 2,
+            "includeAll": True,
+            "multi": True,
+            "allValue": ".*",
+            "current": {"selected": True, "text": ["All"], "value": ["$__all"]},
+        }]},
         "panels": list(_panels),
     }
 
