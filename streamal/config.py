@@ -12,6 +12,8 @@ streamal.errors.ConfigError: STREAMAL_BUDGET: must be in (0, 1], got 2.0
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -24,7 +26,7 @@ from streamal.core.config import LearnerConfig
 from streamal.core.names import ModelName, StrategyName, model_name, strategy_name
 from streamal.errors import ConfigError
 
-__all__ = ["Settings", "default", "load_settings", "parse_tokens"]
+__all__ = ["Settings", "TokenBook", "default", "digest", "load_settings", "parse_tokens"]
 
 ENV_PREFIX = "STREAMAL_"
 _L = LearnerConfig()  # the learner's defaults
@@ -104,6 +106,8 @@ class Settings(BaseSettings):
     # Service
     http_host: str = Field("0.0.0.0", description="Address the HTTP server listens on.")  # noqa: S104
     http_port: int = Field(8000, ge=0, le=65535, description="Port of /healthz, /readyz, /metrics.")
+    http_max_body_bytes: int = Field(
+        65_536, ge=1024, le=10_000_000, description="Largest request body the HTTP API reads (413 beyond it).")
     state_dir: Path = Field(Path("state"), description="Directory of the checkpoints.")
     checkpoint_interval: float = Field(30.0, gt=0, description="Seconds between checkpoints.")
     log_level: str = Field("INFO", description="Logging level (DEBUG also shows the Kafka client's own logs).")
@@ -152,8 +156,8 @@ class Settings(BaseSettings):
         return v
 
     @property
-    def tokens(self) -> dict[str, str]:
-        """Review API bearer token -> annotator name."""
+    def tokens(self) -> TokenBook:
+        """The review API's bearer tokens (as digests) and their annotators."""
         return parse_tokens(self.review_tokens)
 
     @property
@@ -192,11 +196,51 @@ class Settings(BaseSettings):
 _NAME = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
 
 
-def parse_tokens(spec: str) -> dict[str, str]:
-    """``"annotator:token,..."`` (or ``"@file"`` with one pair a line) to ``{token: annotator}``.
+class TokenBook:
+    """The review API's bearer tokens, kept as SHA-256 digests and checked in constant time.
 
-    >>> parse_tokens("analyst-1:s3cret-token-1, analyst-2:s3cret-token-2")
-    {'s3cret-token-1': 'analyst-1', 's3cret-token-2': 'analyst-2'}
+    A presented token is hashed and compared with every known digest by
+    :func:`hmac.compare_digest` (no early exit), so the time a check takes
+    says nothing about how close a guess was, and the plain tokens need not
+    be kept anywhere: a token file may list ``analyst:sha256:<hex digest>``.
+
+    >>> book = parse_tokens("analyst-1:s3cret-token-1, analyst-2:sha256:" + digest("s3cret-token-2"))
+    >>> book.who("s3cret-token-1"), book.who("s3cret-token-2"), book.who("guess")
+    ('analyst-1', 'analyst-2', None)
+    >>> book.names()
+    ['analyst-1', 'analyst-2']
+    """
+
+    def __init__(self, entries: Mapping[str, str] | None = None, examples: list[str] | None = None) -> None:
+        self._digests = [(bytes.fromhex(d), name) for d, name in (entries or {}).items()]
+        self.examples = sorted(examples or [])  # annotators whose tokens are the documentation's placeholders
+
+    def who(self, token: str) -> str | None:
+        """The annotator ``token`` belongs to, or ``None``; every entry is compared, in constant time."""
+        presented = hashlib.sha256(token.encode()).digest()
+        found = None
+        for known, name in self._digests:
+            if hmac.compare_digest(presented, known):
+                found = name
+        return found
+
+    def names(self) -> list[str]:
+        """The annotators, sorted."""
+        return sorted({name for _, name in self._digests})
+
+    def __bool__(self) -> bool:
+        return bool(self._digests)
+
+
+def digest(token: str) -> str:
+    """The SHA-256 hex digest of a token, as a token file may list it (``analyst:sha256:<digest>``)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def parse_tokens(spec: str) -> TokenBook:
+    """``"annotator:token,..."`` (or ``"@file"`` with one pair a line; ``#`` comments) as a :class:`TokenBook`.
+
+    A token is 8 characters or more; ``sha256:<64 hex>`` gives its digest instead of the token.
     """
     text = spec.strip()
     if text.startswith("@"):
@@ -206,6 +250,7 @@ def parse_tokens(spec: str) -> dict[str, str]:
         except OSError as exc:
             raise ValueError(f"cannot read the token file {path}: {exc.strerror}") from None
     out: dict[str, str] = {}
+    examples = []
     lines = [line for line in text.splitlines() if not line.strip().startswith("#")]  # comments may hold commas
     for raw in re.split(r"[,\n]", "\n".join(lines)):
         pair = raw.strip()
@@ -215,12 +260,20 @@ def parse_tokens(spec: str) -> dict[str, str]:
         name, token = name.strip(), token.strip()
         if not sep or not _NAME.fullmatch(name):
             raise ValueError(f"expected 'annotator:token' pairs, got {pair.split(':')[0]!r}...")
-        if len(token) < 8:
+        if token.startswith("sha256:"):
+            hexed = token.removeprefix("sha256:").lower()
+            if not re.fullmatch(r"[0-9a-f]{64}", hexed):
+                raise ValueError(f"the digest of {name!r} is not 64 hexadecimal characters")
+        elif len(token) < 8:
             raise ValueError(f"the token of {name!r} is shorter than 8 characters")
-        if token in out:
-            raise ValueError(f"two annotators share one token ({out[token]!r} and {name!r})")
-        out[token] = name
-    return out
+        else:
+            if token.startswith("change-me"):
+                examples.append(name)
+            hexed = digest(token)
+        if hexed in out:
+            raise ValueError(f"two annotators share one token ({out[hexed]!r} and {name!r})")
+        out[hexed] = name
+    return TokenBook(out, examples)
 
 
 def default(name: str) -> Any:

@@ -25,7 +25,7 @@ from types import FrameType
 import uvicorn
 from prometheus_client import CollectorRegistry
 
-from streamal.config import Settings
+from streamal.config import Settings, TokenBook
 from streamal.errors import ConfigError, StreamalError
 from streamal.http.app import create_app
 from streamal.http.desk import ReviewDesk
@@ -62,21 +62,21 @@ def bind_http(host: str, port: int) -> socket.socket:
     return sock
 
 
-def token_warnings(tokens: dict[str, str]) -> list[str]:
+def token_warnings(tokens: TokenBook) -> list[str]:
     """What to say loudly at start about the review API's tokens (nothing when they look right).
 
-    >>> token_warnings({})[0][:43]
+    >>> from streamal.config import parse_tokens
+    >>> token_warnings(parse_tokens(""))[0][:43]
     'the review API has no tokens (STREAMAL_REVI'
-    >>> token_warnings({"change-me-demo-token-1": "analyst-1"})[0][:40]
+    >>> token_warnings(parse_tokens("analyst-1:change-me-demo-token-1"))[0][:40]
     'example review tokens are in use (analys'
     """
     if not tokens:
         return ["the review API has no tokens (STREAMAL_REVIEW_TOKENS): every /api call answers 401 and the "
                 "review page cannot sign in; give analyst:token pairs, or @/path/to/a/file of them"]
-    example = sorted(name for token, name in tokens.items() if token.startswith("change-me"))
-    if example:
-        return [f"example review tokens are in use ({', '.join(example)}): anyone who has read the example file "
-                "can answer review items; give tokens of your own in STREAMAL_REVIEW_TOKENS"]
+    if tokens.examples:
+        return [f"example review tokens are in use ({', '.join(tokens.examples)}): anyone who has read the "
+                "example file can answer review items; give tokens of your own in STREAMAL_REVIEW_TOKENS"]
     return []
 
 
@@ -92,13 +92,14 @@ def serve(settings: Settings, stop: threading.Event | None = None, *, reset_mode
     review = ReviewStore(answers_wanted=settings.review_answers, claim_seconds=settings.review_claim_seconds,
                          undo_seconds=settings.review_undo_seconds, max_items=settings.max_pending)
     service = Service(settings, metrics, health, review, reset_model=reset_model)
-    for who in sorted(set(settings.tokens.values())):
+    for who in settings.tokens.names():
         metrics.review_answers.labels(annotator=who)
     desk = ReviewDesk(review, service.publish_acked, labels_topic=settings.labels_topic,
                       review_topic=settings.review_topic, tokens=settings.tokens,
                       allowed_labels=settings.allowed_labels,
                       on_answer=lambda who: metrics.review_answers.labels(annotator=who).inc())
-    http = _HttpServer(uvicorn.Config(create_app(health, registry, desk), log_level="warning", access_log=False))
+    app = create_app(health, registry, desk, max_body=settings.http_max_body_bytes)
+    http = _HttpServer(uvicorn.Config(app, log_level="warning", access_log=False))
     http_thread = threading.Thread(target=http.run, kwargs={"sockets": [sock]}, name="http", daemon=True)
     http_thread.start()
     deadline = time.monotonic() + 10.0

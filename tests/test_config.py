@@ -30,11 +30,13 @@ def test_bad_setting_names_itself(given, named):
 def test_review_tokens_from_a_list_or_a_file(tmp_path):
     from streamal.config import load_settings
 
-    assert load_settings({"review_tokens": "analyst-1:aaaaaaaa1,analyst-2:bbbbbbbb2"}).tokens == {
-        "aaaaaaaa1": "analyst-1", "bbbbbbbb2": "analyst-2"}
+    book = load_settings({"review_tokens": "analyst-1:aaaaaaaa1,analyst-2:bbbbbbbb2"}).tokens
+    assert (book.who("aaaaaaaa1"), book.who("bbbbbbbb2"), book.who("aaaaaaaa2")) == ("analyst-1", "analyst-2", None)
     path = tmp_path / "tokens"
     path.write_text("# annotator:token\nanalyst-1:cccccccc3\n\nanalyst-2:dddddddd4\n")
-    assert load_settings({"review_tokens": f"@{path}"}).tokens == {"cccccccc3": "analyst-1", "dddddddd4": "analyst-2"}
+    book = load_settings({"review_tokens": f"@{path}"}).tokens
+    assert (book.who("cccccccc3"), book.who("dddddddd4"), book.names()) == ("analyst-1", "analyst-2",
+                                                                           ["analyst-1", "analyst-2"])
     for bad, message in [("analyst-1", "annotator:token"), ("a:b", "shorter than 8"),
                          ("a:same-token-1,b:same-token-1", "share one token"),
                          (f"@{tmp_path / 'missing'}", "cannot read the token file")]:

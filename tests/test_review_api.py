@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from prometheus_client import CollectorRegistry
 
+from streamal.config import parse_tokens
 from streamal.core.pending import PendingItem
 from streamal.errors import BrokerError
 from streamal.http.app import create_app
@@ -18,7 +19,7 @@ from streamal.http.desk import ReviewDesk
 from streamal.review.store import ReviewStore
 from streamal.service.health import Health
 
-TOKENS = {"token-one-1234": "analyst-1", "token-two-5678": "analyst-2"}
+TOKENS = parse_tokens("analyst-1:token-one-1234,analyst-2:token-two-5678")
 NOW = 1_800_000_000.0
 
 
@@ -124,15 +125,16 @@ def test_an_answer_is_a_label_message_with_its_audit_trail(api):
     assert len(rec.sent) == 1
 
 
-def test_new_labels_are_allowed_unless_the_set_is_fixed(api):
+def test_new_labels_are_allowed_but_make_no_class_until_learned_and_the_order_is_stable(api):
     rec, desk = api.rec, api.desk
-    assert api.call("/api/review/e0/label", "POST", body={"label": "brand-new-class"})[0] == 200
-    assert "brand-new-class" in api.call("/api/me")[1]["classes"]
-    desk.allowed_labels = ["benign", "malicious"]
+    assert api.call("/api/review/e0/label", "POST", body={"label": "Malicious "})[0] == 200  # a typo
+    assert api.call("/api/review/e0/undo", "POST")[0] == 200
+    assert api.call("/api/me")[1]["classes"] == ["benign", "malicious"]  # learned ones only, sorted
+    desk.allowed_labels = ["malicious", "benign"]
     status, body = api.call("/api/review/e1/label", "POST", body={"label": "other"})
     assert status == 400 and "not allowed" in body["detail"]
-    assert api.call("/api/me")[1]["classes"] == ["benign", "malicious"]
-    assert len(rec.sent) == 1
+    assert api.call("/api/me")[1]["classes"] == ["malicious", "benign"]  # configured: in the configured order
+    assert len(rec.sent) == 2
 
 
 def test_claims_keep_others_off_and_expire(api):
@@ -219,3 +221,126 @@ def test_the_page_and_its_assets_are_served_and_documented(api):
                  "/api/review/{event_id}/release", "/api/review/{event_id}/skip", "/api/review/{event_id}/undo",
                  "/api/review/stats"):
         assert path in paths
+
+
+def test_many_concurrent_answers_from_one_analyst_count_once(api):
+    import concurrent.futures
+
+    api.store.answers_wanted = 2
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        codes = list(pool.map(lambda _: api.call("/api/review/e0/label", "POST", body={"label": "benign"})[0],
+                              range(8)))
+    assert codes.count(200) == 1 and codes.count(409) == 7
+    entry = api.store.entry("e0")
+    assert len(entry.live_answers()) == 1 and entry.open  # one analyst cannot fill a quorum of two alone
+    assert len([m for t, _, m in api.rec.sent if t == "labels"]) == 1
+
+
+def test_concurrent_answers_from_several_analysts_fill_the_quorum_once_each(api):
+    import concurrent.futures
+
+    api.store.answers_wanted = 2
+    tokens = ["token-one-1234", "token-two-5678"] * 6
+    with concurrent.futures.ThreadPoolExecutor(12) as pool:
+        codes = list(pool.map(lambda t: api.call("/api/review/e1/label", "POST", token=t,
+                                                 body={"label": "malicious"})[0], tokens))
+    assert codes.count(200) == 2
+    entry = api.store.entry("e1")
+    assert sorted(a.annotator for a in entry.live_answers()) == ["analyst-1", "analyst-2"]
+    assert entry.agreed == "malicious"
+
+
+def test_the_labels_topic_decides_between_two_replicas_answers_of_one_analyst(api):
+    store = api.store
+    store.record_local("e2", "benign", "analyst-1", answer_id="local-1", at=1.0)  # given on this replica
+    # another replica published first: its message is the one the topic shows first
+    assert store.apply_answer("e2", "malicious", "analyst-1", answer_id="remote-1", at=0.5)
+    assert not store.apply_answer("e2", "benign", "analyst-1", answer_id="local-1", at=1.0)
+    [only] = store.entry("e2").live_answers()
+    assert (only.answer_id, only.label, only.tentative) == ("remote-1", "malicious", False)
+
+
+def test_a_failed_publish_leaves_the_analyst_free_to_answer_again(api):
+    api.rec.fail = True
+    assert api.call("/api/review/e0/label", "POST", body={"label": "benign"})[0] == 503
+    api.rec.fail = False
+    assert api.call("/api/review/e0/label", "POST", body={"label": "benign"})[0] == 200
+
+
+def test_a_drop_respects_another_analysts_claim(api):
+    assert api.call("/api/review/e0/claim", "POST")[0] == 200
+    status, body = api.call("/api/review/e0/skip", "POST", token="token-two-5678", body={"requeue": False})
+    assert status == 409 and "claimed by analyst-1" in body["detail"]
+    assert not api.store.entry("e0").dropped and api.rec.sent == []
+
+
+def test_a_comment_travels_with_the_answer(api):
+    body = {"label": "malicious", "comment": "beaconing every 60 s to a fresh domain"}
+    assert api.call("/api/review/e0/label", "POST", body=body)[0] == 200
+    [(_, _, msg)] = api.rec.sent
+    assert msg["comment"] == "beaconing every 60 s to a fresh domain"
+    too_long = {"label": "malicious", "comment": "x" * 5000}
+    assert api.call("/api/review/e1/label", "POST", body=too_long)[0] == 422
+
+
+def test_a_body_over_the_limit_is_refused_before_it_is_read(api):
+    big = b'{"label": "' + b"x" * 200_000 + b'"}'
+    r = api.client.post("/api/review/e0/label", content=big,
+                        headers={"Authorization": "Bearer token-one-1234", "Content-Type": "application/json"})
+    assert r.status_code == 413 and "over the limit" in r.json()["detail"]
+
+    def chunks():  # no Content-Length: the body streams in, and is cut off as it goes over
+        for _ in range(100):
+            yield b"x" * 10_000
+
+    r = api.client.post("/api/review/e0/label", content=chunks(),
+                        headers={"Authorization": "Bearer token-one-1234", "Content-Type": "application/json"})
+    assert r.status_code == 413
+    assert api.rec.sent == []
+
+
+def test_validation_errors_never_echo_the_input(api):
+    secret_ish = "A" * 50_000
+    r = api.client.post("/api/review/e0/label", json={"label": 5, "extra": secret_ish},
+                        headers={"Authorization": "Bearer token-one-1234"})
+    assert r.status_code == 422
+    assert secret_ish[:100] not in r.text and len(r.content) < 2000
+    assert {"loc", "msg", "type"} <= set(r.json()["detail"][0])
+
+
+def test_security_headers_on_every_response(api):
+    for path, token in [("/", None), ("/static/app.js", None), ("/api/review", "token-one-1234"),
+                        ("/api/review", "wrong-token-0000"), ("/healthz", None), ("/docs", None), ("/nowhere", None)]:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        r = api.client.get(path, headers=headers)
+        assert "frame-ancestors 'none'" in r.headers["content-security-policy"], path
+        assert "script-src 'self';" in r.headers["content-security-policy"], path
+        assert r.headers["x-frame-options"] == "DENY" and r.headers["x-content-type-options"] == "nosniff"
+        assert r.headers["referrer-policy"] == "no-referrer"
+    assert api.client.get("/api/review", headers={"Authorization": "Bearer token-one-1234"}).headers[
+        "cache-control"] == "no-store"
+
+
+def test_the_docs_work_offline_with_swagger_ui_from_a_python_package(api):
+    import re
+
+    html = api.client.get("/docs").text
+    sources = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assert sources and all(s.startswith("/") for s in sources)  # nothing from another origin
+    for source in sources:
+        assert api.client.get(source).status_code == 200, source
+    assert "<script>" not in html  # no inline script: the CSP stays strict
+
+
+def test_tokens_are_checked_in_constant_time_over_every_entry(monkeypatch):
+    import hmac
+
+    from streamal.config import digest
+
+    book = parse_tokens(f"analyst-1:first-token-1,analyst-2:sha256:{digest('second-token-2')},analyst-3:third-tok-3")
+    calls = []
+    real = hmac.compare_digest
+    monkeypatch.setattr(hmac, "compare_digest", lambda a, b: calls.append(1) or real(a, b))
+    assert book.who("first-token-1") == "analyst-1" and len(calls) == 3  # no early exit on the first match
+    assert book.who("second-token-2") == "analyst-2" and book.who("nope-nope") is None
+    assert len(calls) == 9

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import swagger_ui_bundle
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from streamal import __version__
-from streamal.http import probes, review_routes
+from streamal.http import probes, review_routes, security
 from streamal.http.desk import ReviewDesk
 from streamal.review.store import ReviewConflict, UnknownItem
 from streamal.service.health import Health
@@ -26,17 +27,27 @@ __all__ = ["STATIC", "create_app"]
 STATIC = Path(__file__).parent / "static"
 
 
-def create_app(health: Health, registry: CollectorRegistry, desk: ReviewDesk | None = None) -> FastAPI:
-    """The FastAPI app: ``/healthz``, ``/readyz``, ``/metrics``, and with a ``desk`` the review API and page."""
-    app = FastAPI(title="streamal", version=__version__, summary="Streaming active learning over Kafka.")
+def create_app(health: Health, registry: CollectorRegistry, desk: ReviewDesk | None = None, *,
+               max_body: int = 65_536) -> FastAPI:
+    """The FastAPI app: ``/healthz``, ``/readyz``, ``/metrics``, ``/docs``; with a ``desk`` the review API and page."""
+    app = FastAPI(title="streamal", version=__version__, summary="Streaming active learning over Kafka.",
+                  docs_url=None, redoc_url=None)
     app.state.health = health
     app.state.desk = desk
+    security.install(app, max_body=max_body)
     app.include_router(probes.router)
+    app.mount("/docs-assets", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> FileResponse:
+        """The API documentation, with Swagger UI's files from a Python package: it works offline."""
+        return FileResponse(STATIC / "docs.html")
 
     @app.get("/metrics", include_in_schema=False)
     def metrics() -> Response:
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
     if desk is not None:
         _add_review(app)
     return app
@@ -52,8 +63,6 @@ def _add_review(app: FastAPI) -> None:
     @app.exception_handler(ReviewConflict)
     def _conflict(request: Request, exc: ReviewConflict) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=409)
-
-    app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/", include_in_schema=False)
     def page() -> FileResponse:

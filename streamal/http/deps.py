@@ -30,7 +30,7 @@ HealthDep = Annotated[Health, Depends(_health)]
 
 
 def _annotator(desk: Desk, cred: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> str:
-    name = desk.tokens.get(cred.credentials) if cred is not None else None
+    name = desk.tokens.who(cred.credentials) if cred is not None else None
     if name is None:
         raise HTTPException(401, "a valid review token is required (Authorization: Bearer <token>)",
                             headers={"WWW-Authenticate": "Bearer"})

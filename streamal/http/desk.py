@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from streamal.config import TokenBook
 from streamal.review.store import ReviewStore
 
 __all__ = ["Publish", "ReviewDesk"]
@@ -22,7 +23,7 @@ class ReviewDesk:
     """The store, a publisher that waits for Kafka's ack, and the review settings."""
 
     def __init__(self, store: ReviewStore, publish: Publish, *, labels_topic: str, review_topic: str,
-                 tokens: dict[str, str], allowed_labels: list[str] | None = None,
+                 tokens: TokenBook, allowed_labels: list[str] | None = None,
                  on_answer: Callable[[str], None] | None = None, clock: Callable[[], float] | None = None) -> None:
         self.store = store
         self.publish = publish
@@ -34,5 +35,5 @@ class ReviewDesk:
         self.clock: Callable[[], float] = clock or store.clock
 
     def classes(self) -> list[str]:
-        """The classes an analyst may pick from."""
-        return self.allowed_labels or list(self.store.classes)
+        """The classes an analyst may pick from: the configured ones in their order, else those learned, sorted."""
+        return self.allowed_labels or sorted(self.store.classes)

@@ -23,6 +23,8 @@ from streamal.http.desk import ReviewDesk
 from streamal.review.store import ReviewConflict, ReviewEntry, ReviewStore
 from streamal.wire.messages import MAX_LABEL_CHARS, format_ts
 
+MAX_COMMENT_CHARS = 1000
+
 __all__ = ["router"]
 
 router = APIRouter(prefix="/api", tags=["review"])
@@ -34,6 +36,8 @@ router = APIRouter(prefix="/api", tags=["review"])
 class LabelBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     label: str = Field(min_length=1, max_length=MAX_LABEL_CHARS, description="The class of this event.")
+    comment: str | None = Field(None, max_length=MAX_COMMENT_CHARS,
+                                description="A note for the other analysts and the auditors (carried on the label).")
 
 
 class SkipBody(BaseModel):
@@ -151,6 +155,7 @@ def skip(event_id: str, who: Analyst, desk: Desk, body: SkipBody | None = None) 
     if requeue:
         desk.store.skip(event_id, who)
     else:
+        desk.store.check_droppable(event_id, who)  # a drop respects another analyst's claim, as a skip does
         _publish(desk, desk.review_topic, event_id, {"event_id": event_id, "status": "dropped", "annotator": who,
                                                     "at": format_ts(desk.clock())})
         desk.store.apply_drop(event_id)
@@ -165,18 +170,25 @@ def label(event_id: str, body: LabelBody, who: Analyst, desk: Desk) -> AnswerOut
         raise HTTPException(422, "the label is empty")
     if desk.allowed_labels and value not in desk.allowed_labels:
         raise HTTPException(400, f"label {value!r} is not allowed; use one of {', '.join(desk.allowed_labels)}")
-    entry = desk.store.check_answerable(event_id, who)
+    entry = desk.store.reserve(event_id, who)  # atomic: a second answer of the same analyst is refused now
     now = desk.clock()
     answer_id = uuid.uuid4().hex
     labeled_at = format_ts(now)
-    msg = {
+    comment = body.comment.strip() if body.comment and body.comment.strip() else None
+    msg: dict[str, Any] = {
         "event_id": event_id, "label": value, "annotator": who, "labeled_at": labeled_at,
         "answer_id": answer_id, "source": "review",
         "model_version_seen": entry.item.model_version, "prediction_seen": entry.item.prediction,
         "proba_seen": entry.item.proba,
     }
-    _publish(desk, desk.labels_topic, event_id, msg)
-    desk.store.apply_answer(event_id, value, who, answer_id=answer_id, at=now)
+    if comment:
+        msg["comment"] = comment
+    try:
+        _publish(desk, desk.labels_topic, event_id, msg)
+    except HTTPException:
+        desk.store.unreserve(event_id, who)  # nothing was recorded: the analyst may answer again
+        raise
+    desk.store.record_local(event_id, value, who, answer_id=answer_id, at=now, comment=comment)
     desk.on_answer(who)
     return AnswerOut(event_id=event_id, label=value, annotator=who, answer_id=answer_id,
                      labeled_at=labeled_at, undo_until=format_ts(now + desk.store.undo_seconds))

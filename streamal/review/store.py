@@ -61,6 +61,8 @@ class Answer:
     label: str
     at: float
     retracted: bool = False
+    tentative: bool = False  # given on this replica, not read back from the labels topic yet
+    comment: str | None = None
 
 
 @dataclass(slots=True)
@@ -110,8 +112,9 @@ class ReviewStore:
         self.clock = clock
         self._entries: OrderedDict[str, ReviewEntry] = OrderedDict()
         self._lock = threading.RLock()
-        self.classes: list[str] = []
+        self.classes: list[str] = []  # the classes the model knows (from the items' probabilities)
         self._due: list[str] = []  # agreed items whose label has not gone to the learner yet
+        self._inflight: set[tuple[str, str]] = set()  # (event_id, annotator): answers being published
 
     _STATE = ("answers_wanted", "claim_seconds", "undo_seconds", "max_items", "_entries", "classes", "_due")
 
@@ -131,6 +134,7 @@ class ReviewStore:
             self._entries = state["_entries"]
             self.classes = state["classes"]
             self._due = state["_due"]
+            self._inflight = set()
             for entry in self._entries.values():
                 entry.claimed_by, entry.claim_until = None, 0.0
             self._trim()
@@ -154,22 +158,67 @@ class ReviewStore:
             victim = next((k for k, e in self._entries.items() if not e.open), None)
             self._entries.pop(victim if victim is not None else next(iter(self._entries)))
 
+    def reserve(self, event_id: str, annotator: str) -> ReviewEntry:
+        """Hold ``event_id`` for one answer of ``annotator`` while it is published (atomic: a second one is refused).
+
+        :class:`ReviewConflict` when the analyst may not answer now, or already has an answer on its way.
+        """
+        with self._lock:
+            entry = self.check_answerable(event_id, annotator)
+            if (event_id, annotator) in self._inflight:
+                raise ReviewConflict(f"your answer to item {event_id!r} is already on its way")
+            self._inflight.add((event_id, annotator))
+            return entry
+
+    def unreserve(self, event_id: str, annotator: str) -> None:
+        """The reserved answer was not published after all."""
+        with self._lock:
+            self._inflight.discard((event_id, annotator))
+
+    def record_local(self, event_id: str, label: str, annotator: str, *, answer_id: str, at: float,
+                     comment: str | None = None) -> None:
+        """An answer this replica published (and Kafka acknowledged): counted now, confirmed when read back."""
+        with self._lock:
+            self._inflight.discard((event_id, annotator))
+            entry = self._entries.get(event_id)
+            if entry is None or entry.dropped or any(a.answer_id == answer_id for a in entry.answers):
+                return
+            entry.answers.append(Answer(answer_id, annotator, label, at, tentative=True, comment=comment))
+            self._answered(entry, annotator)
+
     def apply_answer(self, event_id: str, label: str, annotator: str, *, answer_id: str | None = None,
-                     at: float | None = None) -> None:
-        """A label message for ``event_id`` (idempotent by ``answer_id``); unknown items are ignored."""
+                     at: float | None = None, comment: str | None = None) -> bool:
+        """A label message for ``event_id`` read from the labels topic; ``False`` if it does not count.
+
+        The topic decides: the first answer of an annotator to an item, in topic
+        order, is the one that counts (idempotent by ``answer_id``); a later one
+        is a duplicate, and a tentative local answer it contradicts gives way to it.
+        """
         with self._lock:
             entry = self._entries.get(event_id)
-            if label not in self.classes:
-                self.classes.append(label)
             if entry is None or entry.dropped:
-                return
-            if answer_id is not None and any(a.answer_id == answer_id for a in entry.answers):
-                return
-            entry.answers.append(Answer(answer_id or f"{event_id}:{len(entry.answers)}", annotator, label,
-                                        self.clock() if at is None else at))
-            if entry.claimed_by == annotator:
-                entry.claimed_by, entry.claim_until = None, 0.0
-            self._settle(entry)
+                return False
+            same = next((a for a in entry.answers if answer_id is not None and a.answer_id == answer_id), None)
+            if same is not None:
+                same.tentative = False
+                return True
+            mine = [a for a in entry.live_answers() if a.annotator == annotator]
+            if any(not a.tentative for a in mine):
+                return False  # this analyst already answered this item, earlier in the topic
+            for a in mine:  # a tentative answer the topic did not keep
+                entry.answers.remove(a)
+            answer = Answer(answer_id or f"{event_id}:{len(entry.answers)}", annotator, label,
+                            self.clock() if at is None else at, comment=comment)
+            entry.answers.append(answer)
+            if mine and entry.agreed is not None and not entry.handed:
+                entry.agreed, entry.closed_at = None, None  # agreed on what the topic replaced: agree again
+            self._answered(entry, annotator)
+            return True
+
+    def _answered(self, entry: ReviewEntry, annotator: str) -> None:
+        if entry.claimed_by == annotator:
+            entry.claimed_by, entry.claim_until = None, 0.0
+        self._settle(entry)
 
     def _settle(self, entry: ReviewEntry) -> None:
         live = entry.live_answers()
@@ -267,7 +316,7 @@ class ReviewStore:
                 raise ReviewConflict(f"item {event_id!r} was dropped")
             if not entry.open:
                 raise ReviewConflict(f"item {event_id!r} is already answered ({entry.agreed!r})")
-            if any(a.annotator == annotator for a in entry.live_answers()):
+            if any(a.annotator == annotator for a in entry.live_answers()) or (event_id, annotator) in self._inflight:
                 raise ReviewConflict(f"you already answered item {event_id!r}; undo it to change your answer")
             if entry.claimed_by not in (None, annotator):
                 raise ReviewConflict(f"item {event_id!r} is claimed by {entry.claimed_by}")
@@ -286,6 +335,16 @@ class ReviewStore:
             if entry.claimed_by not in (None, annotator):
                 raise ReviewConflict(f"item {event_id!r} is claimed by {entry.claimed_by}, not by you")
             entry.claimed_by, entry.claim_until = None, 0.0
+
+    def check_droppable(self, event_id: str, annotator: str) -> ReviewEntry:
+        """Raise unless ``annotator`` may drop ``event_id`` now (open, and not claimed by someone else)."""
+        with self._lock:
+            entry = self.entry(event_id)
+            if not entry.open:
+                raise ReviewConflict(f"item {event_id!r} is already closed")
+            if entry.claimed_by not in (None, annotator):
+                raise ReviewConflict(f"item {event_id!r} is claimed by {entry.claimed_by}, not by you")
+            return entry
 
     def skip(self, event_id: str, annotator: str) -> None:
         """Back to the queue for the others; this analyst is not shown it again."""
