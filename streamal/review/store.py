@@ -15,9 +15,11 @@ between analysts working on one replica, and expire by themselves.
 >>> store.add_item(PendingItem("e1", {"x": 1}, None, "ok", {"ok": 0.6, "bad": 0.4}, 0.4, "uncertainty", 7, 90.0))
 True
 >>> store.apply_answer("e1", "bad", "analyst-1", answer_id="a1")
+True
 >>> store.due(now=1000.0)                 # one answer of the two wanted
 []
 >>> store.apply_answer("e1", "bad", "analyst-2", answer_id="a2")
+True
 >>> store.due(now=130.0)                  # agreed, but still within the undo window
 []
 >>> store.due(now=161.0)
