@@ -12,13 +12,16 @@ import os
 import sys
 import threading
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from streamal.config import ENV_PREFIX, Settings, default, load_settings
 from streamal.core.names import MODEL_NAMES, STRATEGY_NAMES
 from streamal.errors import ConfigError, IncompatibleState, StreamalError
+
+if TYPE_CHECKING:
+    from streamal.service.access import KafkaAccess
 
 __all__ = ["main"]
 
@@ -103,12 +106,13 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from streamal.tools.demo import run_demo
 
     configure_logging("WARNING")
-    logging.getLogger("kafka").setLevel(logging.CRITICAL)  # the broker's start-up is noisy
+    kafka = _kafka(args) if args.kafka_bootstrap else None
+    where = f" on {kafka.describe()}" if kafka else ""
     print(f"streamal demo: {args.events} events of {args.stream}, budget {args.budget:.0%}, "  # noqa: T201
-          f"model {args.model}, analyst delay {args.delay}s")
+          f"model {args.model}, analyst delay {args.delay}s{where}")
     result = run_demo(events=args.events, stream=args.stream, budget=args.budget, model=args.model,
                       strategy=args.strategy, rate=args.rate, delay=args.delay,
-                      error_rate=args.error_rate, state_dir=args.state_dir)
+                      error_rate=args.error_rate, state_dir=args.state_dir, kafka=kafka)
     print(result.summary())  # noqa: T201
     return 0 if result.exit_code == 0 and result.events >= args.events else 1
 
@@ -117,6 +121,18 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     from streamal.evaluation.command import run_evaluate
 
     return run_evaluate(args)
+
+
+_BOOTSTRAP_HELP = (f"Kafka bootstrap servers (default: STREAMAL_KAFKA_BOOTSTRAP, else {default('kafka_bootstrap')}); "
+                   "TLS and SASL come from the STREAMAL_KAFKA_* settings, as for the service")
+
+
+def _kafka(args: argparse.Namespace) -> KafkaAccess:
+    """How the tools reach Kafka: the flag's address, the rest of the STREAMAL_KAFKA_* settings."""
+    from streamal.config import load_kafka_settings
+    from streamal.service.access import KafkaAccess
+
+    return KafkaAccess.from_settings(load_kafka_settings({"kafka_bootstrap": args.kafka_bootstrap}))
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:
@@ -128,7 +144,7 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     stream = open_stream(args.data, target=args.target, n=args.events, seed=args.seed)
     truth = TruthWriter(args.truth) if args.truth else None
     try:
-        sent = replay(stream, args.kafka_bootstrap, args.topic, total=stream.n, rate=args.rate,
+        sent = replay(stream, _kafka(args), args.topic, total=stream.n, rate=args.rate,
                       with_labels=args.with_labels, truth=truth, id_prefix=args.id_prefix)
     finally:
         if truth is not None:
@@ -147,7 +163,7 @@ def _cmd_oracle(args: argparse.Namespace) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    oracle = Oracle(TruthFile(args.truth), args.kafka_bootstrap, review_topic=args.review_topic,
+    oracle = Oracle(TruthFile(args.truth), _kafka(args), review_topic=args.review_topic,
                     labels_topic=args.labels_topic, delay=args.delay, error_rate=args.error_rate,
                     annotator=args.annotator, group_id=args.group_id)
     oracle.run(stop)
@@ -186,6 +202,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--delay", type=float, default=1.0, help="analyst delay in seconds (default 1)")
     demo.add_argument("--error-rate", type=_share, default=0.0, help="share of wrong analyst answers (default 0)")
     demo.add_argument("--state-dir", default=None, help="checkpoint directory (default: a temporary one)")
+    demo.add_argument("--kafka-bootstrap", default=None,
+                      help="use this Kafka cluster (its streamal.* topics) instead of an embedded broker; "
+                           "TLS and SASL come from the STREAMAL_KAFKA_* settings")
     demo.set_defaults(func=_cmd_demo)
 
     ev = sub.add_parser("evaluate", help="replay a stream through the learner offline: strategies, baselines, plots",
@@ -236,8 +255,7 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--truth", default=None, help="write the ground truth to this JSONL file (for the oracle)")
     rp.add_argument("--id-prefix", default="evt", help="event ids are PREFIX-N (default evt)")
     rp.add_argument("--seed", type=int, default=42, help="seed of synthetic streams")
-    rp.add_argument("--kafka-bootstrap", default=default("kafka_bootstrap"),
-                    help=f"Kafka bootstrap servers (default {default('kafka_bootstrap')})")
+    rp.add_argument("--kafka-bootstrap", default=None, help=_BOOTSTRAP_HELP)
     rp.add_argument("--topic", default=default("events_topic"),
                     help=f"topic to publish to (default {default('events_topic')})")
     rp.set_defaults(func=_cmd_replay)
@@ -249,8 +267,7 @@ def build_parser() -> argparse.ArgumentParser:
     oc.add_argument("--annotator", default="oracle", help="annotator name on the labels (default oracle)")
     oc.add_argument("--group-id", default="streamal-oracle",
                     help="the oracle's consumer group: a restart goes on where it stopped (default streamal-oracle)")
-    oc.add_argument("--kafka-bootstrap", default=default("kafka_bootstrap"),
-                    help=f"Kafka bootstrap servers (default {default('kafka_bootstrap')})")
+    oc.add_argument("--kafka-bootstrap", default=None, help=_BOOTSTRAP_HELP)
     oc.add_argument("--review-topic", default=default("review_topic"),
                     help=f"topic the review items are read from (default {default('review_topic')})")
     oc.add_argument("--labels-topic", default=default("labels_topic"),

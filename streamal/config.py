@@ -17,28 +17,125 @@ import hmac
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from streamal.core.config import LearnerConfig
 from streamal.core.names import ModelName, StrategyName, model_name, strategy_name
 from streamal.errors import ConfigError
 
-__all__ = ["Settings", "TokenBook", "default", "digest", "load_settings", "parse_tokens"]
+__all__ = ["KafkaSettings", "Settings", "TokenBook", "default", "digest", "load_kafka_settings", "load_settings",
+           "parse_tokens"]
 
 ENV_PREFIX = "STREAMAL_"
+_S = TypeVar("_S", bound="KafkaSettings")
 _L = LearnerConfig()  # the learner's defaults
 
 
-class Settings(BaseSettings):
+SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
+
+
+def _secret_or_file(v: object) -> object:
+    """``@/path`` reads a secret from a file (a mounted secret), without its final newline."""
+    if isinstance(v, str) and v.startswith("@"):
+        path = Path(v[1:])
+        try:
+            return path.read_text().rstrip("\r\n")
+        except OSError as exc:
+            raise ValueError(f"cannot read {path}: {exc.strerror}") from None
+    return v
+
+
+class KafkaSettings(BaseSettings):
+    """How to reach Kafka: the part of the settings every command that talks to Kafka shares.
+
+    ``replay``, ``oracle`` and ``demo`` read these from the same ``STREAMAL_KAFKA_*``
+    variables as the service, so one environment serves them all. TLS and SASL
+    settings must match the protocol; a mismatch fails at start:
+
+    >>> load_kafka_settings({"kafka_sasl_username": "svc", "kafka_sasl_password": "pw"})
+    Traceback (most recent call last):
+    ...
+    streamal.errors.ConfigError: STREAMAL_KAFKA_SASL_USERNAME is set but STREAMAL_KAFKA_SECURITY_PROTOCOL is \
+PLAINTEXT: set it to SASL_PLAINTEXT or SASL_SSL
+    """
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+
+    kafka_bootstrap: str = Field("localhost:9092", description="Kafka bootstrap servers, comma-separated.")
+    kafka_connect_timeout: float = Field(
+        10.0, gt=0, le=600, description="Seconds to reach Kafka at start before giving up.")
+    kafka_security_protocol: SecurityProtocol = Field(
+        "PLAINTEXT", description="PLAINTEXT, SSL (TLS), SASL_PLAINTEXT or SASL_SSL (SASL over TLS).")
+    kafka_ssl_cafile: Path | None = Field(
+        None, description="PEM file of the CA(s) that signed the brokers' certificates (default: the system's).")
+    kafka_ssl_certfile: Path | None = Field(
+        None, description="PEM file of streamal's client certificate (mutual TLS); may hold the key too.")
+    kafka_ssl_keyfile: Path | None = Field(None, description="PEM file of the client certificate's private key.")
+    kafka_ssl_key_password: SecretStr | None = Field(
+        None, description="Password of the private key, or '@/path/to/file'.")
+    kafka_ssl_check_hostname: bool = Field(
+        True, description="Check that the broker's certificate names the host connected to.")
+    kafka_sasl_mechanism: SaslMechanism = Field(
+        "PLAIN", description="SASL mechanism: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512.")
+    kafka_sasl_username: str = Field("", description="SASL user name.")
+    kafka_sasl_password: SecretStr = Field(
+        SecretStr(""), description="SASL password, or '@/path/to/file' (a mounted secret).")
+
+    @field_validator("kafka_security_protocol", "kafka_sasl_mechanism", mode="before")
+    @classmethod
+    def _upper(cls, v: object) -> object:
+        return v.strip().upper() if isinstance(v, str) else v
+
+    @field_validator("kafka_sasl_password", "kafka_ssl_key_password", mode="before")
+    @classmethod
+    def _from_file(cls, v: object) -> object:
+        return _secret_or_file(v)
+
+    @field_validator("kafka_ssl_cafile", "kafka_ssl_certfile", "kafka_ssl_keyfile")
+    @classmethod
+    def _readable(cls, v: Path | None) -> Path | None:
+        if v is not None:
+            try:
+                v.open("rb").close()
+            except OSError as exc:
+                raise ValueError(f"cannot read {v}: {exc.strerror}") from None
+        return v
+
+    @model_validator(mode="after")
+    def _security_fits_protocol(self) -> KafkaSettings:
+        protocol = self.kafka_security_protocol
+        tls = protocol in ("SSL", "SASL_SSL")
+        sasl = protocol.startswith("SASL_")
+        for name in ("kafka_ssl_cafile", "kafka_ssl_certfile", "kafka_ssl_keyfile", "kafka_ssl_key_password"):
+            if getattr(self, name) is not None and not tls:
+                raise ValueError(f"{ENV_PREFIX}{name.upper()} is set but {ENV_PREFIX}KAFKA_SECURITY_PROTOCOL "
+                                 f"is {protocol}: set it to SSL or SASL_SSL")
+        given = self.kafka_sasl_username or self.kafka_sasl_password.get_secret_value()
+        if given and not sasl:
+            which = "USERNAME" if self.kafka_sasl_username else "PASSWORD"
+            raise ValueError(f"{ENV_PREFIX}KAFKA_SASL_{which} is set but {ENV_PREFIX}KAFKA_SECURITY_PROTOCOL "
+                             f"is {protocol}: set it to SASL_PLAINTEXT or SASL_SSL")
+        if sasl and not self.kafka_sasl_username:
+            raise ValueError(f"{ENV_PREFIX}KAFKA_SASL_USERNAME: needed with "
+                             f"{ENV_PREFIX}KAFKA_SECURITY_PROTOCOL={protocol}")
+        if sasl and not self.kafka_sasl_password.get_secret_value():
+            raise ValueError(f"{ENV_PREFIX}KAFKA_SASL_PASSWORD: needed with "
+                             f"{ENV_PREFIX}KAFKA_SECURITY_PROTOCOL={protocol}")
+        if self.kafka_ssl_keyfile is not None and self.kafka_ssl_certfile is None:
+            raise ValueError(f"{ENV_PREFIX}KAFKA_SSL_KEYFILE is set without {ENV_PREFIX}KAFKA_SSL_CERTFILE")
+        return self
+
+
+class Settings(KafkaSettings):
     """Everything the service can be told. Defaults suit a single local broker."""
 
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
 
-    # Kafka
-    kafka_bootstrap: str = Field("localhost:9092", description="Kafka bootstrap servers, comma-separated.")
+    # Kafka (how to reach it: KafkaSettings)
     events_topic: str = Field("streamal.events", description="Topic the events are read from.")
     review_topic: str = Field("streamal.review", description="Topic review items are sent to.")
     labels_topic: str = Field("streamal.labels", description="Topic the analysts' labels come from.")
@@ -49,8 +146,6 @@ class Settings(BaseSettings):
     topic_partitions: int = Field(1, ge=1, description="Partitions of topics streamal creates.")
     group_id: str = Field("streamal", description="Consumer group of the events consumer.")
     session_timeout_ms: int = Field(10_000, ge=1000, description="Kafka consumer-group session timeout.")
-    kafka_connect_timeout: float = Field(
-        10.0, gt=0, le=600, description="Seconds to reach Kafka at start before giving up.")
 
     # Learning (defaults: streamal.core.config.LearnerConfig, the one place they are written)
     budget: float = Field(_L.budget, description="Fraction of scored events that may be sent to review.")
@@ -290,9 +385,18 @@ def load_settings(overrides: Mapping[str, Any] | None = None) -> Settings:
 
     Raises :class:`ConfigError` naming the first bad setting.
     """
+    return _load(Settings, overrides)
+
+
+def load_kafka_settings(overrides: Mapping[str, Any] | None = None) -> KafkaSettings:
+    """Only how to reach Kafka (for the tools that talk to it), from the environment and ``overrides``."""
+    return _load(KafkaSettings, overrides)
+
+
+def _load(cls: type[_S], overrides: Mapping[str, Any] | None) -> _S:
     given = {k: v for k, v in (overrides or {}).items() if v is not None}
     try:
-        return Settings(**given)
+        return cls(**given)
     except ValidationError as exc:
         err = exc.errors()[0]
         msg = str(err["msg"]).removeprefix("Value error, ")

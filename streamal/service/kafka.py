@@ -5,8 +5,10 @@ checkpoints, dead letters) lives in :mod:`streamal.service.commits` and
 :mod:`streamal.service.loop`. Client errors are wrapped as
 :class:`~streamal.errors.BrokerError` with the setting to check.
 
-Every client gives up reaching the broker after ``connect_timeout`` seconds
-(kafka-python's ``bootstrap_timeout_ms``), so an unreachable broker is one
+Every client is opened with one :class:`~streamal.service.access.KafkaAccess`
+(address, TLS, SASL) and gives up reaching the broker after its
+``connect_timeout`` (kafka-python's ``bootstrap_timeout_ms``), so an
+unreachable broker, an untrusted certificate or a refused password is one
 clear line at start, not half a minute of retries.
 """
 
@@ -23,6 +25,7 @@ from kafka.errors import KafkaError, TopicAlreadyExistsError
 from kafka.structs import OffsetAndMetadata
 
 from streamal.errors import BrokerError
+from streamal.service.access import KafkaAccess, opening
 
 __all__ = ["EventsConsumer", "Outputs", "Partition", "Record", "TopicReader", "ensure_topics"]
 
@@ -47,27 +50,12 @@ class Record(Protocol):
     def value(self) -> bytes | None: ...
 
 
-def _unreachable(bootstrap: str, timeout: float, exc: Exception) -> BrokerError:
-    return BrokerError(
-        f"cannot reach Kafka at {bootstrap} within {timeout:g}s (STREAMAL_KAFKA_BOOTSTRAP, "
-        f"STREAMAL_KAFKA_CONNECT_TIMEOUT): {exc}"
-    )
-
-
-def _common(bootstrap: str, connect_timeout: float) -> dict[str, Any]:
-    return {"bootstrap_servers": bootstrap, "client_id": "streamal",
-            "bootstrap_timeout_ms": int(connect_timeout * 1000)}
-
-
-def ensure_topics(
-    bootstrap: str, topics: Mapping[str, int], *, create: bool = True, connect_timeout: float = 10.0,
-) -> list[str]:
+def ensure_topics(target: KafkaAccess | str, topics: Mapping[str, int], *, create: bool = True) -> list[str]:
     """Check that ``topics`` (name -> partitions) exist; create the missing ones (or fail). Returns those created."""
-    logger.info("connecting to %s", bootstrap)
-    try:
-        admin = KafkaAdminClient(**_common(bootstrap, connect_timeout), request_timeout_ms=int(connect_timeout * 1000))
-    except KafkaError as exc:
-        raise _unreachable(bootstrap, connect_timeout, exc) from exc
+    access = KafkaAccess.of(target)
+    bootstrap = access.bootstrap
+    logger.info("connecting to %s", access.describe())
+    admin = opening(access, KafkaAdminClient, request_timeout_ms=int(access.connect_timeout * 1000))
     try:
         existing = set(admin.list_topics())
         missing = [n for n in topics if n not in existing]
@@ -95,19 +83,14 @@ class Outputs:
     :meth:`flush`, so the offsets of its input are never committed.
     """
 
-    def __init__(self, bootstrap: str, *, max_output_bytes: int = 1_000_000, connect_timeout: float = 10.0,
-                 **overrides: Any) -> None:
+    def __init__(self, target: KafkaAccess | str, *, max_output_bytes: int = 1_000_000, **overrides: Any) -> None:
+        access = KafkaAccess.of(target)
         config: dict[str, Any] = dict(
-            _common(bootstrap, connect_timeout), acks="all", linger_ms=5, retries=5,
-            max_request_size=max_output_bytes + _REQUEST_HEADROOM,
-        )
+            acks="all", linger_ms=5, retries=5, max_request_size=max_output_bytes + _REQUEST_HEADROOM)
         config.update(overrides)
-        self.bootstrap = bootstrap
+        self.bootstrap = access.bootstrap
         self._error: Exception | None = None
-        try:
-            self._producer = KafkaProducer(**config)
-        except KafkaError as exc:
-            raise _unreachable(bootstrap, connect_timeout, exc) from exc
+        self._producer = opening(access, KafkaProducer, **config)
 
     def send(self, topic: str, key: bytes | None, value: bytes) -> None:
         """Queue one message; a failure surfaces at the next :meth:`flush`."""
@@ -163,10 +146,10 @@ class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
 class EventsConsumer:
     """The events topic, shared among the replicas through one consumer group; offsets committed by hand."""
 
-    def __init__(self, bootstrap: str, group_id: str, *, session_timeout_ms: int = 10_000,
-                 connect_timeout: float = 10.0, max_poll_records: int = 500, **overrides: Any) -> None:
+    def __init__(self, target: KafkaAccess | str, group_id: str, *, session_timeout_ms: int = 10_000,
+                 max_poll_records: int = 500, **overrides: Any) -> None:
         config: dict[str, Any] = dict(
-            _common(bootstrap, connect_timeout), group_id=group_id, enable_auto_commit=False,
+            group_id=group_id, enable_auto_commit=False,
             auto_offset_reset="earliest", session_timeout_ms=session_timeout_ms,
             heartbeat_interval_ms=max(300, session_timeout_ms // 5), max_poll_records=max_poll_records,
             # the rebalance timeout: how long the group waits for members to rejoin
@@ -174,10 +157,7 @@ class EventsConsumer:
         )
         config.update(overrides)
         self.group_id = group_id
-        try:
-            self._consumer = KafkaConsumer(**config)
-        except KafkaError as exc:
-            raise _unreachable(bootstrap, connect_timeout, exc) from exc
+        self._consumer = opening(KafkaAccess.of(target), KafkaConsumer, **config)
 
     def subscribe(self, topic: str, on_assigned: OnPartitions, on_revoked: OnPartitions) -> None:
         """Join the group on ``topic``; the callbacks run inside :meth:`poll` on the client's IO thread."""
@@ -213,15 +193,11 @@ class EventsConsumer:
 class TopicReader:
     """Every partition of some topics, read whole, with the positions kept by the caller (no group)."""
 
-    def __init__(self, bootstrap: str, topics: Iterable[str], positions: Mapping[str, int], *,
-                 connect_timeout: float = 10.0, **overrides: Any) -> None:
-        config: dict[str, Any] = dict(_common(bootstrap, connect_timeout), group_id=None,
-                                      enable_auto_commit=False, auto_offset_reset="earliest")
+    def __init__(self, target: KafkaAccess | str, topics: Iterable[str], positions: Mapping[str, int],
+                 **overrides: Any) -> None:
+        config: dict[str, Any] = dict(group_id=None, enable_auto_commit=False, auto_offset_reset="earliest")
         config.update(overrides)
-        try:
-            self._consumer = KafkaConsumer(**config)
-        except KafkaError as exc:
-            raise _unreachable(bootstrap, connect_timeout, exc) from exc
+        self._consumer = opening(KafkaAccess.of(target), KafkaConsumer, **config)
         parts: list[TopicPartition] = []
         for topic in topics:
             found = self._consumer.partitions_for_topic(topic)

@@ -63,7 +63,14 @@ def configure_logging(level: str, fmt: str = "text") -> None:
     handler.setFormatter(formatter)
     logging.basicConfig(level=level, handlers=[handler], force=True)
     numeric = logging.getLevelName(level)
-    logging.getLogger("kafka").setLevel(logging.DEBUG if numeric == logging.DEBUG else logging.CRITICAL + 1)
+    kafka = logging.getLogger("kafka")
+    # below DEBUG the client's retries stay out of the log; its warnings still reach the handler
+    # that explains a failed connection (streamal.service.access)
+    debug = numeric == logging.DEBUG
+    kafka.setLevel(logging.DEBUG if debug else logging.WARNING)
+    kafka.propagate = debug
+    if not any(isinstance(h, logging.NullHandler) for h in kafka.handlers):
+        kafka.addHandler(logging.NullHandler())
 
 
 class Throttled:

@@ -39,6 +39,7 @@ from streamal.core.config import LearnerConfig
 from streamal.core.learner import Learner
 from streamal.errors import BrokerError, IncompatibleState
 from streamal.review.store import ReviewStore
+from streamal.service.access import KafkaAccess
 from streamal.service.checkpoint import CheckpointStore
 from streamal.service.commits import Commits, Partition
 from streamal.service.events import EventHandler
@@ -104,24 +105,22 @@ class Service:
         self._restore()
         self._warm_start()
         side_partitions = 1  # one partition keeps every replica's labels in one order
+        access = KafkaAccess.from_settings(s)
         ensure_topics(
-            s.kafka_bootstrap,
+            access,
             {s.events_topic: s.topic_partitions, s.review_topic: side_partitions, s.labels_topic: side_partitions,
              s.deadletter_topic: s.topic_partitions,
              **({s.predictions_topic: s.topic_partitions} if s.publish_predictions else {})},
-            create=s.create_topics, connect_timeout=s.kafka_connect_timeout,
+            create=s.create_topics,
         )
-        self.outputs = Outputs(s.kafka_bootstrap, max_output_bytes=s.max_output_bytes,
-                               connect_timeout=s.kafka_connect_timeout)
+        self.outputs = Outputs(access, max_output_bytes=s.max_output_bytes)
         self.event_handler = EventHandler(s, self.learner, self.outputs, self.metrics, clock=self.clock)
-        self.side = TopicReader(s.kafka_bootstrap, [s.review_topic, s.labels_topic], self.side_handler.positions,
-                                connect_timeout=s.kafka_connect_timeout,
+        self.side = TopicReader(access, [s.review_topic, s.labels_topic], self.side_handler.positions,
                                 fetch_max_bytes=max(52_428_800, 2 * s.max_output_bytes),
                                 max_partition_fetch_bytes=max(1_048_576, 2 * s.max_output_bytes))
         self._catch_up()
         self.events = EventsConsumer(
-            s.kafka_bootstrap, s.group_id, session_timeout_ms=s.session_timeout_ms,
-            connect_timeout=s.kafka_connect_timeout,
+            access, s.group_id, session_timeout_ms=s.session_timeout_ms,
             max_partition_fetch_bytes=max(1_048_576, s.max_event_bytes + 65_536),
         )
         self.commits = Commits(self.outputs, self.events, save=self.checkpoint, interval=s.checkpoint_interval)

@@ -8,6 +8,7 @@ after a delay. Progress is read from the service's own ``/metrics``.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -25,6 +26,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from streamal.config import default
 from streamal.errors import StreamalError
 from streamal.evaluation.streams import open_stream
+from streamal.service.access import KafkaAccess
 from streamal.tools.embedded import EmbeddedBroker, free_port
 from streamal.tools.oracle import Oracle
 from streamal.tools.replay import replay
@@ -131,18 +133,31 @@ def run_demo(
     state_dir: str | None = None,
     log_path: str | None = None,
     progress: bool = True,
+    kafka: KafkaAccess | None = None,
 ) -> DemoResult:
-    """Run the demo to its end and return what it measured."""
+    """Run the demo to its end and return what it measured.
+
+    With ``kafka``, the demo uses that cluster (its default ``streamal.*`` topics,
+    with the TLS and SASL settings of ``kafka`` for every client, the service's
+    too through the inherited ``STREAMAL_KAFKA_*`` environment); without, it
+    starts an embedded broker and talks to it in plain text.
+    """
     started = time.monotonic()
     rate = rate if rate is not None else max(100.0, events / 40.0)
     state = Path(state_dir or tempfile.mkdtemp(prefix="streamal-demo-"))
     state.mkdir(parents=True, exist_ok=True)
     log_file = Path(log_path) if log_path else state / "service.log"
     port = free_port()
-    with EmbeddedBroker() as broker:
-        env = dict(os.environ)
+    with contextlib.ExitStack() as stack:
+        if kafka is None:
+            broker = stack.enter_context(EmbeddedBroker())
+            kafka = KafkaAccess(broker.bootstrap)
+            # the embedded broker speaks plain text, whatever the shell's Kafka settings say
+            env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMAL_KAFKA_")}
+        else:
+            env = dict(os.environ)
         env.update({
-            "STREAMAL_KAFKA_BOOTSTRAP": broker.bootstrap,
+            "STREAMAL_KAFKA_BOOTSTRAP": kafka.bootstrap,
             "STREAMAL_HTTP_PORT": str(port),
             "STREAMAL_HTTP_HOST": "127.0.0.1",
             "STREAMAL_STATE_DIR": str(state),
@@ -160,11 +175,11 @@ def run_demo(
         threads: list[threading.Thread] = []
         try:
             _wait_ready(base + "/readyz", proc, timeout=60, log_file=log_file)
-            oracle = Oracle(truth, broker.bootstrap, delay=delay, error_rate=error_rate)
+            oracle = Oracle(truth, kafka, delay=delay, error_rate=error_rate)
             source = open_stream(stream, n=events)
 
             def _replay() -> None:
-                replay(source, broker.bootstrap, default("events_topic"), total=events, rate=rate,
+                replay(source, kafka, default("events_topic"), total=events, rate=rate,
                        truth=truth.__setitem__, progress=False, stop=stop)
 
             threads = [threading.Thread(target=oracle.run, args=(stop,), daemon=True, name="oracle"),

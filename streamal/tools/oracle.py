@@ -20,6 +20,7 @@ import orjson
 
 from streamal.config import default
 from streamal.errors import DataError
+from streamal.service.access import KafkaAccess
 from streamal.service.kafka import EventsConsumer, Outputs, Partition, ensure_topics
 from streamal.wire.messages import encode, format_ts
 
@@ -71,7 +72,7 @@ class Oracle:
     def __init__(
         self,
         truth: Mapping[str, str],
-        bootstrap: str,
+        kafka: KafkaAccess | str,
         *,
         review_topic: str = default("review_topic"),
         labels_topic: str = default("labels_topic"),
@@ -82,7 +83,7 @@ class Oracle:
         seed: int = 7,
     ) -> None:
         self.truth = truth
-        self.bootstrap = bootstrap
+        self.kafka = KafkaAccess.of(kafka)
         self.review_topic = review_topic
         self.labels_topic = labels_topic
         self.delay = delay
@@ -100,10 +101,10 @@ class Oracle:
         items still waiting out their delay at a stop are read and answered
         again after a restart.
         """
-        ensure_topics(self.bootstrap, {self.review_topic: 1, self.labels_topic: 1})
-        consumer = EventsConsumer(self.bootstrap, self.group_id, session_timeout_ms=6000)
+        ensure_topics(self.kafka, {self.review_topic: 1, self.labels_topic: 1})
+        consumer = EventsConsumer(self.kafka, self.group_id, session_timeout_ms=6000)
         consumer.subscribe(self.review_topic, on_assigned=lambda parts: None, on_revoked=lambda parts: None)
-        producer = Outputs(self.bootstrap)
+        producer = Outputs(self.kafka)
         due: list[tuple[float, int, str, Partition]] = []
         waiting: dict[Partition, list[int]] = {}  # offsets read, not answered yet, per partition
         read_to: dict[Partition, int] = {}

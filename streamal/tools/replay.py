@@ -17,6 +17,7 @@ from typing import IO, Any
 import orjson
 from tqdm import tqdm
 
+from streamal.service.access import KafkaAccess
 from streamal.service.kafka import Outputs, ensure_topics
 from streamal.wire.messages import encode, format_ts
 
@@ -51,7 +52,7 @@ class TruthWriter:
 
 def replay(
     pairs: Iterable[tuple[dict[str, Any], str]],
-    bootstrap: str,
+    kafka: KafkaAccess | str,
     topic: str,
     *,
     total: int | None = None,
@@ -67,8 +68,8 @@ def replay(
 
     ``rate`` caps events per second (``None``: as fast as the broker takes them).
     """
-    ensure_topics(bootstrap, {topic: 1}, create=create_topic)
-    producer = Outputs(bootstrap)
+    ensure_topics(kafka, {topic: 1}, create=create_topic)
+    producer = Outputs(kafka)
     started = time.monotonic()
     sent = 0
     bar = tqdm(total=total, unit="ev", desc=f"replay → {topic}", disable=not progress, mininterval=0.5)

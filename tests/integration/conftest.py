@@ -50,6 +50,7 @@ class ServiceProcess:
             "STREAMAL_STATE_DIR": str(state_dir),
             "STREAMAL_GROUP_ID": f"{prefix}-group",
             "STREAMAL_SESSION_TIMEOUT_MS": "6000",
+            "STREAMAL_REVIEW_TOKENS": "analyst:integration-test-token",  # a test may give its own
             **{f"STREAMAL_{k.upper()}_TOPIC": v for k, v in self.topics.items()},
             **{f"STREAMAL_{k.upper()}": v for k, v in settings.items()},
         })
@@ -147,12 +148,14 @@ def send(producer: KafkaProducer, topic: str, messages: list, key=None) -> None:
 
 
 def read_topic(bootstrap: str, topic: str, expect: int | None = None, timeout: float = 30,
-               quiet: float = 2.0, skip_invalid: bool = False) -> list[dict]:
+               quiet: float = 2.0, skip_invalid: bool = False, **client: object) -> list[dict]:
     """Every message on ``topic``: until ``expect`` are read, or nothing new for ``quiet`` seconds.
 
-    ``skip_invalid``: leave out what is not a JSON object (poison a test put there itself).
+    ``skip_invalid``: leave out what is not a JSON object (poison a test put there itself);
+    ``client``: more consumer settings (TLS, SASL).
     """
-    c = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest")
+    c = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest",
+                      **client)
     parts = c.partitions_for_topic(topic) or set()
     c.assign([TopicPartition(topic, p) for p in parts])
     c.seek_to_beginning()

@@ -1,0 +1,134 @@
+"""Kafka security settings: checked at start, mapped to the client, failures explained."""
+
+from __future__ import annotations
+
+import ssl
+import subprocess
+import sys
+
+import pytest
+import trustme
+from kafka.errors import KafkaConnectionError, KafkaTimeoutError, SaslAuthenticationFailedError
+
+from streamal.config import load_kafka_settings, load_settings
+from streamal.errors import BrokerError, ConfigError
+from streamal.service.access import KafkaAccess, _LastError
+
+
+def test_plain_text_is_the_default_and_sends_no_security_settings():
+    access = KafkaAccess.from_settings(load_kafka_settings({}))
+    config = access.client_config()
+    assert config["security_protocol"] == "PLAINTEXT"
+    assert not [k for k in config if k.startswith(("ssl_", "sasl_"))]
+
+
+@pytest.mark.parametrize(("protocol", "tls", "sasl"), [
+    ("SSL", True, False), ("SASL_PLAINTEXT", False, True), ("SASL_SSL", True, True), ("sasl_ssl", True, True),
+])
+def test_each_protocol_maps_to_the_client_settings_it_needs(protocol, tls, sasl, tmp_path):
+    ca = tmp_path / "ca.pem"
+    trustme.CA().cert_pem.write_to_path(ca)
+    given = {"kafka_security_protocol": protocol, "kafka_sasl_mechanism": "scram-sha-512"}
+    if tls:
+        given["kafka_ssl_cafile"] = str(ca)
+    if sasl:
+        given |= {"kafka_sasl_username": "streamal", "kafka_sasl_password": "pw"}
+    config = KafkaAccess.from_settings(load_kafka_settings(given)).client_config()
+    assert config["security_protocol"] == protocol.upper()
+    assert (config.get("ssl_cafile") == str(ca)) is tls
+    assert config.get("ssl_check_hostname", True) is True
+    if sasl:
+        assert (config["sasl_mechanism"], config["sasl_plain_username"], config["sasl_plain_password"]) == (
+            "SCRAM-SHA-512", "streamal", "pw")
+    else:
+        assert "sasl_mechanism" not in config
+
+
+def test_the_password_can_come_from_a_mounted_file_and_never_shows(tmp_path):
+    secret = tmp_path / "password"
+    secret.write_text("from-the-file\n")
+    s = load_kafka_settings({"kafka_security_protocol": "SASL_SSL", "kafka_sasl_username": "svc",
+                             "kafka_sasl_password": f"@{secret}"})
+    access = KafkaAccess.from_settings(s)
+    assert access.sasl_password == "from-the-file"
+    assert "from-the-file" not in repr(s) and "from-the-file" not in repr(access)
+    assert "from-the-file" not in access.describe()
+
+
+@pytest.mark.parametrize(("given", "message"), [
+    ({"kafka_security_protocol": "TLS"}, "STREAMAL_KAFKA_SECURITY_PROTOCOL"),
+    ({"kafka_security_protocol": "SASL_SSL", "kafka_sasl_mechanism": "GSSAPI", "kafka_sasl_username": "u",
+      "kafka_sasl_password": "p"}, "STREAMAL_KAFKA_SASL_MECHANISM"),
+    ({"kafka_security_protocol": "SASL_SSL"}, "STREAMAL_KAFKA_SASL_USERNAME: needed with"),
+    ({"kafka_security_protocol": "SASL_SSL", "kafka_sasl_username": "u"}, "STREAMAL_KAFKA_SASL_PASSWORD: needed"),
+    ({"kafka_sasl_username": "u", "kafka_sasl_password": "p"}, "STREAMAL_KAFKA_SASL_USERNAME is set but"),
+    ({"kafka_ssl_cafile": "{ca}"}, "STREAMAL_KAFKA_SSL_CAFILE is set but STREAMAL_KAFKA_SECURITY_PROTOCOL is"),
+    ({"kafka_security_protocol": "SSL", "kafka_ssl_cafile": "/no/such/ca.pem"}, "STREAMAL_KAFKA_SSL_CAFILE: cannot"),
+    ({"kafka_security_protocol": "SSL", "kafka_ssl_keyfile": "{ca}"}, "KEYFILE is set without"),
+    ({"kafka_security_protocol": "SASL_PLAINTEXT", "kafka_sasl_username": "u",
+      "kafka_sasl_password": "@/no/such/file"}, "STREAMAL_KAFKA_SASL_PASSWORD: cannot read /no/such/file"),
+])
+def test_a_bad_combination_fails_at_start_naming_the_setting(given, message, tmp_path):
+    ca = tmp_path / "ca.pem"
+    ca.write_text("x")
+    given = {k: v.replace("{ca}", str(ca)) for k, v in given.items()}
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(")):
+        load_kafka_settings(given)
+    with pytest.raises(ConfigError):  # the service's settings share the checks
+        load_settings(given)
+
+
+def test_each_failure_is_explained_with_the_settings_to_check():
+    tls = KafkaAccess("k:9093", security_protocol="SSL")
+    sasl = KafkaAccess("k:9093", security_protocol="SASL_SSL", sasl_mechanism="SCRAM-SHA-256",
+                       sasl_username="svc", sasl_password="pw")
+    untrusted = ssl.SSLCertVerificationError(1, "certificate verify failed")
+    untrusted.verify_message = "unable to get local issuer certificate"
+    assert "not trusted (unable to get local issuer certificate); check STREAMAL_KAFKA_SSL_CAFILE" in tls.explain(
+        untrusted)
+    assert "STREAMAL_KAFKA_SSL_CERTFILE" in tls.explain(KafkaConnectionError("socket disconnected"))
+    refused = sasl.explain(SaslAuthenticationFailedError("invalid credentials"))
+    assert "refused the SASL login as 'svc' with SCRAM-SHA-256" in refused
+    assert "STREAMAL_KAFKA_SASL_PASSWORD" in refused
+    assert "refused the SASL login" in sasl.explain(KeyError("v"))  # kafka-python's SCRAM on "e=unknown-user"
+    assert "hung up during the SASL login" in sasl.explain(KafkaConnectionError("socket disconnected"))
+    assert "STREAMAL_KAFKA_BOOTSTRAP" in KafkaAccess("k:9092").explain(KafkaConnectionError("refused"))
+    assert "pw" not in refused
+
+
+def test_the_cause_survives_the_client_s_retries_and_its_final_timeout():
+    import logging
+
+    watcher = _LastError()
+    log = logging.getLogger("kafka.net.manager")
+    inner = ssl.SSLCertVerificationError(1, "verify failed")
+    try:
+        try:
+            raise inner
+        except ssl.SSLError as exc:
+            raise KafkaConnectionError(f"Handshake failed: {exc}") from None
+    except KafkaConnectionError as wrapped:
+        wrapped.__context__ = inner
+        record = log.makeRecord(log.name, logging.WARNING, __file__, 1, "failed: %s", (wrapped,), None)
+    watcher.emit(record)
+    timeout = log.makeRecord(log.name, logging.ERROR, __file__, 1, "Bootstrap failed: %s",
+                             (KafkaTimeoutError("Unable to bootstrap"),), None)
+    watcher.emit(timeout)
+    assert watcher.error is inner  # the TLS error under the wrapper, not the timeout that followed
+
+
+def test_unloadable_tls_files_fail_before_any_connection(tmp_path):
+    bad = tmp_path / "client.pem"
+    bad.write_text("not a certificate")
+    access = KafkaAccess("127.0.0.1:1", security_protocol="SSL", ssl_certfile=str(bad))
+    with pytest.raises(BrokerError, match="cannot load the TLS files .*STREAMAL_KAFKA_SSL_CERTFILE"):
+        access.probe_tls()
+
+
+def test_the_tools_fail_with_exit_2_on_a_bad_security_setting(tmp_path):
+    env = {"PATH": "/usr/bin:/bin", "STREAMAL_KAFKA_SECURITY_PROTOCOL": "SASL_SSL"}
+    out = subprocess.run([sys.executable, "-m", "streamal", "replay", "--data", "sea-abrupt", "--events", "3"],
+                         env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2
+    assert out.stderr.strip() == ("streamal replay: error: STREAMAL_KAFKA_SASL_USERNAME: needed with "
+                                  "STREAMAL_KAFKA_SECURITY_PROTOCOL=SASL_SSL")
