@@ -106,6 +106,9 @@ class Service:
         self._warm_start()
         side_partitions = 1  # one partition keeps every replica's labels in one order
         access = KafkaAccess.from_settings(s)
+        if access.security_protocol == "SASL_PLAINTEXT" and access.sasl_mechanism == "PLAIN":
+            logger.warning("SASL PLAIN over a plain-text connection sends the Kafka password in clear; "
+                           "use STREAMAL_KAFKA_SECURITY_PROTOCOL=SASL_SSL or a SCRAM mechanism")
         ensure_topics(
             access,
             {s.events_topic: s.topic_partitions, s.review_topic: side_partitions, s.labels_topic: side_partitions,
