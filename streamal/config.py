@@ -190,6 +190,8 @@ class Settings(KafkaSettings):
     review_undo_seconds: float = Field(
         30.0, ge=0, description="How long an answer may be undone; its label is learned after that.")
     review_labels: str = Field("", description="Labels analysts may give, comma-separated (empty: any).")
+    review_guidelines: Path | None = Field(
+        None, description="A Markdown file of labelling guidelines, shown on the review page.")
 
     # Limits on input
     max_event_bytes: int = Field(1_048_576, ge=64, description="Largest event accepted, in bytes.")
@@ -225,6 +227,19 @@ class Settings(KafkaSettings):
     def _seed_labels_exist(cls, v: Path | None) -> Path | None:
         if v is not None and not v.is_file():
             raise ValueError(f"no file {v}")
+        return v
+
+    @field_validator("review_guidelines")
+    @classmethod
+    def _guidelines_readable(cls, v: Path | None) -> Path | None:
+        if v is not None:
+            try:
+                size = v.stat().st_size
+                v.open("rb").close()
+            except OSError as exc:
+                raise ValueError(f"cannot read {v}: {exc.strerror}") from None
+            if size > 1_000_000:
+                raise ValueError(f"{v} is {size} bytes, over the limit of 1000000")
         return v
 
     @field_validator("budget")

@@ -29,6 +29,7 @@ from streamal.config import Settings, TokenBook
 from streamal.errors import ConfigError, StreamalError
 from streamal.http.app import create_app
 from streamal.http.desk import ReviewDesk
+from streamal.review.guidelines import load_guidelines
 from streamal.review.store import ReviewStore
 from streamal.service.health import Health
 from streamal.service.logs import configure_logging
@@ -97,7 +98,8 @@ def serve(settings: Settings, stop: threading.Event | None = None, *, reset_mode
     desk = ReviewDesk(review, service.publish_acked, labels_topic=settings.labels_topic,
                       review_topic=settings.review_topic, tokens=settings.tokens,
                       allowed_labels=settings.allowed_labels,
-                      on_answer=lambda who: metrics.review_answers.labels(annotator=who).inc())
+                      on_answer=lambda who: metrics.review_answers.labels(annotator=who).inc(),
+                      guidelines_html=load_guidelines(settings.review_guidelines))
     app = create_app(health, registry, desk, max_body=settings.http_max_body_bytes)
     http = _HttpServer(uvicorn.Config(app, log_level="warning", access_log=False))
     http_thread = threading.Thread(target=http.run, kwargs={"sockets": [sock]}, name="http", daemon=True)

@@ -344,3 +344,80 @@ def test_tokens_are_checked_in_constant_time_over_every_entry(monkeypatch):
     assert book.who("first-token-1") == "analyst-1" and len(calls) == 3  # no early exit on the first match
     assert book.who("second-token-2") == "analyst-2" and book.who("nope-nope") is None
     assert len(calls) == 9
+
+
+# -- the analyst's day: claims in the queue, reasons, changes of answer, export, guidelines -------------------
+
+
+def test_available_hides_what_another_analyst_holds_and_items_say_why_they_were_asked(api):
+    assert api.call("/api/review/e2/claim", "POST", token="token-two-5678")[0] == 200
+    _, everyone = api.call("/api/review?mine=true")
+    held = next(i for i in everyone["items"] if i["event_id"] == "e2")
+    assert held["claimed_by"] == "analyst-2"  # visible in the queue
+    _, free = api.call("/api/review?available=true")
+    assert "e2" not in [i["event_id"] for i in free["items"]] and free["total"] == 3
+    _, own = api.call("/api/review?available=true", token="token-two-5678")
+    assert "e2" in [i["event_id"] for i in own["items"]]  # the holder still sees it
+    phrases = {i["reason"]: i["reason_text"] for i in everyone["items"]}
+    assert phrases["drift"].startswith("Asked after a drift alarm")
+    assert phrases["random"].startswith("A random audit sample")
+
+
+def test_a_change_of_answer_after_the_undo_window_is_a_correcting_label(api):
+    assert api.call("/api/review/e0/label", "POST", body={"label": "benign"})[0] == 200
+    first = api.rec.sent[-1][2]
+    status, body = api.call("/api/review/e0/correct", "POST", body={"label": "malicious"})
+    assert status == 409 and "undo it" in body["detail"]  # still undoable: undo is the way
+    api.clock.now += 5
+    assert api.call("/api/review/e0/correct", "POST", body={"label": "benign"})[0] == 400  # no change
+    status, body = api.call("/api/review/e0/correct", "POST",
+                            body={"label": "malicious", "comment": "the payload is a known exploit"})
+    assert status == 200
+    topic, key, msg = api.rec.sent[-1]
+    assert (topic, key, msg["label"], msg["corrects"], msg["comment"]) == (
+        "labels", "e0", "malicious", first["answer_id"], "the payload is a known exploit")
+    assert api.call("/api/review/e0/correct", "POST", token="token-two-5678",
+                    body={"label": "benign"})[0] == 409  # only your own answers
+
+
+def test_my_answers_and_the_export_for_auditors(api):
+    api.call("/api/review/e0/label", "POST", body={"label": "benign", "comment": "=HYPERLINK(\"x\")"})
+    api.call("/api/review/e1/label", "POST", token="token-two-5678", body={"label": "malicious"})
+    _, mine = api.call("/api/review/answers?mine=true")
+    assert [(a["event_id"], a["label"], a["can_undo"]) for a in mine["answers"]] == [("e0", "benign", True)]
+    _, every = api.call("/api/review/answers")
+    assert {a["annotator"] for a in every["answers"]} == {"analyst-1", "analyst-2"}
+
+    r = api.client.get("/api/review/answers?format=jsonl", headers={"Authorization": "Bearer token-one-1234"})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/x-ndjson")
+    assert "attachment" in r.headers["content-disposition"]
+    assert sorted(orjson.loads(line)["event_id"] for line in r.content.splitlines()) == ["e0", "e1"]
+
+    r = api.client.get("/api/review/answers?format=csv", headers={"Authorization": "Bearer token-one-1234"})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    lines = r.text.splitlines()
+    assert lines[0].startswith("event_id,answer_id,annotator,label,answered_at,comment")
+    assert "'=HYPERLINK" in r.text  # a formula is neutralised for spreadsheets
+    assert api.client.get("/api/review/answers?format=xml",
+                          headers={"Authorization": "Bearer token-one-1234"}).status_code == 422
+    assert api.client.get("/api/review/answers?format=csv").status_code == 401
+
+
+def test_guidelines_are_rendered_without_raw_html():
+    from streamal.review.guidelines import render_guidelines
+
+    store = ReviewStore(clock=Clock())
+    html = render_guidelines("# Rules\n\n<img src=x onerror=alert(1)> [x](javascript:alert(1))")
+    desk = ReviewDesk(store, Recorder(), labels_topic="l", review_topic="r", tokens=TOKENS, guidelines_html=html)
+    with TestClient(create_app(Health(), CollectorRegistry(), desk)) as client:
+        body = client.get("/api/review/guidelines", headers={"Authorization": "Bearer token-one-1234"}).json()
+    assert body["html"].startswith("<h1>Rules</h1>")
+    assert "<img" not in body["html"] and 'href="javascript:' not in body["html"]
+
+
+def test_a_missing_guidelines_file_fails_at_start_naming_the_setting(tmp_path):
+    from streamal.config import load_settings
+    from streamal.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="STREAMAL_REVIEW_GUIDELINES: cannot read"):
+        load_settings({"review_guidelines": str(tmp_path / "none.md")})

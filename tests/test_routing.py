@@ -86,3 +86,37 @@ def test_a_label_the_model_cannot_learn_is_invalid_and_the_event_still_waits():
     assert third.outcome == "invalid" and "max_classes" in (third.error or "")
     assert "e3" in r.learner.pending and r.learner.model_version == 2
     assert [x.outcome for x in r.label(Label("e3", "a"), now=0.0)] == ["learned"]
+
+
+def test_a_correction_after_the_label_was_learned_teaches_the_new_class_once():
+    r = router(undo=30.0)
+    r.add_item(item("e1"))
+    r.label(Label("e1", "ok", "analyst-1", extra={"source": "review", "answer_id": "a1"}), now=1.0)
+    [learned] = r.tick(now=40.0, review_caught_up=True)
+    assert learned.outcome == "learned" and r.learner.model_version == 1
+    fix = Label("e1", "bad", "analyst-1",
+                extra={"source": "review", "answer_id": "a2", "corrects": "a1", "comment": "misread the port"})
+    [relearned] = r.label(fix, now=50.0)
+    assert relearned.outcome == "learned" and r.learner.model_version == 2
+    entry = r.review.entry("e1")
+    assert entry.agreed == "bad"
+    assert [(a.answer_id, a.retracted, a.comment) for a in entry.answers] == [
+        ("a1", True, None), ("a2", False, "misread the port")]
+    assert r.label(fix, now=51.0) == [] and r.learner.model_version == 2  # read twice: learned once
+    other = Label("e1", "ok", "analyst-2", extra={"source": "review", "answer_id": "a3", "corrects": "a2"})
+    assert r.label(other, now=52.0) == [] and r.review.entry("e1").agreed == "bad"  # not someone else's answer
+
+
+def test_a_correction_before_the_label_was_learned_changes_what_will_be_learned():
+    r = router(answers_wanted=2, undo=30.0)
+    r.add_item(item("e1"))
+    review = {"source": "review"}
+    r.label(Label("e1", "ok", "analyst-1", extra={**review, "answer_id": "a1"}), now=1.0)
+    r.label(Label("e1", "bad", "analyst-2", extra={**review, "answer_id": "a2"}), now=2.0)
+    assert r.review.entry("e1").agreed == "ok"  # a tie goes to the earliest answer
+    assert r.label(Label("e1", "bad", "analyst-1", extra={**review, "answer_id": "a3", "corrects": "a1"}),
+                   now=3.0) == []
+    assert r.review.entry("e1").agreed == "bad"
+    [result] = r.tick(now=60.0, review_caught_up=True)
+    assert result.outcome == "learned" and r.learner.model_version == 1
+    assert r.learner.classes == ["bad"]

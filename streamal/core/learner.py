@@ -29,6 +29,7 @@ from typing import Any
 from streamal.core.calibration import CalibrationMeter
 from streamal.core.config import LearnerConfig
 from streamal.core.drift import DETECTORS, DriftMonitor
+from streamal.core.explain import explain
 from streamal.core.models import make_model
 from streamal.core.names import ESTIMATES, OUTCOMES, Estimate, Outcome
 from streamal.core.pending import PendingItem, PendingStore, RecentIds
@@ -212,7 +213,7 @@ class Learner:
         if query is not None:
             item = PendingItem(
                 event.id, event.features, event.meta, prediction, proba,
-                round(query.score, 6), query.reason, self.model_version, now,
+                round(query.score, 6), query.reason, self.model_version, now, explain(self.model, x, prediction),
             )
             if event.id not in self.labelled:
                 self.pending.add(item)
@@ -271,6 +272,18 @@ class Learner:
         if item.queried_at is not None:
             result.delay = max(0.0, (labeled_at if labeled_at is not None else now) - item.queried_at)
         return result
+
+    def correct(self, event_id: str, features: Mapping[str, Any], label: str) -> LearnResult:
+        """Learn ``label`` for an event learned before with another one (an analyst changed an answer).
+
+        An online model cannot unlearn the first label; learning the right one
+        after it moves the model back, and later labels finish the job.
+        """
+        error = self._learn_one(dict(features), label)
+        if error is not None:
+            return LearnResult("invalid", error=error)
+        self.labelled.add(event_id)
+        return LearnResult("learned")
 
     def _learn_one(self, features: dict[str, Any], label: str) -> str | None:
         """Learn one labelled example; the reason it could not be learned, or ``None``."""

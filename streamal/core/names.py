@@ -12,8 +12,8 @@ from __future__ import annotations
 from typing import Literal, get_args
 
 __all__ = [
-    "ESTIMATES", "MODEL_NAMES", "OUTCOMES", "REASONS", "STRATEGY_NAMES", "Estimate", "ModelName", "Outcome",
-    "Reason", "StrategyName", "model_name", "strategy_name",
+    "ESTIMATES", "MODEL_NAMES", "OUTCOMES", "REASONS", "REASON_PHRASES", "STRATEGY_NAMES", "Estimate", "ModelName",
+    "Outcome", "Reason", "StrategyName", "model_name", "strategy_name",
 ]
 
 #: What became of a label.
@@ -31,6 +31,15 @@ StrategyName = Literal[
 
 OUTCOMES: tuple[Outcome, ...] = get_args(Outcome)
 REASONS: tuple[Reason, ...] = get_args(Reason)
+#: Each reason in a phrase, for the analyst who is asked (the review page shows it with the item).
+REASON_PHRASES: dict[Reason, str] = {
+    "seed": "Picked at random while the model is new: the first labels teach it the classes.",
+    "uncertainty": "The model is unsure: its two likeliest classes are close for this event.",
+    "drift": "Asked after a drift alarm: the data may have changed, and the model with it.",
+    "explore": "Picked at random to explore: labels are late or the model was sure, and a random look "
+               "keeps it from only ever seeing its own doubts.",
+    "random": "A random audit sample: your answer measures the model's accuracy without bias.",
+}
 ESTIMATES: tuple[Estimate, ...] = get_args(Estimate)
 MODEL_NAMES: tuple[ModelName, ...] = get_args(ModelName)
 STRATEGY_NAMES: tuple[StrategyName, ...] = get_args(StrategyName)

@@ -37,6 +37,17 @@ class PendingItem:
     reason: str
     model_version: int
     queried_at: float | None
+    explanation: dict[str, Any] | None = None  # what drove the prediction (streamal.core.explain)
+
+    def __getstate__(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, f) for f in self.__slots__)
+
+    def __setstate__(self, state: tuple[Any, ...]) -> None:
+        # checkpoints made before a field was added hold fewer values: the rest take their defaults
+        for name, value in zip(self.__slots__, state, strict=False):
+            object.__setattr__(self, name, value)
+        for name in self.__slots__[len(state):]:
+            object.__setattr__(self, name, None)
 
     def to_review(self) -> dict[str, Any]:
         """The review-topic message of this item (DESIGN.md's shape)."""
@@ -50,6 +61,7 @@ class PendingItem:
             "reason": self.reason,
             "model_version": self.model_version,
             "queried_at": format_ts(self.queried_at) if self.queried_at is not None else None,
+            **({"explanation": self.explanation} if self.explanation else {}),
         }
 
     @classmethod
@@ -73,6 +85,7 @@ class PendingItem:
             reason=str(msg.get("reason") or "uncertainty"),
             model_version=int(msg.get("model_version") or 0),
             queried_at=queried_at,
+            explanation=msg.get("explanation") if isinstance(msg.get("explanation"), dict) else None,
         )
 
 

@@ -24,7 +24,8 @@ class ReviewDesk:
 
     def __init__(self, store: ReviewStore, publish: Publish, *, labels_topic: str, review_topic: str,
                  tokens: TokenBook, allowed_labels: list[str] | None = None,
-                 on_answer: Callable[[str], None] | None = None, clock: Callable[[], float] | None = None) -> None:
+                 on_answer: Callable[[str], None] | None = None, clock: Callable[[], float] | None = None,
+                 guidelines_html: str = "") -> None:
         self.store = store
         self.publish = publish
         self.labels_topic = labels_topic
@@ -33,6 +34,7 @@ class ReviewDesk:
         self.allowed_labels = list(allowed_labels or [])
         self.on_answer = on_answer or (lambda annotator: None)
         self.clock: Callable[[], float] = clock or store.clock
+        self.guidelines_html = guidelines_html  # rendered once at start (streamal.review.guidelines)
 
     def classes(self) -> list[str]:
         """The classes an analyst may pick from: the configured ones in their order, else those learned, sorted."""

@@ -11,16 +11,21 @@ the token names the annotator recorded on the label, whatever the client says.
 
 from __future__ import annotations
 
+import csv
+import io
+import time
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query
+import orjson
+from fastapi import APIRouter, HTTPException, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from streamal.core.names import REASON_PHRASES
 from streamal.errors import BrokerError
 from streamal.http.deps import Analyst, Desk
 from streamal.http.desk import ReviewDesk
-from streamal.review.store import ReviewConflict, ReviewEntry, ReviewStore
+from streamal.review.store import Answer, ReviewConflict, ReviewEntry, ReviewStore
 from streamal.wire.messages import MAX_LABEL_CHARS, format_ts
 
 MAX_COMMENT_CHARS = 1000
@@ -53,6 +58,9 @@ class ItemOut(BaseModel):
     proba: dict[str, float]
     score: float
     reason: str
+    reason_text: str = Field(description="Why the item was asked, in a phrase for the analyst.")
+    explanation: dict[str, Any] | None = Field(
+        None, description="What drove the prediction: a linear model's largest terms, a tree's path.")
     model_version: int
     queried_at: str | None
     age_seconds: float | None
@@ -77,15 +85,59 @@ class AnswerOut(BaseModel):
     undo_until: str
 
 
+def _phrase(reason: str) -> str:
+    return next((text for name, text in REASON_PHRASES.items() if name == reason), reason)
+
+
 def _item(entry: ReviewEntry, store: ReviewStore, now: float) -> ItemOut:
     it = entry.item
     return ItemOut(
         event_id=it.event_id, features=it.features, meta=it.meta, prediction=it.prediction, proba=it.proba,
-        score=it.score, reason=it.reason, model_version=it.model_version,
+        score=it.score, reason=it.reason, reason_text=_phrase(it.reason),
+        explanation=it.explanation, model_version=it.model_version,
         queried_at=format_ts(it.queried_at) if it.queried_at is not None else None,
         age_seconds=round(now - it.queried_at, 3) if it.queried_at is not None else None,
         answers=len(entry.live_answers()), answers_wanted=store.answers_wanted, claimed_by=entry.claimed_by,
     )
+
+
+#: The columns of the answers export, in order.
+ANSWER_FIELDS = ("event_id", "answer_id", "annotator", "label", "answered_at", "comment", "status", "corrects",
+                 "item_label", "reason", "prediction_seen", "model_version_seen", "queried_at")
+
+
+def _answer_row(entry: ReviewEntry, answer: Answer, store: ReviewStore, now: float) -> dict[str, Any]:
+    it = entry.item
+    status = "retracted" if answer.retracted else "pending" if answer.tentative else "recorded"
+    undoable = not answer.retracted and not entry.handed and now - answer.at <= store.undo_seconds
+    return {
+        "event_id": it.event_id, "answer_id": answer.answer_id, "annotator": answer.annotator,
+        "label": answer.label, "answered_at": format_ts(answer.at), "comment": answer.comment, "status": status,
+        "corrects": answer.corrects, "item_label": entry.agreed, "reason": it.reason,
+        "prediction_seen": it.prediction, "model_version_seen": it.model_version,
+        "queried_at": format_ts(it.queried_at) if it.queried_at is not None else None,
+        "can_undo": undoable, "can_change": not answer.retracted and not entry.dropped and not undoable,
+    }
+
+
+def _csv_cell(value: Any) -> Any:
+    """A cell a spreadsheet will not run: text starting with = + - @ gets a leading apostrophe."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return "" if value is None else value
+
+
+def _allowed(desk: ReviewDesk, label: str) -> str:
+    value = label.strip()
+    if not value:
+        raise HTTPException(422, "the label is empty")
+    if desk.allowed_labels and value not in desk.allowed_labels:
+        raise HTTPException(400, f"label {value!r} is not allowed; use one of {', '.join(desk.allowed_labels)}")
+    return value
+
+
+def _comment(body: LabelBody) -> str | None:
+    return body.comment.strip() if body.comment and body.comment.strip() else None
 
 
 def _publish(desk: ReviewDesk, topic: str, key: str, msg: dict[str, Any]) -> None:
@@ -111,10 +163,13 @@ def me(who: Analyst, desk: Desk) -> dict[str, Any]:
 def queue(who: Analyst, desk: Desk,
           reason: Annotated[str | None, Query(pattern="^(seed|uncertainty|drift|explore|random)$")] = None,
           limit: Annotated[int, Query(ge=1, le=500)] = 50, offset: Annotated[int, Query(ge=0)] = 0,
-          mine: bool = False) -> QueueOut:
-    """Open items, most valuable first (drift first, then score). ``mine``: hide what you skipped or answered."""
-    entries, total = desk.store.open_items(reason=reason, annotator=who if mine else None, limit=limit,
-                                           offset=offset)
+          mine: bool = False, available: bool = False) -> QueueOut:
+    """Open items, most valuable first (drift first, then score).
+
+    ``mine``: hide what you skipped or answered; ``available``: hide what another analyst holds.
+    """
+    entries, total = desk.store.open_items(reason=reason, annotator=who if mine or available else None,
+                                           available=available, limit=limit, offset=offset)
     now = desk.clock()
     return QueueOut(items=[_item(e, desk.store, now) for e in entries], total=total, limit=limit, offset=offset)
 
@@ -123,6 +178,40 @@ def queue(who: Analyst, desk: Desk,
 def stats(who: Analyst, desk: Desk) -> dict[str, Any]:
     """Open, answered, by reason, by annotator, median answer time, agreement between annotators."""
     return desk.store.stats()
+
+
+@router.get("/review/guidelines")
+def guidelines(who: Analyst, desk: Desk) -> dict[str, Any]:
+    """The labelling guidelines (``STREAMAL_REVIEW_GUIDELINES``) as HTML, from Markdown with raw HTML disabled."""
+    return {"html": desk.guidelines_html}
+
+
+@router.get("/review/answers", response_model=None)
+def answers(who: Analyst, desk: Desk,
+            format: Annotated[str, Query(pattern="^(json|jsonl|csv)$")] = "json",  # noqa: A002
+            mine: bool = False, limit: Annotated[int | None, Query(ge=1, le=1_000_000)] = None,
+            ) -> dict[str, Any] | Response:
+    """Every answer kept, newest first, retracted and corrected ones too: for auditors (``jsonl``, ``csv``).
+
+    ``mine``: only yours, each with whether it can still be undone or changed (the page's "my answers").
+    """
+    now = desk.clock()
+    rows = [_answer_row(e, a, desk.store, now) for e, a in desk.store.answers(annotator=who if mine else None,
+                                                                            limit=limit)]
+    if format == "json":
+        return {"answers": rows}
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now))
+    if format == "jsonl":
+        body = b"".join(orjson.dumps(r) + b"\n" for r in rows)
+        return Response(body, media_type="application/x-ndjson",
+                        headers={"Content-Disposition": f'attachment; filename="streamal-answers-{stamp}.jsonl"'})
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(ANSWER_FIELDS), extrasaction="ignore")
+    writer.writeheader()
+    for r in rows:
+        writer.writerow({k: _csv_cell(r.get(k)) for k in ANSWER_FIELDS})
+    return Response(out.getvalue(), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="streamal-answers-{stamp}.csv"'})
 
 
 @router.get("/review/{event_id}", response_model=ItemOut)
@@ -165,16 +254,12 @@ def skip(event_id: str, who: Analyst, desk: Desk, body: SkipBody | None = None) 
 @router.post("/review/{event_id}/label", response_model=AnswerOut)
 def label(event_id: str, body: LabelBody, who: Analyst, desk: Desk) -> AnswerOut:
     """Answer an item. The label message records who, when, and the model version and prediction seen."""
-    value = body.label.strip()
-    if not value:
-        raise HTTPException(422, "the label is empty")
-    if desk.allowed_labels and value not in desk.allowed_labels:
-        raise HTTPException(400, f"label {value!r} is not allowed; use one of {', '.join(desk.allowed_labels)}")
+    value = _allowed(desk, body.label)
     entry = desk.store.reserve(event_id, who)  # atomic: a second answer of the same analyst is refused now
     now = desk.clock()
     answer_id = uuid.uuid4().hex
     labeled_at = format_ts(now)
-    comment = body.comment.strip() if body.comment and body.comment.strip() else None
+    comment = _comment(body)
     msg: dict[str, Any] = {
         "event_id": event_id, "label": value, "annotator": who, "labeled_at": labeled_at,
         "answer_id": answer_id, "source": "review",
@@ -192,6 +277,30 @@ def label(event_id: str, body: LabelBody, who: Analyst, desk: Desk) -> AnswerOut
     desk.on_answer(who)
     return AnswerOut(event_id=event_id, label=value, annotator=who, answer_id=answer_id,
                      labeled_at=labeled_at, undo_until=format_ts(now + desk.store.undo_seconds))
+
+
+@router.post("/review/{event_id}/correct", response_model=AnswerOut)
+def correct(event_id: str, body: LabelBody, who: Analyst, desk: Desk) -> AnswerOut:
+    """Change your answer after its undo window: a new label that ``corrects`` the old one.
+
+    The item's label is counted again; if the model had learned the old one, it learns the new one too.
+    """
+    value = _allowed(desk, body.label)
+    old = desk.store.correctable(event_id, who)
+    if old.label == value:
+        raise HTTPException(400, f"your answer is already {value!r}")
+    now = desk.clock()
+    answer_id = uuid.uuid4().hex
+    comment = _comment(body)
+    msg: dict[str, Any] = {"event_id": event_id, "label": value, "annotator": who, "labeled_at": format_ts(now),
+                           "answer_id": answer_id, "corrects": old.answer_id, "source": "review"}
+    if comment:
+        msg["comment"] = comment
+    _publish(desk, desk.labels_topic, event_id, msg)
+    desk.store.record_correction(event_id, old.answer_id, Answer(answer_id, who, value, now, tentative=True,
+                                                                 comment=comment, corrects=old.answer_id))
+    return AnswerOut(event_id=event_id, label=value, annotator=who, answer_id=answer_id,
+                     labeled_at=format_ts(now), undo_until=format_ts(now))
 
 
 @router.post("/review/{event_id}/undo")

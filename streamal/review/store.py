@@ -65,6 +65,7 @@ class Answer:
     retracted: bool = False
     tentative: bool = False  # given on this replica, not read back from the labels topic yet
     comment: str | None = None
+    corrects: str | None = None  # the answer this one replaced after the undo window
 
 
 @dataclass(slots=True)
@@ -245,6 +246,76 @@ class ReviewStore:
                     return True
             return False
 
+    def correctable(self, event_id: str, annotator: str) -> Answer:
+        """The answer of ``annotator`` to ``event_id`` that may be changed by a correction (its undo window over)."""
+        with self._lock:
+            entry = self.entry(event_id)
+            mine = [a for a in entry.live_answers() if a.annotator == annotator]
+            if not mine:
+                raise ReviewConflict(f"you have no answer to item {event_id!r} to change")
+            if entry.dropped:
+                raise ReviewConflict(f"item {event_id!r} was dropped")
+            answer = mine[-1]
+            if self.clock() - answer.at <= self.undo_seconds and not entry.handed:
+                raise ReviewConflict("your answer can still be undone: undo it and answer again")
+            return answer
+
+    def record_correction(self, event_id: str, old_answer_id: str, answer: Answer) -> None:
+        """A correction this replica published: shown now; what is learned waits for the labels topic."""
+        with self._lock:
+            entry = self._entries.get(event_id)
+            if entry is None or any(a.answer_id == answer.answer_id for a in entry.answers):
+                return
+            for a in entry.answers:
+                if a.answer_id == old_answer_id:
+                    a.retracted = True
+            entry.answers.append(answer)
+
+    def apply_correction(self, event_id: str, old_answer_id: str, answer: Answer) -> str | None:
+        """A correction read from the labels topic; the label to learn now, if the item's agreed label changed.
+
+        The old answer is replaced by the new one and the agreement counted
+        again. If the old agreed label had already gone to the learner, the new
+        one is returned to be learned as well (a model cannot unlearn; the
+        correction outweighs the mistake as more labels come); if not, the
+        item simply closes on the new agreement when its time comes.
+        """
+        with self._lock:
+            entry = self._entries.get(event_id)
+            if entry is None or entry.dropped:
+                return None
+            known = next((a for a in entry.answers if a.answer_id == answer.answer_id), None)
+            if known is not None and not known.tentative:
+                return None  # read twice
+            old = next((a for a in entry.answers if a.answer_id == old_answer_id), None)
+            if old is None or old.annotator != answer.annotator:
+                return None
+            old.retracted = True
+            if known is not None:
+                known.tentative = False
+            else:
+                entry.answers.append(answer)
+            live = entry.live_answers()
+            if len(live) < self.answers_wanted:
+                return None
+            counts = Counter(a.label for a in live)
+            top = max(counts.values())
+            agreed = next(a.label for a in live if counts[a.label] == top)
+            changed = agreed != entry.agreed
+            if entry.agreed is None:
+                self._settle(entry)
+                return None
+            entry.agreed = agreed
+            return agreed if changed and entry.handed else None
+
+    def answers(self, *, annotator: str | None = None, limit: int | None = None) -> list[tuple[ReviewEntry, Answer]]:
+        """Every answer kept (retracted ones too), newest first; only ``annotator``'s if given."""
+        with self._lock:
+            out = [(e, a) for e in self._entries.values() for a in e.answers
+                   if annotator is None or a.annotator == annotator]
+        out.sort(key=lambda ea: ea[1].at, reverse=True)
+        return out[:limit] if limit is not None else out
+
     def apply_drop(self, event_id: str) -> None:
         """An analyst dropped the item: nobody is asked for it any more."""
         with self._lock:
@@ -276,6 +347,12 @@ class ReviewStore:
             if entry is not None:
                 entry.handed = True
 
+    def features(self, event_id: str) -> dict[str, Any] | None:
+        """The features of the item for ``event_id`` (``None`` if it is not kept)."""
+        with self._lock:
+            entry = self._entries.get(event_id)
+            return dict(entry.item.features) if entry is not None else None
+
     def knows(self, event_id: str) -> bool:
         with self._lock:
             return event_id in self._entries
@@ -295,8 +372,12 @@ class ReviewStore:
             entry.claimed_by, entry.claim_until = None, 0.0
 
     def open_items(self, *, reason: str | None = None, annotator: str | None = None,
-                   limit: int = 50, offset: int = 0) -> tuple[list[ReviewEntry], int]:
-        """Open items, most valuable first (drift first, then by score); and how many match."""
+                   available: bool = False, limit: int = 50, offset: int = 0) -> tuple[list[ReviewEntry], int]:
+        """Open items, most valuable first (drift first, then by score); and how many match.
+
+        ``annotator``: leave out what they skipped or answered; with ``available``, also
+        what another analyst holds.
+        """
         with self._lock:
             entries = []
             for e in self._entries.values():
@@ -305,6 +386,8 @@ class ReviewStore:
                     continue
                 if annotator is not None and (annotator in e.skipped_by
                                               or any(a.annotator == annotator for a in e.live_answers())):
+                    continue
+                if available and e.claimed_by not in (None, annotator):
                     continue
                 entries.append(e)
             entries.sort(key=lambda e: (REASON_ORDER.get(e.item.reason, 3), -e.item.score, e.added_at))

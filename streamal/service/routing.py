@@ -6,6 +6,9 @@ Four kinds of label message, each with its own path:
   item the review store knows): recorded in the store; its label is learned
   once enough analysts agree and the undo window is over (:meth:`LabelRouter.tick`);
 * a **retraction** (``retracts: <answer_id>``): the answer is undone in the store;
+* a **correction** (``corrects: <answer_id>``, an answer changed after its undo
+  window): the store counts the new answer instead, and if the item's agreed
+  label changed after it was learned, the new one is learned too;
 * an **external label** (from Kafka, an oracle, an event that came with its
   label): learned now, and its review item marked answered;
 * a label for an event **not pending (yet)**: its review item may still be on
@@ -15,7 +18,7 @@ Four kinds of label message, each with its own path:
 >>> from streamal.core.config import LearnerConfig
 >>> from streamal.core.learner import Learner
 >>> from streamal.core.pending import PendingItem
->>> from streamal.review.store import ReviewStore
+>>> from streamal.review.store import Answer, ReviewStore
 >>> router = LabelRouter(Learner(LearnerConfig(seed_size=1)), ReviewStore(clock=lambda: 0.0), wait=5.0)
 >>> [r.outcome for r in router.label(Label("e1", "bad"), now=0.0)]     # nothing asked for e1 yet: it waits
 []
@@ -33,7 +36,7 @@ from dataclasses import dataclass
 
 from streamal.core.learner import Learner, LearnResult
 from streamal.core.pending import PendingItem
-from streamal.review.store import ReviewStore
+from streamal.review.store import Answer, ReviewStore
 from streamal.wire.messages import Label, format_ts, parse_ts
 
 __all__ = ["LABEL_WAIT", "LabelRouter", "Waiting"]
@@ -82,13 +85,30 @@ class LabelRouter:
             return []
         at = parse_ts(label.labeled_at)
         annotator = label.annotator or "unknown"
+        comment = label.extra.get("comment")
+        comment = str(comment) if comment is not None else None
+        corrects = label.extra.get("corrects")
+        if corrects is not None:
+            return self._correct(label, str(corrects), annotator, at, comment)
         if label.extra.get("source") == "review" and self.review.knows(label.event_id):
             self.review.apply_answer(label.event_id, label.label, annotator,
-                                     answer_id=str(label.extra.get("answer_id") or ""), at=at)
+                                     answer_id=str(label.extra.get("answer_id") or ""), at=at, comment=comment)
             return []
         self.review.apply_answer(label.event_id, label.label, annotator, at=at)
         self.review.mark_handed(label.event_id)
         return self._learn(label, now, since=now)
+
+    def _correct(self, label: Label, corrects: str, annotator: str, at: float | None,
+                 comment: str | None) -> list[LearnResult]:
+        answer = Answer(str(label.extra.get("answer_id") or f"{label.event_id}:{corrects}:c"), annotator,
+                        label.label, at if at is not None else self.review.clock(), comment=comment, corrects=corrects)
+        relearn = self.review.apply_correction(label.event_id, corrects, answer)
+        if relearn is None:
+            return []
+        features = self.review.features(label.event_id)
+        if features is None:
+            return [LearnResult("unknown")]
+        return [self.learner.correct(label.event_id, features, relearn)]
 
     def tick(self, now: float, *, review_caught_up: bool) -> list[LearnResult]:
         """Retry the waiting labels, and learn the agreed answers whose undo window is over."""

@@ -43,7 +43,7 @@ _JSON_GROWTH = 6
 
 
 def fit(msg: dict[str, Any], limit: int) -> bytes:
-    """Encode ``msg``, trimming ``meta`` and then ``proba`` until it fits in ``limit`` bytes.
+    """Encode ``msg`` in ``limit`` bytes, leaving out ``explanation``, then ``meta``, then most of ``proba``.
 
     Raises :class:`~streamal.errors.OutputTooLarge` if it cannot fit even then.
     """
@@ -51,6 +51,11 @@ def fit(msg: dict[str, Any], limit: int) -> bytes:
     if len(data) <= limit:
         return data
     msg = dict(msg)
+    if msg.get("explanation") is not None:  # the least needed part of a review item goes first
+        msg["explanation"] = None
+        data = orjson.dumps(msg)
+        if len(data) <= limit:
+            return data
     if msg.get("meta") is not None:
         msg["meta_trimmed"] = {"bytes": len(orjson.dumps(msg["meta"]))}
         msg["meta"] = None

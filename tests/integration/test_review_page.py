@@ -13,7 +13,7 @@ import shutil
 import time
 from pathlib import Path
 
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import expect, sync_playwright
 
 from tests.integration.conftest import read_topic, send
 
@@ -63,10 +63,9 @@ def test_an_analyst_answers_on_the_page_with_a_shortcut(make_service, producer, 
                 page.screenshot(path=str(ROOT / "docs" / "review-page.png"))
 
             page.keyboard.press("2")
-            page.wait_for_function(f"document.getElementById('flash').textContent.includes('Answered {event_id}')",
-                                   timeout=10_000)
-            page.wait_for_function(f"document.getElementById('event-id').textContent !== '{event_id}'",
-                                   timeout=10_000)  # the next item loads by itself
+            # (Playwright's expect, not wait_for_function: the page's CSP forbids evaluating strings, and stays on)
+            expect(page.locator("#flash")).to_contain_text(f"Answered {event_id}", timeout=10_000)
+            expect(page.locator("#event-id")).not_to_have_text(event_id, timeout=10_000)  # the next item loads
             assert int(page.locator("#done").inner_text()) == 1
         finally:
             browser.close()
@@ -137,3 +136,99 @@ def test_two_answers_wanted_the_agreed_label_is_learned_and_survives_a_restart(m
         stats = orjson.loads(r.read())
     assert stats["answered"] == 3 and stats["fleiss_kappa"] is not None
     assert again.stop() == 0
+
+
+def get(url: str, token: str) -> dict:
+    import urllib.request
+
+    import orjson
+
+    req = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return orjson.loads(r.read())
+
+
+def test_two_analysts_at_once_reasons_explanations_comments_guidelines_and_sign_out(
+        make_service, producer, broker, tmp_path):
+    guide = tmp_path / "guidelines.md"
+    guide.write_text("# How we label\n\n**malicious**: a scan or an exploit. <script>alert(1)</script>\n")
+    tokens = {"analyst-1": "first-page-token", "analyst-2": "second-page-token"}
+    svc = make_service(budget="1.0", seed_size="2", model="linear", review_undo_seconds="1",
+                       review_tokens=",".join(f"{k}:{v}" for k, v in tokens.items()),
+                       review_guidelines=str(guide)).start()
+    rng = random.Random(5)
+    known = [{"id": f"k{i}", "features": {"bytes": b, "proto": "tcp"}, "label": "malicious" if b > 500 else "benign"}
+             for i, b in enumerate(rng.randint(0, 1000) for _ in range(30))]
+    send(producer, svc.topics["events"], known, key=lambda e: e["id"].encode())
+    svc.wait_metric('streamal_labels_total{outcome="learned"}', 30)
+    fresh = [{"id": f"u{i}", "features": {"bytes": rng.randint(0, 1000), "proto": "udp"}} for i in range(12)]
+    send(producer, svc.topics["events"], fresh, key=lambda e: e["id"].encode())
+    svc.wait_metric("streamal_review_backlog", 12)
+    svc.wait_metric('streamal_review_items_total{outcome="added"}', 12)
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium_path(), headless=True,
+                                     args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
+        try:
+            pages = {}
+            for who, token in tokens.items():  # each analyst in a browser profile of their own
+                page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+                page.goto(f"{svc.url}/?token={token}")
+                pages[who] = page
+            for page in pages.values():
+                page.wait_for_selector("#item:not([hidden])", timeout=20_000)
+
+            def current() -> dict[str, str]:
+                return {who: p.locator("#event-id").inner_text() for who, p in pages.items()}
+
+            seen_pairs = []
+            for turn in range(4):  # answer in turns; never does one page show the item the other holds
+                shown = current()
+                seen_pairs.append(shown)
+                assert shown["analyst-1"] != shown["analyst-2"], shown
+                for who, event_id in shown.items():
+                    assert get(f"{svc.url}/api/review/{event_id}", tokens[who])["claimed_by"] == who
+                other = pages["analyst-2"].locator("#queue li.held")
+                assert other.count() >= 1 and "held by analyst-1" in other.first.inner_text()
+                who = ("analyst-1", "analyst-2")[turn % 2]
+                page = pages[who]
+                before = shown[who]
+                if turn == 0:  # a note with the answer
+                    page.fill("#comment", "beaconing every 60 s")
+                page.locator("#card").click(position={"x": 5, "y": 5})
+                page.keyboard.press("1")
+                expect(page.locator("#event-id")).not_to_have_text(before, timeout=10_000)
+                time.sleep(0.3)
+
+            # why each item was asked, in a phrase; what drove the guess
+            page = pages["analyst-1"]
+            reason = page.locator("#reason").inner_text().lower()
+            phrase = page.locator("#reason-text").inner_text()
+            assert reason in {"uncertainty", "random", "explore", "seed"} and len(phrase) > 20
+            assert page.locator("#why-wrap").is_visible()
+            why = page.locator("#why").inner_text()
+            assert "Linear model" in why and ("bytes" in why or "proto" in why)
+
+            page.keyboard.press("g")  # the guidelines, rendered, with the raw HTML shown as text
+            page.wait_for_selector("#guide-body h1", timeout=10_000)
+            assert page.locator("#guide-body h1").inner_text() == "How we label"
+            assert page.locator("#guide-body script").count() == 0
+            page.keyboard.press("m")  # my answers
+            page.wait_for_selector("#mine-list tr td", timeout=10_000)
+            assert page.locator("#mine-list tr").count() >= 1
+
+            held = page.locator("#event-id").inner_text()
+            page.click("#sign-out")
+            page.wait_for_selector("#login:not([hidden])", timeout=10_000)
+            assert page.evaluate("localStorage.getItem('streamal.token')") is None
+            assert not page.locator("#desk").is_visible()
+            assert get(f"{svc.url}/api/review/{held}", tokens["analyst-2"])["claimed_by"] is None  # released
+            page.reload()
+            page.wait_for_selector("#login:not([hidden])", timeout=10_000)  # still signed out
+        finally:
+            browser.close()
+
+    labels = read_topic(broker.bootstrap, svc.topics["labels"])
+    noted = [m for m in labels if m.get("comment")]
+    assert [(m["annotator"], m["comment"]) for m in noted] == [("analyst-1", "beaconing every 60 s")]
+    assert svc.stop() == 0
