@@ -120,3 +120,12 @@ def test_a_correction_before_the_label_was_learned_changes_what_will_be_learned(
     [result] = r.tick(now=60.0, review_caught_up=True)
     assert result.outcome == "learned" and r.learner.model_version == 1
     assert r.learner.classes == ["bad"]
+
+
+def test_an_item_this_replica_queried_is_held_once_by_the_learner_and_the_review_store():
+    r = router()
+    mine = item("e1")
+    r.learner.pending.add(mine)  # queried here: pending before its review item comes back from the topic
+    echo = PendingItem.from_review(mine.to_review())
+    r.add_item(echo)
+    assert r.review.entry("e1").item is mine  # one copy, not two

@@ -107,6 +107,10 @@ class PendingStore:
             self.evicted += 1
         return True
 
+    def get(self, event_id: str) -> PendingItem | None:
+        """The pending item of ``event_id``, left in place."""
+        return self._items.get(event_id)
+
     def pop(self, event_id: str) -> PendingItem | None:
         """Remove and return the item of ``event_id``, or ``None``."""
         return self._items.pop(event_id, None)

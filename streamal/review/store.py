@@ -32,7 +32,7 @@ import pickle
 import statistics
 import threading
 import time
-from collections import Counter, OrderedDict
+from collections import Counter, OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -104,14 +104,20 @@ class ReviewStore:
         How long an analyst may take back an answer.
     max_items
         Items kept; the oldest closed ones go first.
+    max_closed
+        Closed (answered or dropped) items kept, for "my answers", the export and
+        changes of answer; the oldest go first, so memory stays flat however long
+        the analysts keep up (the labels topic keeps every answer for good).
     """
 
     def __init__(self, answers_wanted: int = 1, claim_seconds: float = 300.0, undo_seconds: float = 60.0,
-                 max_items: int = 100_000, clock: Callable[[], float] = time.time) -> None:
+                 max_items: int = 100_000, clock: Callable[[], float] = time.time, max_closed: int = 10_000) -> None:
         self.answers_wanted = answers_wanted
         self.claim_seconds = claim_seconds
         self.undo_seconds = undo_seconds
         self.max_items = max_items
+        self.max_closed = max_closed
+        self._closed: deque[str] = deque()  # closed items' ids, in the order they closed
         self.clock = clock
         self._entries: OrderedDict[str, ReviewEntry] = OrderedDict()
         self._lock = threading.RLock()
@@ -119,7 +125,8 @@ class ReviewStore:
         self._due: list[str] = []  # agreed items whose label has not gone to the learner yet
         self._inflight: set[tuple[str, str]] = set()  # (event_id, annotator): answers being published
 
-    _STATE = ("answers_wanted", "claim_seconds", "undo_seconds", "max_items", "_entries", "classes", "_due")
+    _STATE = ("answers_wanted", "claim_seconds", "undo_seconds", "max_items", "_entries", "classes", "_due",
+              "_closed")
 
     def snapshot(self) -> bytes:
         """The store as bytes, taken whole under the lock (HTTP threads may be changing it)."""
@@ -137,6 +144,7 @@ class ReviewStore:
             self._entries = state["_entries"]
             self.classes = state["classes"]
             self._due = state["_due"]
+            self._closed = state.get("_closed") or deque(k for k, e in self._entries.items() if not e.open)
             self._inflight = set()
             for entry in self._entries.values():
                 entry.claimed_by, entry.claim_until = None, 0.0
@@ -155,6 +163,15 @@ class ReviewStore:
                     self.classes.append(c)
             self._trim()
             return True
+
+    def _closing(self, event_id: str) -> None:
+        """``event_id`` closed: past ``max_closed`` closed items, the oldest one still closed is let go."""
+        self._closed.append(event_id)
+        while len(self._closed) > self.max_closed:
+            old = self._closed.popleft()
+            entry = self._entries.get(old)
+            if entry is not None and not entry.open and (entry.handed or entry.dropped):
+                del self._entries[old]
 
     def _trim(self) -> None:
         while len(self._entries) > self.max_items:
@@ -231,6 +248,7 @@ class ReviewStore:
             entry.agreed = next(a.label for a in live if counts[a.label] == top)
             entry.closed_at = live[-1].at
             self._due.append(entry.item.event_id)
+            self._closing(entry.item.event_id)
 
     def apply_retraction(self, event_id: str, answer_id: str) -> bool:
         """An answer was taken back: the item opens again unless its label already went to the learner."""
@@ -323,6 +341,7 @@ class ReviewStore:
             if entry is not None:
                 entry.dropped = True
                 entry.closed_at = self.clock()
+                self._closing(event_id)
 
     def due(self, now: float) -> list[tuple[str, str, float]]:
         """Agreed items whose undo window is over: ``(event_id, label, closed_at)``, each handed out once."""

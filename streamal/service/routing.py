@@ -66,7 +66,12 @@ class LabelRouter:
     # -- the review topic -----------------------------------------------------------------------
 
     def add_item(self, item: PendingItem) -> bool:
-        """A review item was read; ``False`` if it was known already (or its label learned)."""
+        """A review item was read; ``False`` if it was known already (or its label learned).
+
+        An item this replica queried itself is pending already: the review store
+        keeps that same object, so each waiting item is held once.
+        """
+        item = self.learner.pending.get(item.event_id) or item
         added = self.learner.remember(item)
         return self.review.add_item(item) or added
 

@@ -1,0 +1,340 @@
+"""Where the service stands against its ceilings, in one run against one broker.
+
+    .venv/bin/python benchmarks/end_to_end.py [--events 100000] [--models linear,hat]
+        [--client kafka-python] [--latency-rate 1000] [--memory 20000] [--scale-out]
+
+Measured side by side, on the same 10-feature events, in one run:
+
+* **client ceiling**: the Kafka client consuming the events topic and parsing
+  each event (nothing else);
+* **model ceiling**: the learner in-process on the same events (parse, score,
+  and learn the queried ones at once, as the service would with analysts who
+  keep up);
+* **service**: ``streamal run`` from ready to every event scored, with an
+  oracle answering its review items;
+* and the ratio of the service to the smaller ceiling.
+
+Then, optionally: the latency from an event's timestamp to its prediction's
+(p50/p99/max) at a fixed rate; the service's RSS after N and 10N events with
+analysts keeping up and with nobody answering; and two replicas against one
+on a 4-partition topic. The machine is shared and noisy: quote the ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import orjson
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+
+from streamal.core.config import LearnerConfig
+from streamal.core.learner import Learner
+from streamal.tools.demo import scrape
+from streamal.tools.embedded import EmbeddedBroker, free_port
+from streamal.tools.oracle import Oracle
+from streamal.wire.messages import Label, format_ts, parse_event, parse_ts
+
+SCORED = 'streamal_events_total{outcome="scored"}'
+
+
+def security_events(n: int, seed: int = 7) -> tuple[list[bytes], dict[str, str]]:
+    """``n`` 10-feature events like a sensor's (numbers, categories, a flag) and their ground truth."""
+    rng = random.Random(seed)
+    raw, truth = [], {}
+    for i in range(n):
+        proto = rng.choice(["tcp", "udp", "icmp"])
+        x = {"bytes_out": rng.lognormvariate(7, 1.5), "bytes_in": rng.lognormvariate(8, 1.2),
+             "duration": rng.expovariate(0.5), "dst_port": rng.choice([22, 53, 80, 443, 3389, 8080]),
+             "proto": proto, "hour": rng.randrange(24), "packets": rng.randrange(1, 500),
+             "tls": rng.random() < 0.6, "country": rng.choice(["de", "fr", "us", "cn", "br"]),
+             "failed_logins": rng.choice([0, 0, 0, 1, 2, 5, 20])}
+        bad = (x["failed_logins"] >= 5 and x["dst_port"] in (22, 3389)) or (x["bytes_out"] > 20_000 and not x["tls"])
+        event_id = f"e{i}"
+        truth[event_id] = "malicious" if bad else "benign"
+        raw.append(orjson.dumps({"id": event_id, "features": x, "ts": format_ts(time.time())}))
+    return raw, truth
+
+
+def produce(bootstrap: str, topic: str, raw: list[bytes]) -> None:
+    producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=20, batch_size=256_000, acks=1)
+    for msg in raw:
+        producer.send(topic, key=msg[7:20], value=msg)
+    producer.flush()
+    producer.close()
+
+
+def client_ceiling(bootstrap: str, topic: str, n: int) -> float:
+    """Events per second the client consumes and parses, and nothing else."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None,
+                             max_poll_records=2000, fetch_max_bytes=52_428_800)
+    parts = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
+    consumer.assign(parts)
+    consumer.seek_to_beginning()
+    seen = 0
+    started = time.perf_counter()
+    while seen < n:
+        for records in consumer.poll(timeout_ms=500).values():
+            for r in records:
+                orjson.loads(r.value)
+                seen += 1
+    took = time.perf_counter() - started
+    consumer.close()
+    return n / took
+
+
+def model_ceiling(raw: list[bytes], truth: dict[str, str], model: str) -> float:
+    """Events per second of the learner in-process: parse, score, learn the queried ones at once."""
+    learner = Learner(LearnerConfig(model=model))  # type: ignore[arg-type]
+    started = time.perf_counter()
+    for i, msg in enumerate(raw):
+        event = parse_event(msg)
+        decision = learner.score(event, now=float(i))
+        if decision.query is not None:
+            learner.learn(Label(event.id, truth[event.id]), now=float(i))
+    return len(raw) / (time.perf_counter() - started)
+
+
+class Service:
+    """``streamal run`` as a child process on its own topics."""
+
+    def __init__(self, bootstrap: str, events_topic: str, prefix: str, state: Path, **settings: str) -> None:
+        self.port = free_port()
+        self.topics = {k: f"{prefix}.{k}" for k in ("review", "labels", "predictions", "deadletter")}
+        self.env = dict(os.environ) | {
+            "STREAMAL_KAFKA_BOOTSTRAP": bootstrap, "STREAMAL_EVENTS_TOPIC": events_topic,
+            "STREAMAL_HTTP_PORT": str(self.port), "STREAMAL_HTTP_HOST": "127.0.0.1",
+            "STREAMAL_STATE_DIR": str(state), "STREAMAL_GROUP_ID": f"{prefix}-group",
+            "STREAMAL_SESSION_TIMEOUT_MS": "6000", "STREAMAL_REVIEW_TOKENS": "bench:benchmark-token",
+            "STREAMAL_LOG_LEVEL": "WARNING",
+            **{f"STREAMAL_{k.upper()}_TOPIC": v for k, v in self.topics.items()},
+            **{f"STREAMAL_{k.upper()}": v for k, v in settings.items()},
+        }
+        self.log = state.parent / f"{prefix}.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Service:
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen([sys.executable, "-m", "streamal", "run"], env=self.env, stdout=log,
+                                         stderr=subprocess.STDOUT)
+        return self
+
+    def ready(self, timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc is not None and self.proc.poll() is not None:
+                raise RuntimeError(f"service exited: {self.log.read_text()[-2000:]}")
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/readyz", timeout=1) as r:  # noqa: S310
+                    if r.status == 200:
+                        return
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError("service not ready")
+
+    def metric(self, key: str) -> float:
+        try:
+            return scrape(f"http://127.0.0.1:{self.port}/metrics").get(key, 0.0)
+        except OSError:
+            return 0.0
+
+    def rss_mib(self) -> float:
+        assert self.proc is not None
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        return float("nan")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+def with_oracle(bootstrap: str, svc: Service, truth: dict[str, str], prefix: str) -> tuple[threading.Event, Oracle]:
+    stop = threading.Event()
+    oracle = Oracle(truth, bootstrap, review_topic=svc.topics["review"], labels_topic=svc.topics["labels"],
+                    group_id=f"{prefix}-oracle")
+    threading.Thread(target=oracle.run, args=(stop,), daemon=True).start()
+    return stop, oracle
+
+
+def wait_scored(services: list[Service], n: int, timeout: float = 1800) -> float:
+    """Seconds from now until the services scored ``n`` events between them."""
+    started = time.perf_counter()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if sum(s.metric(SCORED) for s in services) >= n:
+            return time.perf_counter() - started
+        time.sleep(0.05)
+    raise RuntimeError(f"not all {n} events scored within {timeout}s")
+
+
+def service_rate(bootstrap: str, topic: str, n: int, truth: dict[str, str], model: str, work: Path,
+                 replicas: int = 1, **settings: str) -> float:
+    prefix = f"svc-{model}-{replicas}-{random.randrange(10**6)}"
+    services = [Service(bootstrap, topic, prefix, work / f"{prefix}-state-{i}", MODEL=model, **settings)
+                for i in range(replicas)]
+    for s in services:
+        s.start()
+    try:
+        for s in services:
+            s.ready()
+        if replicas > 1:  # every replica holds partitions before the clock starts
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and not all(s.metric("streamal_assigned_partitions") for s in services):
+                time.sleep(0.1)
+        stop, _ = with_oracle(bootstrap, services[0], truth, prefix)
+        done_before = sum(s.metric(SCORED) for s in services)
+        took = wait_scored(services, n)
+        stop.set()
+        return (n - done_before) / took
+    finally:
+        for s in services:
+            s.stop()
+
+
+def latency(bootstrap: str, truth: dict[str, str], model: str, rate: float, seconds: float, work: Path) -> dict[str, float]:
+    """Event timestamp to prediction timestamp at ``rate`` events per second."""
+    prefix = f"lat-{model}-{random.randrange(10**6)}"
+    topic = f"{prefix}.events"
+    svc = Service(bootstrap, topic, prefix, work / f"{prefix}-state", MODEL=model, CREATE_TOPICS="true").start()
+    producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=0, acks=1)
+    producer.send(topic, b"warm", orjson.dumps({"id": "warm", "features": {"x": 1}})).get(10)
+    svc.ready()
+    stop, _ = with_oracle(bootstrap, svc, truth, prefix)
+    sent_at: dict[str, float] = {}
+    rng = random.Random(1)
+    ids = list(truth)
+    total = int(rate * seconds)
+    started = time.monotonic()
+    for i in range(total):
+        event_id = ids[i % len(ids)]
+        now = time.time()
+        key = f"{event_id}-{i}"
+        sent_at[key] = now
+        x = {"a": rng.random(), "b": rng.random(), "c": rng.choice(["x", "y"])}
+        producer.send(topic, key.encode(), orjson.dumps({"id": key, "features": x, "ts": format_ts(now)}))
+        ahead = (i + 1) / rate - (time.monotonic() - started)
+        if ahead > 0:
+            time.sleep(ahead)
+    producer.flush()
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
+    tp = TopicPartition(svc.topics["predictions"], 0)
+    consumer.assign([tp])
+    consumer.seek_to_beginning(tp)
+    delays = []
+    deadline = time.monotonic() + 60
+    while len(delays) < total and time.monotonic() < deadline:
+        for records in consumer.poll(timeout_ms=500).values():
+            for r in records:
+                key = r.key.decode() if r.key else ""
+                if key in sent_at:
+                    delays.append(r.timestamp / 1000 - sent_at[key])
+    consumer.close()
+    stop.set()
+    svc.stop()
+    warm = delays[int(rate * 2):] or delays  # leave out the first two seconds
+    warm.sort()
+    return {"n": len(warm), "p50": 1000 * warm[len(warm) // 2], "p99": 1000 * warm[int(len(warm) * 0.99)],
+            "max": 1000 * warm[-1], "mean": 1000 * statistics.fmean(warm)}
+
+
+def memory(bootstrap: str, n: int, model: str, work: Path, answer: bool) -> list[tuple[int, float]]:
+    """The service's RSS after ``n`` and ``10 n`` events, with an oracle answering or nobody."""
+    prefix = f"mem-{model}-{answer}-{random.randrange(10**6)}"
+    topic = f"{prefix}.events"
+    raw, truth = security_events(10 * n, seed=11)
+    svc = Service(bootstrap, topic, prefix, work / f"{prefix}-state", MODEL=model)
+    produce(bootstrap, topic, raw[:n])
+    svc.start()
+    svc.ready()
+    stop = threading.Event()
+    if answer:
+        stop, _ = with_oracle(bootstrap, svc, truth, prefix)
+    out = []
+    wait_scored([svc], n)
+    time.sleep(2)
+    out.append((n, svc.rss_mib()))
+    produce(bootstrap, topic, raw[n:])
+    wait_scored([svc], 10 * n)
+    time.sleep(2)
+    out.append((10 * n, svc.rss_mib()))
+    stop.set()
+    svc.stop()
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--models", default="linear,hat")
+    parser.add_argument("--latency-rate", type=float, default=0, help="events/s for the latency run (0: skip)")
+    parser.add_argument("--latency-seconds", type=float, default=20)
+    parser.add_argument("--memory", type=int, default=0, help="N for the memory runs at N and 10N (0: skip)")
+    parser.add_argument("--scale-out", action="store_true", help="two replicas against one on 4 partitions")
+    args = parser.parse_args()
+    models = args.models.split(",")
+    work = Path(tempfile.mkdtemp(prefix="streamal-bench-"))
+    print(f"# end to end: {args.events} events, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}", flush=True)
+    raw, truth = security_events(args.events)
+    with EmbeddedBroker(log_path=work / "broker.log") as broker:
+        topic = "bench.events"
+        produce(broker.bootstrap, topic, raw)
+        client = client_ceiling(broker.bootstrap, topic, args.events)
+        print(f"client ceiling (consume + parse): {client:,.0f} events/s", flush=True)
+        rows = []
+        for model in models:
+            ceiling = model_ceiling(raw, truth, model)
+            rate = service_rate(broker.bootstrap, topic, args.events, truth, model, work)
+            rows.append((model, ceiling, rate, rate / min(client, ceiling)))
+            print(f"{model}: model ceiling {ceiling:,.0f}/s, service {rate:,.0f}/s, "
+                  f"ratio {rate / min(client, ceiling):.2f}", flush=True)
+        print()
+        print("| model | client ceiling | model ceiling | service | service / min(ceilings) |")
+        print("|---|---:|---:|---:|---:|")
+        for model, ceiling, rate, ratio in rows:
+            print(f"| {model} | {client:,.0f} | {ceiling:,.0f} | {rate:,.0f} | {ratio:.2f} |")
+        if args.latency_rate:
+            print(f"\n| latency at {args.latency_rate:g} events/s | n | p50 ms | p99 ms | max ms |")
+            print("|---|---:|---:|---:|---:|")
+            for model in models:
+                lat = latency(broker.bootstrap, truth, model, args.latency_rate, args.latency_seconds, work)
+                print(f"| {model} | {lat['n']:.0f} | {lat['p50']:.1f} | {lat['p99']:.1f} | {lat['max']:.1f} |",
+                      flush=True)
+        if args.memory:
+            print("\n| memory (RSS, MiB) | analysts | after N | after 10N | growth |")
+            print("|---|---|---:|---:|---:|")
+            for answer in (True, False):
+                (n1, r1), (n2, r2) = memory(broker.bootstrap, args.memory, models[0], work, answer)
+                print(f"| {models[0]} | {'keep up' if answer else 'none'} | {r1:.0f} ({n1}) | {r2:.0f} ({n2}) | "
+                      f"{(r2 / r1 - 1) * 100:+.0f}% |", flush=True)
+        if args.scale_out:
+            topic4 = "bench.events4"
+            from kafka.admin import KafkaAdminClient, NewTopic
+
+            admin = KafkaAdminClient(bootstrap_servers=broker.bootstrap)
+            admin.create_topics([NewTopic(topic4, 4, 1)])
+            admin.close()
+            produce(broker.bootstrap, topic4, raw)
+            one = service_rate(broker.bootstrap, topic4, args.events, truth, models[0], work, replicas=1)
+            two = service_rate(broker.bootstrap, topic4, args.events, truth, models[0], work, replicas=2)
+            print(f"\nscale-out on 4 partitions ({models[0]}): 1 replica {one:,.0f}/s, 2 replicas {two:,.0f}/s, "
+                  f"ratio {two / one:.2f} (load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
+
+
+if __name__ == "__main__":
+    main()
