@@ -42,7 +42,7 @@ from streamal.core.learner import Learner
 from streamal.tools.demo import scrape
 from streamal.tools.embedded import EmbeddedBroker, free_port
 from streamal.tools.oracle import Oracle
-from streamal.wire.messages import Label, format_ts, parse_event, parse_ts
+from streamal.wire.messages import Label, format_ts, parse_event
 
 SCORED = 'streamal_events_total{outcome="scored"}'
 
@@ -207,7 +207,8 @@ def service_rate(bootstrap: str, topic: str, n: int, truth: dict[str, str], mode
             s.stop()
 
 
-def latency(bootstrap: str, truth: dict[str, str], model: str, rate: float, seconds: float, work: Path) -> dict[str, float]:
+def latency(bootstrap: str, truth: dict[str, str], model: str, rate: float, seconds: float,
+            work: Path) -> dict[str, float]:
     """Event timestamp to prediction timestamp at ``rate`` events per second."""
     prefix = f"lat-{model}-{random.randrange(10**6)}"
     topic = f"{prefix}.events"
