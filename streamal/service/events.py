@@ -15,6 +15,7 @@ from typing import Any
 
 from streamal.config import Settings
 from streamal.core.learner import Decision, Learner
+from streamal.core.names import REASONS
 from streamal.errors import InvalidEvent
 from streamal.service.kafka import Outputs, Record
 from streamal.service.logs import Throttled
@@ -39,6 +40,10 @@ class EventHandler:
         self.clock = clock
         self.scored = 0
         self._log = Throttled(logger)
+        # metric children bound once: a labels() lookup per event is measurable on the hot path
+        self._scored = metrics.events.labels(outcome="scored")
+        self._invalid = metrics.events.labels(outcome="invalid")
+        self._queried = {reason: metrics.queries.labels(reason=reason) for reason in REASONS}
 
     def handle(self, record: Record) -> None:
         """Handle one record of the events topic; never raises for anything about the record."""
@@ -62,9 +67,10 @@ class EventHandler:
         for topic, value in outputs:
             self.outputs.send(topic, key, value)
         if decision.query is not None:
-            m.queries.labels(reason=decision.query.reason).inc()
-        m.count_alarms(decision.alarms, self.learner.model_version, self.clock())
-        m.events.labels(outcome="scored").inc()
+            self._queried[decision.query.reason].inc()
+        if decision.alarms:
+            m.count_alarms(decision.alarms, self.learner.model_version, self.clock())
+        self._scored.inc()
         self.scored += 1
         m.processing.observe(time.perf_counter() - started)
 
@@ -88,5 +94,5 @@ class EventHandler:
         self.outputs.send(s.deadletter_topic, key, dead_letter(record.value, record.topic, record.partition,
                                                                record.offset, error, reason,
                                                                limit=s.max_output_bytes))
-        self.metrics.events.labels(outcome="invalid").inc()
+        self._invalid.inc()
         self.metrics.dead_letters.labels(reason=reason).inc()

@@ -124,7 +124,8 @@ class Service:
         self._catch_up()
         self.events = EventsConsumer(
             access, s.group_id, session_timeout_ms=s.session_timeout_ms,
-            max_partition_fetch_bytes=max(1_048_576, s.max_event_bytes + 65_536),
+            # a few MB a fetch and 2000 records a poll: a backlog is read in few round trips to the broker
+            max_partition_fetch_bytes=max(8_388_608, s.max_event_bytes + 65_536), max_poll_records=2000,
         )
         self.commits = Commits(self.outputs, self.events, save=self.checkpoint, interval=s.checkpoint_interval)
         self.events.subscribe(s.events_topic, on_assigned=self._on_assigned, on_revoked=self._on_revoked)
