@@ -92,6 +92,30 @@ def client_ceiling(bootstrap: str, topic: str, n: int) -> float:
     return n / took
 
 
+def confluent_ceiling(bootstrap: str, topic: str, n: int) -> float:
+    """The same with confluent-kafka (librdkafka), the ``fast`` extra's client."""
+    from confluent_kafka import OFFSET_BEGINNING, Consumer
+    from confluent_kafka import TopicPartition as Tp
+
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"ceiling-{random.randrange(10**6)}",
+                         "enable.auto.commit": False, "fetch.max.bytes": 52_428_800})
+    parts = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+    consumer.assign([Tp(topic, p, OFFSET_BEGINNING) for p in sorted(parts)])
+    seen = 0
+    started = time.perf_counter()
+    while seen < n:
+        for msg in consumer.consume(2000, timeout=0.5):
+            if msg.error() is None:
+                orjson.loads(msg.value())
+                seen += 1
+    took = time.perf_counter() - started
+    consumer.close()
+    return n / took
+
+
+CEILINGS = {"kafka-python": client_ceiling, "confluent": confluent_ceiling}
+
+
 def model_ceiling(raw: list[bytes], truth: dict[str, str], model: str) -> float:
     """Events per second of the learner in-process: parse, score, learn the queried ones at once."""
     learner = Learner(LearnerConfig(model=model))  # type: ignore[arg-type]
@@ -208,11 +232,12 @@ def service_rate(bootstrap: str, topic: str, n: int, truth: dict[str, str], mode
 
 
 def latency(bootstrap: str, truth: dict[str, str], model: str, rate: float, seconds: float,
-            work: Path) -> dict[str, float]:
+            work: Path, client: str) -> dict[str, float]:
     """Event timestamp to prediction timestamp at ``rate`` events per second."""
     prefix = f"lat-{model}-{random.randrange(10**6)}"
     topic = f"{prefix}.events"
-    svc = Service(bootstrap, topic, prefix, work / f"{prefix}-state", MODEL=model, CREATE_TOPICS="true").start()
+    svc = Service(bootstrap, topic, prefix, work / f"{prefix}-state", MODEL=model, CREATE_TOPICS="true",
+                  KAFKA_CLIENT=client).start()
     producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=0, acks=1)
     producer.send(topic, b"warm", orjson.dumps({"id": "warm", "features": {"x": 1}})).get(10)
     svc.ready()
@@ -254,12 +279,12 @@ def latency(bootstrap: str, truth: dict[str, str], model: str, rate: float, seco
             "max": 1000 * warm[-1], "mean": 1000 * statistics.fmean(warm)}
 
 
-def memory(bootstrap: str, n: int, model: str, work: Path, answer: bool) -> list[tuple[int, float]]:
+def memory(bootstrap: str, n: int, model: str, work: Path, answer: bool, client: str) -> list[tuple[int, float]]:
     """The service's RSS after ``n`` and ``10 n`` events, with an oracle answering or nobody."""
     prefix = f"mem-{model}-{answer}-{random.randrange(10**6)}"
     topic = f"{prefix}.events"
     raw, truth = security_events(10 * n, seed=11)
-    svc = Service(bootstrap, topic, prefix, work / f"{prefix}-state", MODEL=model)
+    svc = Service(bootstrap, topic, prefix, work / f"{prefix}-state", MODEL=model, KAFKA_CLIENT=client)
     produce(bootstrap, topic, raw[:n])
     svc.start()
     svc.ready()
@@ -283,6 +308,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--models", default="linear,hat")
+    parser.add_argument("--clients", default="kafka-python",
+                        help="Kafka clients of the service, comma-separated: kafka-python, confluent")
     parser.add_argument("--latency-rate", type=float, default=0, help="events/s for the latency run (0: skip)")
     parser.add_argument("--latency-seconds", type=float, default=20)
     parser.add_argument("--memory", type=int, default=0, help="N for the memory runs at N and 10N (0: skip)")
@@ -295,34 +322,38 @@ def main() -> None:
     with EmbeddedBroker(log_path=work / "broker.log") as broker:
         topic = "bench.events"
         produce(broker.bootstrap, topic, raw)
-        client = client_ceiling(broker.bootstrap, topic, args.events)
-        print(f"client ceiling (consume + parse): {client:,.0f} events/s", flush=True)
+        clients = {name: CEILINGS[name](broker.bootstrap, topic, args.events) for name in args.clients.split(",")}
+        for name, rate in clients.items():
+            print(f"client ceiling (consume + parse), {name}: {rate:,.0f} events/s", flush=True)
         rows = []
         for model in models:
             ceiling = model_ceiling(raw, truth, model)
-            rate = service_rate(broker.bootstrap, topic, args.events, truth, model, work)
-            rows.append((model, ceiling, rate, rate / min(client, ceiling)))
-            print(f"{model}: model ceiling {ceiling:,.0f}/s, service {rate:,.0f}/s, "
-                  f"ratio {rate / min(client, ceiling):.2f}", flush=True)
+            for name, client in clients.items():
+                rate = service_rate(broker.bootstrap, topic, args.events, truth, model, work, KAFKA_CLIENT=name)
+                rows.append((model, name, client, ceiling, rate, rate / min(client, ceiling)))
+                print(f"{model} on {name}: model ceiling {ceiling:,.0f}/s, service {rate:,.0f}/s, "
+                      f"ratio {rate / min(client, ceiling):.2f}", flush=True)
         print()
-        print("| model | client ceiling | model ceiling | service | service / min(ceilings) |")
-        print("|---|---:|---:|---:|---:|")
-        for model, ceiling, rate, ratio in rows:
-            print(f"| {model} | {client:,.0f} | {ceiling:,.0f} | {rate:,.0f} | {ratio:.2f} |")
+        print("| model | client | client ceiling | model ceiling | service | service / min(ceilings) |")
+        print("|---|---|---:|---:|---:|---:|")
+        for model, name, client, ceiling, rate, ratio in rows:
+            print(f"| {model} | {name} | {client:,.0f} | {ceiling:,.0f} | {rate:,.0f} | {ratio:.2f} |")
         if args.latency_rate:
-            print(f"\n| latency at {args.latency_rate:g} events/s | n | p50 ms | p99 ms | max ms |")
-            print("|---|---:|---:|---:|---:|")
+            print(f"\n| latency at {args.latency_rate:g} events/s | client | n | p50 ms | p99 ms | max ms |")
+            print("|---|---|---:|---:|---:|---:|")
             for model in models:
-                lat = latency(broker.bootstrap, truth, model, args.latency_rate, args.latency_seconds, work)
-                print(f"| {model} | {lat['n']:.0f} | {lat['p50']:.1f} | {lat['p99']:.1f} | {lat['max']:.1f} |",
-                      flush=True)
+                for name in clients:
+                    lat = latency(broker.bootstrap, truth, model, args.latency_rate, args.latency_seconds, work, name)
+                    print(f"| {model} | {name} | {lat['n']:.0f} | {lat['p50']:.1f} | {lat['p99']:.1f} | "
+                          f"{lat['max']:.1f} |", flush=True)
         if args.memory:
-            print("\n| memory (RSS, MiB) | analysts | after N | after 10N | growth |")
-            print("|---|---|---:|---:|---:|")
-            for answer in (True, False):
-                (n1, r1), (n2, r2) = memory(broker.bootstrap, args.memory, models[0], work, answer)
-                print(f"| {models[0]} | {'keep up' if answer else 'none'} | {r1:.0f} ({n1}) | {r2:.0f} ({n2}) | "
-                      f"{(r2 / r1 - 1) * 100:+.0f}% |", flush=True)
+            print("\n| memory (RSS, MiB) | client | analysts | after N | after 10N | growth |")
+            print("|---|---|---|---:|---:|---:|")
+            for name in clients:
+                for answer in (True, False):
+                    (n1, r1), (n2, r2) = memory(broker.bootstrap, args.memory, models[0], work, answer, name)
+                    print(f"| {models[0]} | {name} | {'keep up' if answer else 'none'} | {r1:.0f} ({n1}) | "
+                          f"{r2:.0f} ({n2}) | {(r2 / r1 - 1) * 100:+.0f}% |", flush=True)
         if args.scale_out:
             topic4 = "bench.events4"
             from kafka.admin import KafkaAdminClient, NewTopic
@@ -331,9 +362,13 @@ def main() -> None:
             admin.create_topics([NewTopic(topic4, 4, 1)])
             admin.close()
             produce(broker.bootstrap, topic4, raw)
-            one = service_rate(broker.bootstrap, topic4, args.events, truth, models[0], work, replicas=1)
-            two = service_rate(broker.bootstrap, topic4, args.events, truth, models[0], work, replicas=2)
-            print(f"\nscale-out on 4 partitions ({models[0]}): 1 replica {one:,.0f}/s, 2 replicas {two:,.0f}/s, "
+            last = list(clients)[-1]
+            one = service_rate(broker.bootstrap, topic4, args.events, truth, models[0], work, replicas=1,
+                               KAFKA_CLIENT=last)
+            two = service_rate(broker.bootstrap, topic4, args.events, truth, models[0], work, replicas=2,
+                               KAFKA_CLIENT=last)
+            print(f"\nscale-out on 4 partitions ({models[0]}, {last}): 1 replica {one:,.0f}/s, "
+                  f"2 replicas {two:,.0f}/s, "
                   f"ratio {two / one:.2f} (load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import socket
 import ssl
 from collections.abc import Callable, Iterator
@@ -49,6 +50,8 @@ class KafkaAccess:
     False
     >>> sorted(k for k in access.client_config() if k.startswith("sasl"))
     ['sasl_mechanism', 'sasl_plain_password', 'sasl_plain_username']
+    >>> sorted(k for k in access.librdkafka_config() if k.startswith("sasl"))
+    ['sasl.mechanism', 'sasl.password', 'sasl.username']
     """
 
     bootstrap: str
@@ -62,6 +65,7 @@ class KafkaAccess:
     sasl_mechanism: str = "PLAIN"
     sasl_username: str | None = None
     sasl_password: str | None = field(default=None, repr=False)
+    client: str = "kafka-python"  # or "confluent" (librdkafka)
 
     @classmethod
     def from_settings(cls, s: KafkaSettings) -> KafkaAccess:
@@ -78,6 +82,7 @@ class KafkaAccess:
             ssl_check_hostname=s.kafka_ssl_check_hostname, sasl_mechanism=s.kafka_sasl_mechanism,
             sasl_username=s.kafka_sasl_username if sasl else None,
             sasl_password=s.kafka_sasl_password.get_secret_value() if sasl else None,
+            client=s.kafka_client,
         )
 
     @classmethod
@@ -158,6 +163,41 @@ class KafkaAccess:
                 continue
             finally:
                 sock.close()
+
+    def librdkafka_config(self) -> dict[str, Any]:
+        """The librdkafka (confluent-kafka) settings these stand for."""
+        out: dict[str, Any] = {"bootstrap.servers": self.bootstrap, "client.id": "streamal",
+                               "security.protocol": self.security_protocol.lower(),
+                               "socket.connection.setup.timeout.ms": int(self.connect_timeout * 1000)}
+        if self.tls:
+            out["ssl.endpoint.identification.algorithm"] = "https" if self.ssl_check_hostname else "none"
+            for key, value in (("ssl.ca.location", self.ssl_cafile), ("ssl.certificate.location", self.ssl_certfile),
+                               ("ssl.key.location", self.ssl_keyfile), ("ssl.key.password", self.ssl_key_password)):
+                if value:
+                    out[key] = value
+        if self.sasl:
+            out.update({"sasl.mechanism": self.sasl_mechanism, "sasl.username": self.sasl_username,
+                        "sasl.password": self.sasl_password})
+        return out
+
+    def explain_librdkafka(self, code: str, text: str) -> str:
+        """What a librdkafka error (its code name and text) means for these settings."""
+        p = ENV_PREFIX + "KAFKA_"
+        text = re.sub(r"^\w+://\S+?/\S+: | \(after \d+ms in state \w+\)$", "", text)  # where and when: known
+        if "mechanism handshake failed" in text:
+            return (f"the broker hung up during the SASL login ({text}); does it offer {self.sasl_mechanism} "
+                    f"({p}SASL_MECHANISM) on a {self.security_protocol} listener ({p}SECURITY_PROTOCOL)?")
+        if code == "_AUTHENTICATION" or "SASL" in text:
+            return (f"the broker refused the SASL login as {self.sasl_username!r} with {self.sasl_mechanism} "
+                    f"({text}); check {p}SASL_USERNAME, {p}SASL_PASSWORD and {p}SASL_MECHANISM")
+        if self.tls and code in ("_ALL_BROKERS_DOWN", "_TRANSPORT"):  # the TLS probe got through first
+            return (f"the broker hung up after the TLS handshake ({text}); does it want a client certificate "
+                    f"({p}SSL_CERTFILE, {p}SSL_KEYFILE) or plain text ({p}SECURITY_PROTOCOL)?")
+        if code == "_SSL" or "SSL" in text:
+            if "certificate verify failed" in text:
+                return f"the broker's TLS certificate is not trusted ({text}); check {p}SSL_CAFILE"
+            return f"the TLS handshake failed ({text}); check {p}SECURITY_PROTOCOL and the {p}SSL_* files"
+        return f"{text}; check {p}BOOTSTRAP, {p}SECURITY_PROTOCOL and {p}CONNECT_TIMEOUT"
 
     def explain(self, exc: BaseException | None) -> str:
         """What a connection error means for these settings, and which to check."""

@@ -17,9 +17,9 @@ from streamal.config import Settings
 from streamal.core.learner import Decision, Learner
 from streamal.core.names import REASONS
 from streamal.errors import InvalidEvent
-from streamal.service.kafka import Outputs, Record
 from streamal.service.logs import Throttled
 from streamal.service.metrics import Metrics
+from streamal.service.ports import Outputs, Record
 from streamal.wire.messages import Event, format_ts, parse_event
 from streamal.wire.outputs import FEATURES_HEADROOM, dead_letter, fit
 

@@ -44,7 +44,15 @@ from streamal.service.checkpoint import CheckpointStore
 from streamal.service.commits import Commits, Partition
 from streamal.service.events import EventHandler
 from streamal.service.health import Health
-from streamal.service.kafka import EventsConsumer, Outputs, TopicReader, ensure_topics
+from streamal.service.kafka import (
+    EventsConsumer,
+    Outputs,
+    TopicReader,
+    ensure_topics,
+    open_events_consumer,
+    open_outputs,
+    open_topic_reader,
+)
 from streamal.service.metrics import Metrics
 from streamal.service.routing import LabelRouter, Waiting
 from streamal.service.side import SideHandler
@@ -116,13 +124,13 @@ class Service:
              **({s.predictions_topic: s.topic_partitions} if s.publish_predictions else {})},
             create=s.create_topics,
         )
-        self.outputs = Outputs(access, max_output_bytes=s.max_output_bytes)
+        self.outputs = open_outputs(access, max_output_bytes=s.max_output_bytes)
         self.event_handler = EventHandler(s, self.learner, self.outputs, self.metrics, clock=self.clock)
-        self.side = TopicReader(access, [s.review_topic, s.labels_topic], self.side_handler.positions,
+        self.side = open_topic_reader(access, [s.review_topic, s.labels_topic], self.side_handler.positions,
                                 fetch_max_bytes=max(52_428_800, 2 * s.max_output_bytes),
                                 max_partition_fetch_bytes=max(1_048_576, 2 * s.max_output_bytes))
         self._catch_up()
-        self.events = EventsConsumer(
+        self.events = open_events_consumer(
             access, s.group_id, session_timeout_ms=s.session_timeout_ms,
             # a few MB a fetch and 2000 records a poll: a backlog is read in few round trips to the broker
             max_partition_fetch_bytes=max(8_388_608, s.max_event_bytes + 65_536), max_poll_records=2000,

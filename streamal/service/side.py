@@ -19,9 +19,9 @@ from streamal.config import Settings
 from streamal.core.learner import LearnResult
 from streamal.core.pending import PendingItem
 from streamal.errors import InvalidEvent, InvalidLabel
-from streamal.service.kafka import Record
 from streamal.service.logs import Throttled
 from streamal.service.metrics import Metrics
+from streamal.service.ports import Record
 from streamal.service.routing import LabelRouter
 from streamal.wire.messages import parse_label
 

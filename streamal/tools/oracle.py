@@ -21,7 +21,7 @@ import orjson
 from streamal.config import default
 from streamal.errors import DataError
 from streamal.service.access import KafkaAccess
-from streamal.service.kafka import EventsConsumer, Outputs, Partition, ensure_topics
+from streamal.service.kafka import Outputs, Partition, ensure_topics, open_events_consumer, open_outputs
 from streamal.wire.messages import encode, format_ts
 
 __all__ = ["Oracle", "TruthFile"]
@@ -102,9 +102,9 @@ class Oracle:
         again after a restart.
         """
         ensure_topics(self.kafka, {self.review_topic: 1, self.labels_topic: 1})
-        consumer = EventsConsumer(self.kafka, self.group_id, session_timeout_ms=6000)
+        consumer = open_events_consumer(self.kafka, self.group_id, session_timeout_ms=6000)
         consumer.subscribe(self.review_topic, on_assigned=lambda parts: None, on_revoked=lambda parts: None)
-        producer = Outputs(self.kafka)
+        producer = open_outputs(self.kafka)
         due: list[tuple[float, int, str, Partition]] = []
         waiting: dict[Partition, list[int]] = {}  # offsets read, not answered yet, per partition
         read_to: dict[Partition, int] = {}

@@ -18,7 +18,7 @@ import orjson
 from tqdm import tqdm
 
 from streamal.service.access import KafkaAccess
-from streamal.service.kafka import Outputs, ensure_topics
+from streamal.service.kafka import ensure_topics, open_outputs
 from streamal.wire.messages import encode, format_ts
 
 __all__ = ["TruthWriter", "replay"]
@@ -69,7 +69,7 @@ def replay(
     ``rate`` caps events per second (``None``: as fast as the broker takes them).
     """
     ensure_topics(kafka, {topic: 1}, create=create_topic)
-    producer = Outputs(kafka)
+    producer = open_outputs(kafka)
     started = time.monotonic()
     sent = 0
     bar = tqdm(total=total, unit="ev", desc=f"replay → {topic}", disable=not progress, mininterval=0.5)

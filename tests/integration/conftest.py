@@ -116,12 +116,22 @@ class ServiceProcess:
 
 
 @pytest.fixture
-def make_service(broker, tmp_path):
+def kafka_client() -> str:
+    """The service's Kafka client; a module runs against both with ``pytestmark = BOTH_CLIENTS``."""
+    return os.environ.get("STREAMAL_KAFKA_CLIENT", "kafka-python")
+
+
+BOTH_CLIENTS = pytest.mark.parametrize("kafka_client", ["kafka-python", "confluent"])
+
+
+@pytest.fixture
+def make_service(broker, tmp_path, kafka_client):
     """``make_service(**settings)``: a service on this test's topics; ``name=`` gives a replica its own state."""
     prefix = f"t{uuid.uuid4().hex[:10]}"
     started: list[ServiceProcess] = []
 
     def _make(name: str = "a", **settings: str) -> ServiceProcess:
+        settings = {"kafka_client": kafka_client, **settings}
         svc = ServiceProcess(broker.bootstrap, prefix, tmp_path / f"state-{name}", tmp_path / f"service-{name}.log",
                              **settings)
         started.append(svc)

@@ -9,7 +9,7 @@ import time
 import orjson
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from tests.integration.conftest import read_topic
+from tests.integration.conftest import BOTH_CLIENTS, read_topic
 
 
 def truth(features: dict) -> str:
@@ -82,6 +82,7 @@ def wait_for(condition, timeout: float, what: str) -> float:
     raise AssertionError(f"{what}: not within {timeout}s")
 
 
+@BOTH_CLIENTS
 def test_three_replicas_one_joining_and_one_killed_lose_no_event(make_service, broker):
     settings = {"topic_partitions": "4", "budget": "0.1", "seed_size": "10", "session_timeout_ms": "6000"}
     a = make_service("a", **settings).start()

@@ -9,7 +9,7 @@ import pytest
 
 from streamal.core.names import REASONS
 from streamal.service.checkpoint import CheckpointStore
-from tests.integration.conftest import read_topic, send
+from tests.integration.conftest import BOTH_CLIENTS, read_topic, send
 
 
 def events(start: int, n: int, seed: int = 0) -> list[dict]:
@@ -33,6 +33,7 @@ def answer(producer, topic: str, items: list[dict], by_id: dict[str, dict]) -> N
     send(producer, topic, labels)
 
 
+@BOTH_CLIENTS
 def test_events_in_review_and_predictions_out_labels_learned(make_service, producer, broker):
     svc = make_service(budget="0.2", seed_size="10").start()
     t = svc.topics
@@ -89,6 +90,7 @@ def test_events_in_review_and_predictions_out_labels_learned(make_service, produ
     assert svc.stop() == 0
 
 
+@BOTH_CLIENTS
 def test_malformed_events_are_dead_lettered_and_the_loop_goes_on(make_service, producer, broker):
     svc = make_service(max_features="5", max_event_bytes="2000").start()
     t = svc.topics
@@ -130,6 +132,7 @@ def test_event_with_its_label_is_learned_through_the_labels_topic(make_service, 
     assert svc.stop() == 0
 
 
+@BOTH_CLIENTS
 def test_sigterm_and_restart_keep_state_and_offsets(make_service, producer, broker):
     svc = make_service(budget="0.2", seed_size="10").start()
     t = svc.topics

@@ -1,0 +1,63 @@
+"""What the service needs from a Kafka client, as protocols: two clients (kafka-python, librdkafka) fill them.
+
+The loop, the tools and the commit policy speak only to these; the client
+chosen by ``STREAMAL_KAFKA_CLIENT`` is opened by :mod:`streamal.service.kafka`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Protocol
+
+__all__ = ["EventsConsumer", "OnPartitions", "Outputs", "Partition", "Record", "TopicReader"]
+
+#: ``(topic, partition)``.
+Partition = tuple[str, int]
+#: Called with the partitions assigned or revoked (inside ``poll``; bookkeeping only, never a blocking call).
+OnPartitions = Callable[[set[Partition]], None]
+
+
+class Record(Protocol):
+    """One message read from a topic (what every client's records have in common)."""
+
+    @property
+    def topic(self) -> str: ...
+    @property
+    def partition(self) -> int: ...
+    @property
+    def offset(self) -> int: ...
+    @property
+    def key(self) -> bytes | None: ...
+    @property
+    def value(self) -> bytes | None: ...
+
+
+class Outputs(Protocol):
+    """The producer: sends without waiting; :meth:`flush` raises ``BrokerError`` unless everything arrived."""
+
+    bootstrap: str
+
+    def send(self, topic: str, key: bytes | None, value: bytes) -> None: ...
+    def flush(self, timeout: float = 30.0) -> None: ...
+    def send_acked(self, topic: str, key: bytes | None, value: bytes, timeout: float = 10.0) -> None: ...
+    def close(self, timeout: float = 10.0) -> None: ...
+
+
+class EventsConsumer(Protocol):
+    """The events topic, shared among the replicas through one consumer group; offsets committed by hand."""
+
+    group_id: str
+
+    def subscribe(self, topic: str, on_assigned: OnPartitions, on_revoked: OnPartitions) -> None: ...
+    def poll(self, timeout_ms: int = 100) -> list[Record]: ...
+    def commit(self, offsets: Mapping[Partition, int]) -> None: ...
+    def lag(self) -> dict[int, int]: ...
+    def close(self) -> None: ...
+
+
+class TopicReader(Protocol):
+    """Every partition of some topics, read whole, with the positions kept by the caller (no group)."""
+
+    def poll(self, max_records: int = 2000, timeout_ms: int = 0) -> list[Record]: ...
+    def caught_up(self, topic: str | None = None) -> bool: ...
+    def close(self) -> None: ...
