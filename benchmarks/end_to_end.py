@@ -120,11 +120,11 @@ def model_ceiling(raw: list[bytes], truth: dict[str, str], model: str) -> float:
     """Events per second of the learner in-process: parse, score, learn the queried ones at once."""
     learner = Learner(LearnerConfig(model=model))  # type: ignore[arg-type]
     started = time.perf_counter()
-    for i, msg in enumerate(raw):
+    for msg in raw:  # on the wall clock, as the service runs
         event = parse_event(msg)
-        decision = learner.score(event, now=float(i))
+        decision = learner.score(event, now=time.time())
         if decision.query is not None:
-            learner.learn(Label(event.id, truth[event.id]), now=float(i))
+            learner.learn(Label(event.id, truth[event.id]), now=time.time())
     return len(raw) / (time.perf_counter() - started)
 
 
@@ -239,9 +239,10 @@ def latency(bootstrap: str, truth: dict[str, str], model: str, rate: float, seco
     svc = Service(bootstrap, topic, prefix, work / f"{prefix}-state", MODEL=model, CREATE_TOPICS="true",
                   KAFKA_CLIENT=client).start()
     producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=0, acks=1)
-    producer.send(topic, b"warm", orjson.dumps({"id": "warm", "features": {"x": 1}})).get(10)
+    producer.send(topic, key=b"warm", value=orjson.dumps({"id": "warm", "features": {"x": 1}})).get(10)
     svc.ready()
-    stop, _ = with_oracle(bootstrap, svc, truth, prefix)
+    answers: dict[str, str] = {"warm": "benign"}  # the oracle's truth, filled as events are sent
+    stop, _ = with_oracle(bootstrap, svc, answers, prefix)
     sent_at: dict[str, float] = {}
     rng = random.Random(1)
     ids = list(truth)
@@ -252,8 +253,9 @@ def latency(bootstrap: str, truth: dict[str, str], model: str, rate: float, seco
         now = time.time()
         key = f"{event_id}-{i}"
         sent_at[key] = now
+        answers[key] = truth[event_id]
         x = {"a": rng.random(), "b": rng.random(), "c": rng.choice(["x", "y"])}
-        producer.send(topic, key.encode(), orjson.dumps({"id": key, "features": x, "ts": format_ts(now)}))
+        producer.send(topic, key=key.encode(), value=orjson.dumps({"id": key, "features": x, "ts": format_ts(now)}))
         ahead = (i + 1) / rate - (time.monotonic() - started)
         if ahead > 0:
             time.sleep(ahead)
@@ -277,6 +279,46 @@ def latency(bootstrap: str, truth: dict[str, str], model: str, rate: float, seco
     warm.sort()
     return {"n": len(warm), "p50": 1000 * warm[len(warm) // 2], "p99": 1000 * warm[int(len(warm) * 0.99)],
             "max": 1000 * warm[-1], "mean": 1000 * statistics.fmean(warm)}
+
+
+_PIPE_READER = r"""
+import sys, time, orjson
+from confluent_kafka import Consumer, TopicPartition
+c = Consumer({"bootstrap.servers": sys.argv[1], "group.id": "floor", "fetch.wait.max.ms": 20})
+c.assign([TopicPartition(sys.argv[2], 0, 0)])
+delays, want, end = [], int(sys.argv[3]), time.time() + 120
+while len(delays) < want and time.time() < end:
+    for m in c.consume(1000, 0.05):
+        if m.error() is None:
+            delays.append(time.time() - orjson.loads(m.value())["t"])
+print(orjson.dumps(delays).decode())
+"""
+
+
+def broker_floor(bootstrap: str, rate: float, seconds: float) -> dict[str, float]:
+    """The same path without the service: event sent, then read by a consumer in another process.
+
+    What the broker alone costs an event between its producer and a consumer: the part of the
+    service's latency that no change to the service can remove.
+    """
+    topic = f"floor-{random.randrange(10**6)}"
+    producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=0, acks=1)
+    producer.send(topic, value=orjson.dumps({"t": time.time()}), partition=0).get(10)
+    total = int(rate * seconds)
+    reader = subprocess.Popen([sys.executable, "-c", _PIPE_READER, bootstrap, topic, str(total + 1)],
+                              stdout=subprocess.PIPE)
+    time.sleep(2)
+    started = time.monotonic()
+    for i in range(total):
+        producer.send(topic, value=orjson.dumps({"t": time.time()}), partition=0)
+        ahead = (i + 1) / rate - (time.monotonic() - started)
+        if ahead > 0:
+            time.sleep(ahead)
+    producer.flush()
+    out, _ = reader.communicate(timeout=150)
+    delays = sorted(orjson.loads(out)[1 + int(rate * 2):])  # leave out the first two seconds
+    return {"n": len(delays), "p50": 1000 * delays[len(delays) // 2], "p99": 1000 * delays[int(len(delays) * 0.99)],
+            "max": 1000 * delays[-1]}
 
 
 def memory(bootstrap: str, n: int, model: str, work: Path, answer: bool, client: str) -> list[tuple[int, float]]:
@@ -341,6 +383,9 @@ def main() -> None:
         if args.latency_rate:
             print(f"\n| latency at {args.latency_rate:g} events/s | client | n | p50 ms | p99 ms | max ms |")
             print("|---|---|---:|---:|---:|---:|")
+            floor = broker_floor(broker.bootstrap, args.latency_rate, args.latency_seconds)
+            print(f"| the broker alone (no service) | | {floor['n']:.0f} | {floor['p50']:.1f} | {floor['p99']:.1f} | "
+                  f"{floor['max']:.1f} |", flush=True)
             for model in models:
                 for name in clients:
                     lat = latency(broker.bootstrap, truth, model, args.latency_rate, args.latency_seconds, work, name)

@@ -15,6 +15,10 @@ class Recorder:
         self.calls: list[tuple] = []
         self.flush_fails = flush_fails
         self.commit_fails = commit_fails
+        self.in_flight = 0
+
+    def unacked(self) -> int:
+        return self.in_flight
 
     def flush(self, timeout: float = 30.0) -> None:
         self.calls.append(("flush",))
@@ -30,8 +34,41 @@ class Recorder:
         self.calls.append(("save",))
 
 
-def make(rec: Recorder, interval: float = 30.0, clock=None) -> Commits:
-    return Commits(rec, rec, save=rec.save, interval=interval, clock=clock or (lambda: 0.0))
+def make(rec: Recorder, interval: float = 30.0, clock=None, commit_every: float = 0.0) -> Commits:
+    return Commits(rec, rec, save=rec.save, interval=interval, clock=clock or (lambda: 0.0),
+                   commit_every=commit_every, max_delay=1.0)
+
+
+def test_a_commit_waits_for_nothing_until_due_and_then_only_for_long_outputs_in_flight():
+    rec, now = Recorder(), [0.0]
+    commits = make(rec, clock=lambda: now[0], commit_every=0.1)
+    commits.processed(("ev", 0), 10)
+    rec.in_flight = 3
+    commits.commit()
+    now[0] = 0.5
+    commits.commit()  # due, but its outputs are in flight: the loop goes on to poll
+    assert rec.calls == []
+    rec.in_flight = 0  # acknowledged: committed without waiting
+    commits.commit()
+    assert rec.calls == [("flush",), ("commit", {("ev", 0): 10})]
+    rec.calls.clear()
+    commits.processed(("ev", 0), 20)
+    rec.in_flight = 1
+    now[0] = 1.4
+    commits.commit()
+    assert rec.calls == []
+    now[0] = 1.5  # in flight for max_delay under a steady stream: now it waits
+    commits.commit()
+    assert rec.calls == [("flush",), ("commit", {("ev", 0): 20})]
+
+
+def test_a_checkpoint_waits_for_the_outputs_and_commits_before_it_saves():
+    rec = Recorder()
+    commits = make(rec, commit_every=10.0)
+    commits.processed(("ev", 0), 7)
+    rec.in_flight = 2
+    commits.checkpoint()
+    assert rec.calls == [("flush",), ("commit", {("ev", 0): 7}), ("save",)]
 
 
 def test_outputs_are_flushed_before_offsets_are_committed():

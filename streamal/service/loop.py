@@ -9,8 +9,8 @@ nothing here imports FastAPI). What happens, in order:
    read the review and labels topics to their end (every replica reads them
    whole, so every replica knows every queried event and learns every label),
    then join the events group ("waiting to join group G"; each assignment logged).
-2. **Loop**: commit what was handled (:mod:`streamal.service.commits`: flush the
-   outputs, then commit offsets, before every poll); poll events and handle each
+2. **Loop**: commit what was handled (:mod:`streamal.service.commits`: outputs
+   acknowledged, then offsets committed, before a poll when due); poll events and handle each
    (:mod:`streamal.service.events`: invalid ones to the dead-letter topic, the
    others scored, their prediction and review item sent); read the side topics
    and route each record (:mod:`streamal.service.side`,
@@ -237,7 +237,7 @@ class Service:
         waiting_since = time.monotonic()
         try:
             while not stop.is_set():
-                self.commits.commit()  # before every poll: a rebalance inside it finds nothing to commit
+                self.commits.commit()  # before a poll: a rebalance inside it finds little (< commit_every) to redo
                 for record in self.events.poll(timeout_ms=100):
                     handle(record)
                     self.commits.processed((record.topic, record.partition), record.offset + 1)

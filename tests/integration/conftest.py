@@ -158,9 +158,12 @@ def send(producer: KafkaProducer, topic: str, messages: list, key=None) -> None:
 
 
 def read_topic(bootstrap: str, topic: str, expect: int | None = None, timeout: float = 30,
-               quiet: float = 2.0, skip_invalid: bool = False, **client: object) -> list[dict]:
+               quiet: float = 2.0, skip_invalid: bool = False, unique: str | None = None,
+               **client: object) -> list[dict]:
     """Every message on ``topic``: until ``expect`` are read, or nothing new for ``quiet`` seconds.
 
+    ``unique``: count messages with distinct values of this field towards ``expect`` (duplicates
+    are allowed on the output topics, so "3000 messages" need not mean "3000 events");
     ``skip_invalid``: leave out what is not a JSON object (poison a test put there itself);
     ``client``: more consumer settings (TLS, SASL).
     """
@@ -170,6 +173,7 @@ def read_topic(bootstrap: str, topic: str, expect: int | None = None, timeout: f
     c.assign([TopicPartition(topic, p) for p in parts])
     c.seek_to_beginning()
     out: list[dict] = []
+    seen: set[object] = set()
     deadline = time.monotonic() + timeout
     last_new = time.monotonic()
     try:
@@ -185,8 +189,10 @@ def read_topic(bootstrap: str, topic: str, expect: int | None = None, timeout: f
                         continue
                     if isinstance(value, dict) or not skip_invalid:
                         out.append(value)
+                        if unique is not None:
+                            seen.add(value.get(unique))
                 last_new = time.monotonic()
-            if expect is not None and len(out) >= expect:
+            if expect is not None and (len(seen) if unique is not None else len(out)) >= expect:
                 break
             if expect is None and time.monotonic() - last_new > quiet:
                 break

@@ -111,7 +111,7 @@ def test_three_replicas_one_joining_and_one_killed_lose_no_event(make_service, b
     takeover = wait_for(lambda: assigned(b) + assigned(c) == 4, 60, "b and c take over a's partitions")
 
     source.join(60)
-    predictions = read_topic(broker.bootstrap, t["predictions"], expect=n, timeout=90)
+    predictions = read_topic(broker.bootstrap, t["predictions"], expect=n, timeout=90, unique="event_id")
     ids = [p["event_id"] for p in predictions]
     missing = set(source.features) - set(ids)
     assert not missing, f"{len(missing)} events never scored, e.g. {sorted(missing)[:5]}"
