@@ -394,7 +394,7 @@ def main() -> None:
         if args.memory:
             print("\n| memory (RSS, MiB) | client | analysts | after N | after 10N | growth |")
             print("|---|---|---|---:|---:|---:|")
-            for name in clients:
+            for name in list(clients)[-1:]:  # the fastest client given: 10N events take a while
                 for answer in (True, False):
                     (n1, r1), (n2, r2) = memory(broker.bootstrap, args.memory, models[0], work, answer, name)
                     print(f"| {models[0]} | {name} | {'keep up' if answer else 'none'} | {r1:.0f} ({n1}) | "
