@@ -29,69 +29,20 @@ True
 from __future__ import annotations
 
 import pickle
-import statistics
 import threading
 import time
 from collections import Counter, OrderedDict, deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
-from streamal.core.agreement import cohen_kappa, fleiss_kappa
 from streamal.core.pending import PendingItem
-from streamal.errors import StreamalError
+from streamal.review.claims import AnalystRules
+from streamal.review.entries import Answer, ReviewConflict, ReviewEntry, UnknownItem
+from streamal.review.figures import agreement_kappa, summarize
 
 __all__ = ["Answer", "ReviewConflict", "ReviewEntry", "ReviewStore", "UnknownItem"]
 
-REASON_ORDER = {"drift": 0, "uncertainty": 1, "seed": 2, "explore": 3, "random": 4}
-
-
-class UnknownItem(StreamalError):
-    """No review item has this event id."""
-
-
-class ReviewConflict(StreamalError):
-    """The request does not fit the item's state (answered, claimed by another analyst, undo too late)."""
-
-
-@dataclass(slots=True)
-class Answer:
-    """One analyst's answer to one item."""
-
-    answer_id: str
-    annotator: str
-    label: str
-    at: float
-    retracted: bool = False
-    tentative: bool = False  # given on this replica, not read back from the labels topic yet
-    comment: str | None = None
-    corrects: str | None = None  # the answer this one replaced after the undo window
-
-
-@dataclass(slots=True)
-class ReviewEntry:
-    """A review item and what the analysts did with it."""
-
-    item: PendingItem
-    added_at: float
-    answers: list[Answer] = field(default_factory=list)
-    claimed_by: str | None = None
-    claim_until: float = 0.0
-    skipped_by: set[str] = field(default_factory=set)
-    dropped: bool = False
-    agreed: str | None = None
-    closed_at: float | None = None
-    handed: bool = False  # the agreed label went to the learner
-
-    def live_answers(self) -> list[Answer]:
-        return [a for a in self.answers if not a.retracted]
-
-    @property
-    def open(self) -> bool:
-        return self.agreed is None and not self.dropped
-
-
-class ReviewStore:
+class ReviewStore(AnalystRules):
     """Review items by event id, with their answers, claims and agreement.
 
     Parameters
@@ -376,162 +327,14 @@ class ReviewStore:
         with self._lock:
             return event_id in self._entries
 
-    # -- for the analysts ----------------------------------------------------------------------
-
-    def entry(self, event_id: str) -> ReviewEntry:
-        with self._lock:
-            entry = self._entries.get(event_id)
-            if entry is None:
-                raise UnknownItem(f"no review item {event_id!r}")
-            self._expire(entry)
-            return entry
-
-    def _expire(self, entry: ReviewEntry) -> None:
-        if entry.claimed_by is not None and entry.claim_until <= self.clock():
-            entry.claimed_by, entry.claim_until = None, 0.0
-
-    def open_items(self, *, reason: str | None = None, annotator: str | None = None,
-                   available: bool = False, limit: int = 50, offset: int = 0) -> tuple[list[ReviewEntry], int]:
-        """Open items, most valuable first (drift first, then by score); and how many match.
-
-        ``annotator``: leave out what they skipped or answered; with ``available``, also
-        what another analyst holds.
-        """
-        with self._lock:
-            entries = []
-            for e in self._entries.values():
-                self._expire(e)
-                if not e.open or (reason and e.item.reason != reason):
-                    continue
-                if annotator is not None and (annotator in e.skipped_by
-                                              or any(a.annotator == annotator for a in e.live_answers())):
-                    continue
-                if available and e.claimed_by not in (None, annotator):
-                    continue
-                entries.append(e)
-            entries.sort(key=lambda e: (REASON_ORDER.get(e.item.reason, 3), -e.item.score, e.added_at))
-            return entries[offset:offset + limit], len(entries)
-
-    def check_answerable(self, event_id: str, annotator: str) -> ReviewEntry:
-        """Raise unless ``annotator`` may answer ``event_id`` now."""
-        with self._lock:
-            entry = self.entry(event_id)
-            if entry.dropped:
-                raise ReviewConflict(f"item {event_id!r} was dropped")
-            if not entry.open:
-                raise ReviewConflict(f"item {event_id!r} is already answered ({entry.agreed!r})")
-            if any(a.annotator == annotator for a in entry.live_answers()) or (event_id, annotator) in self._inflight:
-                raise ReviewConflict(f"you already answered item {event_id!r}; undo it to change your answer")
-            if entry.claimed_by not in (None, annotator):
-                raise ReviewConflict(f"item {event_id!r} is claimed by {entry.claimed_by}")
-            return entry
-
-    def claim(self, event_id: str, annotator: str) -> float:
-        """Claim an item for ``claim_seconds``; returns when the claim ends."""
-        with self._lock:
-            entry = self.check_answerable(event_id, annotator)
-            entry.claimed_by, entry.claim_until = annotator, self.clock() + self.claim_seconds
-            return entry.claim_until
-
-    def release(self, event_id: str, annotator: str) -> None:
-        with self._lock:
-            entry = self.entry(event_id)
-            if entry.claimed_by not in (None, annotator):
-                raise ReviewConflict(f"item {event_id!r} is claimed by {entry.claimed_by}, not by you")
-            entry.claimed_by, entry.claim_until = None, 0.0
-
-    def check_droppable(self, event_id: str, annotator: str) -> ReviewEntry:
-        """Raise unless ``annotator`` may drop ``event_id`` now (open, and not claimed by someone else)."""
-        with self._lock:
-            entry = self.entry(event_id)
-            if not entry.open:
-                raise ReviewConflict(f"item {event_id!r} is already closed")
-            if entry.claimed_by not in (None, annotator):
-                raise ReviewConflict(f"item {event_id!r} is claimed by {entry.claimed_by}, not by you")
-            return entry
-
-    def skip(self, event_id: str, annotator: str) -> None:
-        """Back to the queue for the others; this analyst is not shown it again."""
-        with self._lock:
-            entry = self.entry(event_id)
-            if entry.claimed_by not in (None, annotator):
-                raise ReviewConflict(f"item {event_id!r} is claimed by {entry.claimed_by}, not by you")
-            entry.skipped_by.add(annotator)
-            entry.claimed_by, entry.claim_until = None, 0.0
-
-    def undoable(self, event_id: str, annotator: str) -> Answer:
-        """The answer of ``annotator`` to ``event_id`` that may still be taken back."""
-        with self._lock:
-            entry = self.entry(event_id)
-            mine = [a for a in entry.live_answers() if a.annotator == annotator]
-            if not mine:
-                raise ReviewConflict(f"you have no answer to item {event_id!r} to undo")
-            answer = mine[-1]
-            if self.clock() - answer.at > self.undo_seconds:
-                raise ReviewConflict(f"the undo window of {self.undo_seconds:g}s has passed")
-            if entry.handed:
-                raise ReviewConflict("the label was already learned; answer a new item to correct the model")
-            return answer
-
-    def last_undoable(self, annotator: str) -> tuple[str, Answer] | None:
-        """This analyst's most recent answer still in its undo window."""
-        with self._lock:
-            best = None
-            for event_id, e in self._entries.items():
-                for a in e.live_answers():
-                    if a.annotator == annotator and self.clock() - a.at <= self.undo_seconds:
-                        if best is None or a.at > best[1].at:
-                            best = (event_id, a)
-            return best
-
     # -- statistics ----------------------------------------------------------------------------
 
     def agreement_kappa(self) -> float | None:
         """Fleiss' kappa over the agreed items answered more than once (``None`` while there are none)."""
         with self._lock:
-            return fleiss_kappa([[a.label for a in e.live_answers()] for e in self._entries.values()
-                                 if e.agreed is not None and len(e.live_answers()) >= 2])
+            return agreement_kappa(list(self._entries.values()))
 
     def stats(self) -> dict[str, Any]:
         """Open, answered, by reason, by annotator, median answer time, agreement."""
         with self._lock:
-            entries = list(self._entries.values())
-            open_by_reason: Counter[str] = Counter(e.item.reason for e in entries if e.open)
-            answered = [e for e in entries if e.agreed is not None]
-            by_annotator: Counter[str] = Counter(a.annotator for e in entries for a in e.live_answers())
-            times = [a.at - e.item.queried_at for e in entries for a in e.live_answers()
-                     if e.item.queried_at is not None]
-            agree: dict[str, list[bool]] = {}
-            for e in answered:
-                for a in e.live_answers():
-                    agree.setdefault(a.annotator, []).append(a.label == e.agreed)
-            pairs = _annotator_pairs(answered)
-            return {
-                "open": sum(open_by_reason.values()),
-                "answered": len(answered),
-                "dropped": sum(e.dropped for e in entries),
-                "open_by_reason": dict(open_by_reason),
-                "by_annotator": dict(by_annotator),
-                "median_answer_seconds": statistics.median(times) if times else None,
-                "agreement": {k: sum(v) / len(v) for k, v in agree.items()},
-                "fleiss_kappa": self.agreement_kappa(),
-                "cohen_kappa": {f"{a}|{b}": _pair_kappa(pairs[(a, b)]) for a, b in sorted(pairs)},
-            }
-
-
-def _pair_kappa(pairs: list[tuple[str, str]]) -> float | None:
-    """Cohen's kappa of two analysts; where both only ever gave one and the same label, full agreement."""
-    if not pairs:
-        return None
-    kappa = cohen_kappa(Counter(pairs))
-    return 1.0 if kappa is None else round(kappa, 6)
-
-
-def _annotator_pairs(entries: list[ReviewEntry]) -> dict[tuple[str, str], list[tuple[str, str]]]:
-    pairs: dict[tuple[str, str], list[tuple[str, str]]] = {}
-    for e in entries:
-        answers = sorted(e.live_answers(), key=lambda a: a.annotator)
-        for i, a in enumerate(answers):
-            for b in answers[i + 1:]:
-                pairs.setdefault((a.annotator, b.annotator), []).append((a.label, b.label))
-    return pairs
+            return summarize(list(self._entries.values()))

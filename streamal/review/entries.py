@@ -1,0 +1,61 @@
+"""What the review store holds: review items with the analysts' answers, and its errors.
+
+Kept apart from :mod:`streamal.review.store` (which re-exports them), so the
+store's module holds the workflow and this one the records it works on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from streamal.core.pending import PendingItem
+from streamal.errors import StreamalError
+
+__all__ = ["REASON_ORDER", "Answer", "ReviewConflict", "ReviewEntry", "UnknownItem"]
+
+REASON_ORDER = {"drift": 0, "uncertainty": 1, "seed": 2, "explore": 3, "random": 4}
+
+
+class UnknownItem(StreamalError):
+    """No review item has this event id."""
+
+
+class ReviewConflict(StreamalError):
+    """The request does not fit the item's state (answered, claimed by another analyst, undo too late)."""
+
+
+@dataclass(slots=True)
+class Answer:
+    """One analyst's answer to one item."""
+
+    answer_id: str
+    annotator: str
+    label: str
+    at: float
+    retracted: bool = False
+    tentative: bool = False  # given on this replica, not read back from the labels topic yet
+    comment: str | None = None
+    corrects: str | None = None  # the answer this one replaced after the undo window
+
+
+@dataclass(slots=True)
+class ReviewEntry:
+    """A review item and what the analysts did with it."""
+
+    item: PendingItem
+    added_at: float
+    answers: list[Answer] = field(default_factory=list)
+    claimed_by: str | None = None
+    claim_until: float = 0.0
+    skipped_by: set[str] = field(default_factory=set)
+    dropped: bool = False
+    agreed: str | None = None
+    closed_at: float | None = None
+    handed: bool = False  # the agreed label went to the learner
+
+    def live_answers(self) -> list[Answer]:
+        return [a for a in self.answers if not a.retracted]
+
+    @property
+    def open(self) -> bool:
+        return self.agreed is None and not self.dropped
