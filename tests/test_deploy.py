@@ -265,6 +265,7 @@ def test_dockerfile_is_slim_non_root_and_health_checked():
     assert 'ENTRYPOINT ["streamal"]' in final and 'CMD ["run"]' in final
     assert "EXPOSE 8000" in final
     assert "apt-get" not in final and "gcc" not in final  # no build tools in the final image
+    assert "'.[fast]'" in stages[0]  # both Kafka clients in the image: the client is a setting, not a rebuild
 
 
 def test_compose_lets_host_clients_reach_kafka_and_wires_the_review_tokens():
