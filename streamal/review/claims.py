@@ -86,8 +86,7 @@ class AnalystRules:
     def release(self, event_id: str, annotator: str) -> None:
         with self._lock:
             entry = self.entry(event_id)
-            if entry.claimed_by not in (None, annotator):
-                raise ReviewConflict(f"item {event_id!r} is claimed by {entry.claimed_by}, not by you")
+            _not_held_by_another(entry, annotator)
             entry.claimed_by, entry.claim_until = None, 0.0
 
     def check_droppable(self, event_id: str, annotator: str) -> ReviewEntry:
@@ -96,16 +95,14 @@ class AnalystRules:
             entry = self.entry(event_id)
             if not entry.open:
                 raise ReviewConflict(f"item {event_id!r} is already closed")
-            if entry.claimed_by not in (None, annotator):
-                raise ReviewConflict(f"item {event_id!r} is claimed by {entry.claimed_by}, not by you")
+            _not_held_by_another(entry, annotator)
             return entry
 
     def skip(self, event_id: str, annotator: str) -> None:
         """Back to the queue for the others; this analyst is not shown it again."""
         with self._lock:
             entry = self.entry(event_id)
-            if entry.claimed_by not in (None, annotator):
-                raise ReviewConflict(f"item {event_id!r} is claimed by {entry.claimed_by}, not by you")
+            _not_held_by_another(entry, annotator)
             entry.skipped_by.add(annotator)
             entry.claimed_by, entry.claim_until = None, 0.0
 
@@ -113,14 +110,22 @@ class AnalystRules:
         """The answer of ``annotator`` to ``event_id`` that may still be taken back."""
         with self._lock:
             entry = self.entry(event_id)
-            mine = [a for a in entry.live_answers() if a.annotator == annotator]
-            if not mine:
-                raise ReviewConflict(f"you have no answer to item {event_id!r} to undo")
-            answer = mine[-1]
+            answer = _latest_answer(entry, annotator, "undo")
             if self.clock() - answer.at > self.undo_seconds:
                 raise ReviewConflict(f"the undo window of {self.undo_seconds:g}s has passed")
             if entry.handed:
                 raise ReviewConflict("the label was already learned; answer a new item to correct the model")
+            return answer
+
+    def correctable(self, event_id: str, annotator: str) -> Answer:
+        """The answer of ``annotator`` to ``event_id`` that may be changed by a correction (its undo window over)."""
+        with self._lock:
+            entry = self.entry(event_id)
+            answer = _latest_answer(entry, annotator, "change")
+            if entry.dropped:
+                raise ReviewConflict(f"item {event_id!r} was dropped")
+            if self.clock() - answer.at <= self.undo_seconds and not entry.handed:
+                raise ReviewConflict("your answer can still be undone: undo it and answer again")
             return answer
 
     def last_undoable(self, annotator: str) -> tuple[str, Answer] | None:
@@ -133,3 +138,17 @@ class AnalystRules:
                         if best is None or a.at > best[1].at:
                             best = (event_id, a)
             return best
+
+
+def _not_held_by_another(entry: ReviewEntry, annotator: str) -> None:
+    """Raise if another analyst holds ``entry`` (a claim of this analyst's own, or none, is fine)."""
+    if entry.claimed_by not in (None, annotator):
+        raise ReviewConflict(f"item {entry.item.event_id!r} is claimed by {entry.claimed_by}, not by you")
+
+
+def _latest_answer(entry: ReviewEntry, annotator: str, to: str) -> Answer:
+    """The last answer ``annotator`` gave to ``entry`` and has not taken back; raise if none (nothing ``to`` do)."""
+    mine = [a for a in entry.live_answers() if a.annotator == annotator]
+    if not mine:
+        raise ReviewConflict(f"you have no answer to item {entry.item.event_id!r} to {to}")
+    return mine[-1]

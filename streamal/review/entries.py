@@ -6,12 +6,13 @@ store's module holds the workflow and this one the records it works on.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 from streamal.core.pending import PendingItem
 from streamal.errors import StreamalError
 
-__all__ = ["REASON_ORDER", "Answer", "ReviewConflict", "ReviewEntry", "UnknownItem"]
+__all__ = ["REASON_ORDER", "Answer", "ReviewConflict", "ReviewEntry", "UnknownItem", "majority"]
 
 REASON_ORDER = {"drift": 0, "uncertainty": 1, "seed": 2, "explore": 3, "random": 4}
 
@@ -59,3 +60,16 @@ class ReviewEntry:
     @property
     def open(self) -> bool:
         return self.agreed is None and not self.dropped
+
+
+def majority(answers: list[Answer]) -> str:
+    """The label most of ``answers`` give; on a tie, the one given first.
+
+    >>> majority([Answer("1", "a", "ok", 1.0), Answer("2", "b", "bad", 2.0), Answer("3", "c", "bad", 3.0)])
+    'bad'
+    >>> majority([Answer("1", "a", "ok", 1.0), Answer("2", "b", "bad", 2.0)])
+    'ok'
+    """
+    counts = Counter(a.label for a in answers)
+    top = max(counts.values())
+    return next(a.label for a in answers if counts[a.label] == top)

@@ -31,13 +31,13 @@ from __future__ import annotations
 import pickle
 import threading
 import time
-from collections import Counter, OrderedDict, deque
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from typing import Any
 
 from streamal.core.pending import PendingItem
 from streamal.review.claims import AnalystRules
-from streamal.review.entries import Answer, ReviewConflict, ReviewEntry, UnknownItem
+from streamal.review.entries import Answer, ReviewConflict, ReviewEntry, UnknownItem, majority
 from streamal.review.figures import agreement_kappa, summarize
 
 __all__ = ["Answer", "ReviewConflict", "ReviewEntry", "ReviewStore", "UnknownItem"]
@@ -194,9 +194,7 @@ class ReviewStore(AnalystRules):
     def _settle(self, entry: ReviewEntry) -> None:
         live = entry.live_answers()
         if entry.agreed is None and len(live) >= self.answers_wanted:
-            counts = Counter(a.label for a in live)
-            top = max(counts.values())
-            entry.agreed = next(a.label for a in live if counts[a.label] == top)
+            entry.agreed = majority(live)
             entry.closed_at = live[-1].at
             self._due.append(entry.item.event_id)
             self._closing(entry.item.event_id)
@@ -214,20 +212,6 @@ class ReviewStore(AnalystRules):
                         entry.agreed, entry.closed_at, entry.handed = None, None, False
                     return True
             return False
-
-    def correctable(self, event_id: str, annotator: str) -> Answer:
-        """The answer of ``annotator`` to ``event_id`` that may be changed by a correction (its undo window over)."""
-        with self._lock:
-            entry = self.entry(event_id)
-            mine = [a for a in entry.live_answers() if a.annotator == annotator]
-            if not mine:
-                raise ReviewConflict(f"you have no answer to item {event_id!r} to change")
-            if entry.dropped:
-                raise ReviewConflict(f"item {event_id!r} was dropped")
-            answer = mine[-1]
-            if self.clock() - answer.at <= self.undo_seconds and not entry.handed:
-                raise ReviewConflict("your answer can still be undone: undo it and answer again")
-            return answer
 
     def record_correction(self, event_id: str, old_answer_id: str, answer: Answer) -> None:
         """A correction this replica published: shown now; what is learned waits for the labels topic."""
@@ -267,9 +251,7 @@ class ReviewStore(AnalystRules):
             live = entry.live_answers()
             if len(live) < self.answers_wanted:
                 return None
-            counts = Counter(a.label for a in live)
-            top = max(counts.values())
-            agreed = next(a.label for a in live if counts[a.label] == top)
+            agreed = majority(live)
             changed = agreed != entry.agreed
             if entry.agreed is None:
                 self._settle(entry)
