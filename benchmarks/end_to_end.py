@@ -32,6 +32,7 @@ import tempfile
 import threading
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 import orjson
@@ -231,6 +232,23 @@ def service_rate(bootstrap: str, topic: str, n: int, truth: dict[str, str], mode
             s.stop()
 
 
+def paced(rate: float, total: int, send: Callable[[int], None]) -> None:
+    """Call ``send(i)`` for ``i`` in ``range(total)``, ``rate`` times a second."""
+    started = time.monotonic()
+    for i in range(total):
+        send(i)
+        ahead = (i + 1) / rate - (time.monotonic() - started)
+        if ahead > 0:
+            time.sleep(ahead)
+
+
+def spread(delays: list[float], skip: int) -> dict[str, float]:
+    """Count, p50, p99, max and mean in milliseconds of ``delays`` (seconds), the first ``skip`` left out."""
+    warm = sorted(delays[skip:] or delays)
+    return {"n": len(warm), "p50": 1000 * warm[len(warm) // 2], "p99": 1000 * warm[int(len(warm) * 0.99)],
+            "max": 1000 * warm[-1], "mean": 1000 * statistics.fmean(warm)}
+
+
 def latency(bootstrap: str, truth: dict[str, str], model: str, rate: float, seconds: float,
             work: Path, client: str) -> dict[str, float]:
     """Event timestamp to prediction timestamp at ``rate`` events per second."""
@@ -247,8 +265,8 @@ def latency(bootstrap: str, truth: dict[str, str], model: str, rate: float, seco
     rng = random.Random(1)
     ids = list(truth)
     total = int(rate * seconds)
-    started = time.monotonic()
-    for i in range(total):
+
+    def send(i: int) -> None:
         event_id = ids[i % len(ids)]
         now = time.time()
         key = f"{event_id}-{i}"
@@ -256,9 +274,8 @@ def latency(bootstrap: str, truth: dict[str, str], model: str, rate: float, seco
         answers[key] = truth[event_id]
         x = {"a": rng.random(), "b": rng.random(), "c": rng.choice(["x", "y"])}
         producer.send(topic, key=key.encode(), value=orjson.dumps({"id": key, "features": x, "ts": format_ts(now)}))
-        ahead = (i + 1) / rate - (time.monotonic() - started)
-        if ahead > 0:
-            time.sleep(ahead)
+
+    paced(rate, total, send)
     producer.flush()
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
     tp = TopicPartition(svc.topics["predictions"], 0)
@@ -275,10 +292,7 @@ def latency(bootstrap: str, truth: dict[str, str], model: str, rate: float, seco
     consumer.close()
     stop.set()
     svc.stop()
-    warm = delays[int(rate * 2):] or delays  # leave out the first two seconds
-    warm.sort()
-    return {"n": len(warm), "p50": 1000 * warm[len(warm) // 2], "p99": 1000 * warm[int(len(warm) * 0.99)],
-            "max": 1000 * warm[-1], "mean": 1000 * statistics.fmean(warm)}
+    return spread(delays, skip=int(rate * 2))  # leave out the first two seconds
 
 
 _PIPE_READER = r"""
@@ -307,18 +321,11 @@ def broker_floor(bootstrap: str, rate: float, seconds: float) -> dict[str, float
     total = int(rate * seconds)
     reader = subprocess.Popen([sys.executable, "-c", _PIPE_READER, bootstrap, topic, str(total + 1)],
                               stdout=subprocess.PIPE)
-    time.sleep(2)
-    started = time.monotonic()
-    for i in range(total):
-        producer.send(topic, value=orjson.dumps({"t": time.time()}), partition=0)
-        ahead = (i + 1) / rate - (time.monotonic() - started)
-        if ahead > 0:
-            time.sleep(ahead)
+    time.sleep(2)  # the reader process starts and is assigned its partition
+    paced(rate, total, lambda i: producer.send(topic, value=orjson.dumps({"t": time.time()}), partition=0))
     producer.flush()
     out, _ = reader.communicate(timeout=150)
-    delays = sorted(orjson.loads(out)[1 + int(rate * 2):])  # leave out the first two seconds
-    return {"n": len(delays), "p50": 1000 * delays[len(delays) // 2], "p99": 1000 * delays[int(len(delays) * 0.99)],
-            "max": 1000 * delays[-1]}
+    return spread(orjson.loads(out), skip=1 + int(rate * 2))  # the first message and two seconds left out
 
 
 def memory(bootstrap: str, n: int, model: str, work: Path, answer: bool, client: str) -> list[tuple[int, float]]:
