@@ -39,12 +39,17 @@ def _count(text: str) -> int:
     return value
 
 
-def _share(text: str) -> float:
-    """An argparse type: a number in [0, 1]."""
+def _number(text: str) -> float:
+    """``text`` as a float, or the argparse error that says what was expected."""
     try:
-        value = float(text)
+        return float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+
+
+def _share(text: str) -> float:
+    """An argparse type: a number in [0, 1]."""
+    value = _number(text)
     if not 0.0 <= value <= 1.0:
         raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {value}")
     return value
@@ -52,10 +57,7 @@ def _share(text: str) -> float:
 
 def _positive(text: str) -> float:
     """An argparse type: a number above 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    value = _number(text)
     if not value > 0.0:
         raise argparse.ArgumentTypeError(f"must be above 0, got {value}")
     return value
