@@ -20,6 +20,24 @@ from streamal.tools.demo import scrape
 from streamal.tools.embedded import EmbeddedBroker, free_port
 
 
+def wait_until(condition, timeout: float, every: float = 0.1) -> bool:
+    """Ask ``condition()`` every ``every`` seconds until it holds or ``timeout`` passes; whether it held."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(every)
+    return True
+
+
+def wait_for(condition, timeout: float, what: str) -> float:
+    """Seconds until ``condition()`` holds; fails, saying ``what``, after ``timeout``."""
+    started = time.monotonic()
+    if not wait_until(condition, timeout):
+        raise AssertionError(f"{what}: not within {timeout}s")
+    return time.monotonic() - started
+
+
 def pytest_collection_modifyitems(items):
     here = Path(__file__).parent
     for item in items:
@@ -74,17 +92,19 @@ class ServiceProcess:
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen([sys.executable, "-m", "streamal", "run"], env=self.env,
                                          stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, f"service exited early:\n{self.log.read_text()[-3000:]}"
+
+        def ready() -> bool:
+            assert self.proc is not None and self.proc.poll() is None, \
+                f"service exited early:\n{self.log.read_text()[-3000:]}"
             try:
                 with urllib.request.urlopen(self.url + "/readyz", timeout=1) as resp:
-                    if resp.status == 200:
-                        return self
+                    return resp.status == 200
             except OSError:
-                pass
-            time.sleep(0.2)
-        raise AssertionError(f"service not ready:\n{self.log.read_text()[-3000:]}")
+                return False
+
+        if not wait_until(ready, timeout, every=0.2):
+            raise AssertionError(f"service not ready:\n{self.log.read_text()[-3000:]}")
+        return self
 
     def metrics(self) -> dict[str, float]:
         return scrape(self.url + "/metrics")
@@ -93,14 +113,15 @@ class ServiceProcess:
         return self.metrics().get(key, 0.0)
 
     def wait_metric(self, key: str, at_least: float, timeout: float = 30) -> float:
-        deadline = time.monotonic() + timeout
-        value = 0.0
-        while time.monotonic() < deadline:
-            value = self.metric(key)
-            if value >= at_least:
-                return value
-            time.sleep(0.2)
-        raise AssertionError(f"{key} = {value} < {at_least} after {timeout}s")
+        seen = [0.0]
+
+        def reached() -> bool:
+            seen[0] = self.metric(key)
+            return seen[0] >= at_least
+
+        if not wait_until(reached, timeout, every=0.2):
+            raise AssertionError(f"{key} = {seen[0]} < {at_least} after {timeout}s")
+        return seen[0]
 
     def stop(self, timeout: float = 30) -> int:
         assert self.proc is not None
@@ -222,15 +243,16 @@ class PrometheusServer:
                 [binary, f"--config.file={config}", f"--storage.tsdb.path={workdir / 'data'}",
                  f"--web.listen-address=127.0.0.1:{self.port}"],
                 stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
+
+        def ready() -> bool:
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/-/ready", timeout=1) as r:
-                    if r.status == 200:
-                        return
+                    return r.status == 200
             except OSError:
-                time.sleep(0.2)
-        raise AssertionError(f"prometheus not ready:\n{self.log.read_text()[-2000:]}")
+                return False
+
+        if not wait_until(ready, 30, every=0.2):
+            raise AssertionError(f"prometheus not ready:\n{self.log.read_text()[-2000:]}")
 
     def query(self, promql: str) -> list[dict]:
         url = f"http://127.0.0.1:{self.port}/api/v1/query?" + urllib.parse.urlencode({"query": promql})

@@ -10,7 +10,7 @@ import orjson
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from streamal.core.names import REASONS
-from tests.integration.conftest import send
+from tests.integration.conftest import send, wait_until
 
 
 def truth(x: dict) -> str:
@@ -67,9 +67,7 @@ def test_a_burst_of_events_spends_the_budget_while_the_first_labels_are_late(mak
     def all_learned() -> bool:
         return len(analyst.answered) >= asked and svc.metric('streamal_labels_total{outcome="learned"}') >= asked
 
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not all_learned():
-        time.sleep(0.2)
+    wait_until(all_learned, 60, every=0.2)
     analyst.stop.set()
     analyst.join(10)
     learned = svc.metric('streamal_labels_total{outcome="learned"}')

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from kafka import KafkaProducer
 
-from tests.integration.conftest import BOTH_CLIENTS, read_topic
+from tests.integration.conftest import BOTH_CLIENTS, read_topic, wait_for
 
 
 @pytest.fixture
@@ -132,14 +132,12 @@ def test_generated_events_and_labels_never_stop_the_loop(make_service, broker, s
     p.send(t["events"], value=orjson.dumps({"id": sentinel, "features": {"size": 1.0}}))
     p.flush()
     p.close()
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
+
+    def handled() -> bool:
         assert svc.proc.poll() is None, svc.log.read_text()[-2000:]
         total = svc.metric('streamal_events_total{outcome="scored"}') + svc.metric(
             'streamal_events_total{outcome="invalid"}')
-        if total >= before + len(events) + 1:
-            break
-        time.sleep(0.2)
-    else:
-        raise AssertionError("the generated events were not all handled")
+        return total >= before + len(events) + 1
+
+    wait_for(handled, 60, "the generated events were not all handled")
     assert svc.proc.poll() is None

@@ -8,7 +8,7 @@ import time
 
 from kafka import KafkaConsumer
 
-from tests.integration.conftest import PrometheusServer, send
+from tests.integration.conftest import PrometheusServer, send, wait_until
 
 
 def flipping_events(n: int) -> tuple[list[dict], dict[str, str]]:
@@ -53,18 +53,19 @@ def test_prometheus_scrapes_query_rate_accuracy_and_drift_alarms(make_service, p
         svc.wait_metric('streamal_events_total{outcome="scored"}', 4000, timeout=60)
         svc.wait_metric('streamal_labels_total{outcome="learned"}', 300, timeout=60)
 
-        deadline = time.monotonic() + 60
-        rate = accuracy = alarms = None
-        while time.monotonic() < deadline:
-            rate = prom.query("sum(increase(streamal_queries_total[5m]))"
-                              ' / sum(increase(streamal_events_total{outcome="scored"}[5m]))')
-            accuracy = prom.query("streamal_accuracy")
-            alarms = prom.query("sum by (detector) (streamal_drift_alarms_total)")
+        got: dict[str, list[dict]] = {}
+
+        def scraped() -> bool:  # Prometheus has scraped the run's end: the labels learned and an alarm
+            got["rate"] = prom.query("sum(increase(streamal_queries_total[5m]))"
+                                     ' / sum(increase(streamal_events_total{outcome="scored"}[5m]))')
+            got["accuracy"] = prom.query("streamal_accuracy")
+            got["alarms"] = prom.query("sum by (detector) (streamal_drift_alarms_total)")
             learned = prom.query('streamal_labels_total{outcome="learned"}')
-            if rate and learned and float(learned[0]["value"][1]) >= 300 and any(
-                    float(a["value"][1]) > 0 for a in alarms):
-                break
-            time.sleep(1)
+            return bool(got["rate"] and learned and float(learned[0]["value"][1]) >= 300
+                        and any(float(a["value"][1]) > 0 for a in got["alarms"]))
+
+        wait_until(scraped, 60, every=1)
+        rate, accuracy, alarms = got["rate"], got["accuracy"], got["alarms"]
         assert prom.query('up{job="streamal"}')[0]["value"][1] == "1"
         query_rate = float(rate[0]["value"][1])
         assert 0.1 < query_rate < 0.4, query_rate  # about the budget of 0.2

@@ -9,7 +9,7 @@ import time
 import orjson
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from tests.integration.conftest import BOTH_CLIENTS, read_topic
+from tests.integration.conftest import BOTH_CLIENTS, read_topic, wait_for
 
 
 def truth(features: dict) -> str:
@@ -70,16 +70,6 @@ class Analyst(threading.Thread):
 
 def assigned(svc) -> int:
     return int(svc.metric("streamal_assigned_partitions"))
-
-
-def wait_for(condition, timeout: float, what: str) -> float:
-    """Seconds until ``condition()`` holds; fails after ``timeout``."""
-    started = time.monotonic()
-    while time.monotonic() - started < timeout:
-        if condition():
-            return time.monotonic() - started
-        time.sleep(0.1)
-    raise AssertionError(f"{what}: not within {timeout}s")
 
 
 @BOTH_CLIENTS

@@ -10,12 +10,11 @@ from __future__ import annotations
 import os
 import random
 import shutil
-import time
 from pathlib import Path
 
 from playwright.sync_api import expect, sync_playwright
 
-from tests.integration.conftest import read_topic, send
+from tests.integration.conftest import read_topic, send, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "page-token-1234"
@@ -76,9 +75,7 @@ def test_an_analyst_answers_on_the_page_with_a_shortcut(make_service, producer, 
     assert mine[0]["label"] == second and mine[0]["annotator"] == "analyst-1"
     assert mine[0]["model_version_seen"] >= 20 and "prediction_seen" in mine[0]
     svc.wait_metric('streamal_labels_total{outcome="learned"}', learned_before + 1, timeout=20)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and svc.metric('streamal_review_answers_total{annotator="analyst-1"}') < 1:
-        time.sleep(0.2)
+    wait_until(lambda: svc.metric('streamal_review_answers_total{annotator="analyst-1"}') >= 1, 10)
     assert svc.metric('streamal_review_answers_total{annotator="analyst-1"}') == 1
     assert svc.stop() == 0
 
@@ -181,6 +178,11 @@ def test_two_analysts_at_once_reasons_explanations_comments_guidelines_and_sign_
             def current() -> dict[str, str]:
                 return {who: p.locator("#event-id").inner_text() for who, p in pages.items()}
 
+            def holding(shown: dict[str, str]) -> bool:
+                return shown["analyst-1"] != shown["analyst-2"] and all(
+                    get(f"{svc.url}/api/review/{event_id}", tokens[who])["claimed_by"] == who
+                    for who, event_id in shown.items())
+
             seen_pairs = []
             for turn in range(4):  # answer in turns; never does one page show the item the other holds
                 shown = current()
@@ -199,7 +201,7 @@ def test_two_analysts_at_once_reasons_explanations_comments_guidelines_and_sign_
                 page.locator("#card").click(position={"x": 5, "y": 5})
                 page.keyboard.press("1")
                 expect(page.locator("#event-id")).not_to_have_text(before, timeout=10_000)
-                time.sleep(0.3)
+                wait_until(lambda: holding(current()), 10)  # each page has claimed what it now shows
 
             # why each item was asked, in a phrase; what drove the guess
             page = pages["analyst-1"]

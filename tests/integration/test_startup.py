@@ -10,7 +10,7 @@ import time
 
 from streamal.core.names import REASONS
 from streamal.tools.embedded import free_port
-from tests.integration.conftest import read_topic, send
+from tests.integration.conftest import read_topic, send, wait_until
 
 
 def run_once(svc, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
@@ -108,14 +108,14 @@ def test_a_restart_takes_new_tunable_settings_and_refuses_a_new_model_without_re
     with fresh.log.open("ab") as log:
         fresh.proc = subprocess.Popen([sys.executable, "-m", "streamal", "run", "--reset-model"], env=fresh.env,
                                       stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
+
+    def ready() -> bool:
         try:
-            if fresh.metric("streamal_ready") == 1:
-                break
+            return fresh.metric("streamal_ready") == 1
         except OSError:
-            pass
-        time.sleep(0.2)
+            return False
+
+    wait_until(ready, 60, every=0.2)
     assert fresh.metric("streamal_model_version") == answered
     info = [k for k in fresh.metrics() if k.startswith("streamal_build_info")]
     assert any('strategy="margin"' in k and 'model="linear"' in k for k in info)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 import uuid
 
 import orjson
@@ -12,7 +11,7 @@ from streamal.evaluation.streams import open_stream
 from streamal.tools.demo import run_demo
 from streamal.tools.oracle import Oracle, TruthFile
 from streamal.tools.replay import TruthWriter, replay
-from tests.integration.conftest import read_topic, send
+from tests.integration.conftest import read_topic, send, wait_until
 
 
 def test_replay_publishes_events_and_writes_the_truth(broker, tmp_path):
@@ -53,9 +52,7 @@ def test_the_oracle_answers_after_its_delay_and_a_restart_answers_what_was_still
         stop = threading.Event()
         thread = threading.Thread(target=oracle.run, args=(stop,))
         thread.start()
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline and oracle.answered < 6:
-            time.sleep(0.1)
+        wait_until(lambda: oracle.answered >= 6, seconds)
         stop.set()
         thread.join(30)
         return oracle
