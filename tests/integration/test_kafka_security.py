@@ -6,7 +6,9 @@ terminator's address: every connection after bootstrap is TLS too. With
 ``--authentication`` Tansu runs the SASL handshake and the SCRAM exchange, but
 its in-memory store keeps no users (creating one needs a login first), so the
 tests here can only prove the refusal path of SASL; its success path is
-checked by configuration (``tests/test_kafka_access.py``).
+checked by configuration (``tests/test_kafka_access.py``). Every test runs
+against both Kafka clients: their TLS and SASL settings and error messages
+are translated separately, so each needs its own proof.
 """
 
 from __future__ import annotations
@@ -22,8 +24,10 @@ import trustme
 
 from streamal.tools.embedded import EmbeddedBroker, free_port
 from streamal.tools.oracle import Oracle
-from tests.integration.conftest import ServiceProcess, read_topic
+from tests.integration.conftest import BOTH_CLIENTS, ServiceProcess, read_topic
 from tests.integration.tls import TlsTerminator
+
+pytestmark = BOTH_CLIENTS
 
 
 @pytest.fixture(scope="module")
@@ -69,10 +73,10 @@ def streamal(env: dict[str, str], *args: str, timeout: float = 90) -> subprocess
                           timeout=timeout)
 
 
-def test_service_replay_and_oracle_work_over_mutual_tls(pki, tls_broker, tmp_path):
+def test_service_replay_and_oracle_work_over_mutual_tls(pki, tls_broker, tmp_path, kafka_client):
     prefix = f"tls{uuid.uuid4().hex[:8]}"
     svc = ServiceProcess(tls_broker["bootstrap"], prefix, tmp_path / "state", tmp_path / "service.log",
-                         budget="0.2", seed_size="10", **{k.removeprefix("STREAMAL_").lower(): v
+                         budget="0.2", seed_size="10", kafka_client=kafka_client, **{k.removeprefix("STREAMAL_").lower(): v
                                                           for k, v in tls_env(pki).items()})
     before = tls_broker["terminator"].connections
     svc.start()
