@@ -1,7 +1,7 @@
 """Where the service stands against its ceilings, in one run against one broker.
 
     .venv/bin/python benchmarks/end_to_end.py [--events 100000] [--models linear,hat]
-        [--client kafka-python] [--latency-rate 1000] [--memory 20000] [--scale-out]
+        [--client kafka-python] [--latency-rate 1000] [--memory 20000 [--memory-points 1,10,20]] [--scale-out]
 
 Measured side by side, on the same 10-feature events, in one run:
 
@@ -15,9 +15,9 @@ Measured side by side, on the same 10-feature events, in one run:
 * and the ratio of the service to the smaller ceiling.
 
 Then, optionally: the latency from an event's timestamp to its prediction's
-(p50/p99/max) at a fixed rate; the service's RSS after N and 10N events with
-analysts keeping up and with nobody answering; and two replicas against one
-on a 4-partition topic. The machine is shared and noisy: quote the ratios.
+(p50/p99/max) at a fixed rate; the service's RSS after N and 10N events (or
+other multiples of N: ``--memory-points``) with analysts keeping up and with
+nobody answering; and two replicas against one on a 4-partition topic. The machine is shared and noisy: quote the ratios.
 """
 
 from __future__ import annotations
@@ -328,26 +328,29 @@ def broker_floor(bootstrap: str, rate: float, seconds: float) -> dict[str, float
     return spread(orjson.loads(out), skip=1 + int(rate * 2))  # the first message and two seconds left out
 
 
-def memory(bootstrap: str, n: int, model: str, work: Path, answer: bool, client: str) -> list[tuple[int, float]]:
-    """The service's RSS after ``n`` and ``10 n`` events, with an oracle answering or nobody."""
+def memory(bootstrap: str, n: int, model: str, work: Path, answer: bool, client: str,
+           points: tuple[int, ...] = (1, 10)) -> list[tuple[int, float]]:
+    """The service's RSS after ``k * n`` events for each ``k`` of ``points``, with an oracle answering or nobody."""
     prefix = f"mem-{model}-{answer}-{random.randrange(10**6)}"
     topic = f"{prefix}.events"
-    raw, truth = security_events(10 * n, seed=11)
+    raw, truth = security_events(max(points) * n, seed=11)
     svc = Service(bootstrap, topic, prefix, work / f"{prefix}-state", MODEL=model, KAFKA_CLIENT=client)
-    produce(bootstrap, topic, raw[:n])
-    svc.start()
-    svc.ready()
     stop = threading.Event()
-    if answer:
-        stop, _ = with_oracle(bootstrap, svc, truth, prefix)
-    out = []
-    wait_scored([svc], n)
-    time.sleep(2)
-    out.append((n, svc.rss_mib()))
-    produce(bootstrap, topic, raw[n:])
-    wait_scored([svc], 10 * n)
-    time.sleep(2)
-    out.append((10 * n, svc.rss_mib()))
+    out: list[tuple[int, float]] = []
+    sent = 0
+    for k in points:
+        produce(bootstrap, topic, raw[sent: k * n])
+        sent = k * n
+        if not out:
+            svc.start()
+            svc.ready()
+            if answer:
+                stop, _ = with_oracle(bootstrap, svc, truth, prefix)
+        wait_scored([svc], sent)
+        time.sleep(2)
+        out.append((sent, svc.rss_mib()))
+        print(f"  memory, {'keep up' if answer else 'none'}: {svc.rss_mib():.0f} MiB after {sent:,} events",
+              file=sys.stderr, flush=True)
     stop.set()
     svc.stop()
     return out
@@ -361,7 +364,8 @@ def main() -> None:
                         help="Kafka clients of the service, comma-separated: kafka-python, confluent")
     parser.add_argument("--latency-rate", type=float, default=0, help="events/s for the latency run (0: skip)")
     parser.add_argument("--latency-seconds", type=float, default=20)
-    parser.add_argument("--memory", type=int, default=0, help="N for the memory runs at N and 10N (0: skip)")
+    parser.add_argument("--memory", type=int, default=0, help="N for the memory runs (0: skip)")
+    parser.add_argument("--memory-points", default="1,10", help="multiples of N to measure RSS after (1,10,20)")
     parser.add_argument("--scale-out", action="store_true", help="two replicas against one on 4 partitions")
     args = parser.parse_args()
     models = args.models.split(",")
@@ -399,13 +403,16 @@ def main() -> None:
                     print(f"| {model} | {name} | {lat['n']:.0f} | {lat['p50']:.1f} | {lat['p99']:.1f} | "
                           f"{lat['max']:.1f} |", flush=True)
         if args.memory:
-            print("\n| memory (RSS, MiB) | client | analysts | after N | after 10N | growth |")
-            print("|---|---|---|---:|---:|---:|")
+            points = tuple(int(k) for k in args.memory_points.split(","))
+            heads = " | ".join(f"after {k}N" for k in points)
+            print(f"\n| memory (RSS, MiB), N = {args.memory:,} | client | analysts | {heads} | growth, last two |")
+            print("|---|---|---|" + "---:|" * (len(points) + 1))
             for name in list(clients)[-1:]:  # the fastest client given: 10N events take a while
                 for answer in (True, False):
-                    (n1, r1), (n2, r2) = memory(broker.bootstrap, args.memory, models[0], work, answer, name)
-                    print(f"| {models[0]} | {name} | {'keep up' if answer else 'none'} | {r1:.0f} ({n1}) | "
-                          f"{r2:.0f} ({n2}) | {(r2 / r1 - 1) * 100:+.0f}% |", flush=True)
+                    rss = memory(broker.bootstrap, args.memory, models[0], work, answer, name, points)
+                    cells = " | ".join(f"{r:.0f}" for _, r in rss)
+                    print(f"| {models[0]} | {name} | {'keep up' if answer else 'none'} | {cells} | "
+                          f"{(rss[-1][1] / rss[-2][1] - 1) * 100:+.0f}% |", flush=True)
         if args.scale_out:
             topic4 = "bench.events4"
             from kafka.admin import KafkaAdminClient, NewTopic
