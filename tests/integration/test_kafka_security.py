@@ -76,8 +76,8 @@ def streamal(env: dict[str, str], *args: str, timeout: float = 90) -> subprocess
 def test_service_replay_and_oracle_work_over_mutual_tls(pki, tls_broker, tmp_path, kafka_client):
     prefix = f"tls{uuid.uuid4().hex[:8]}"
     svc = ServiceProcess(tls_broker["bootstrap"], prefix, tmp_path / "state", tmp_path / "service.log",
-                         budget="0.2", seed_size="10", kafka_client=kafka_client, **{k.removeprefix("STREAMAL_").lower(): v
-                                                          for k, v in tls_env(pki).items()})
+                         budget="0.2", seed_size="10", kafka_client=kafka_client,
+                         **{k.removeprefix("STREAMAL_").lower(): v for k, v in tls_env(pki).items()})
     before = tls_broker["terminator"].connections
     svc.start()
     assert "over SSL" in svc.log.read_text()
