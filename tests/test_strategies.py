@@ -11,6 +11,7 @@ from streamal.core.neighbourhood import Cells
 from streamal.core.sampling import Sampler
 from streamal.core.strategies import (
     PAL,
+    Adaptive,
     Committee,
     Entropy,
     FixedUncertainty,
@@ -265,3 +266,58 @@ def test_a_late_label_is_judged_against_the_prediction_made_when_it_was_asked():
     assert result.correct is False  # the model said "a" when it asked, whatever it says now
     assert result.delay == 99
     assert learner.accuracy_estimates()["audit"] == 0.0
+
+
+class _Fit:
+    """A stand-in model whose probability for class ``a`` the test moves, as learning would."""
+
+    def __init__(self) -> None:
+        self.p = 0.5
+
+    def predict_proba_one(self, x):
+        return {"a": self.p, "b": 1.0 - self.p}
+
+
+def _adaptive_run(helps: str, events: int = 600):
+    """``adaptive`` where only the labels ``helps`` (an arm's class name) chose move the model towards the audit."""
+    s = Adaptive(seed=3)
+    model = _Fit()
+    for i in range(5):  # the audit sample: every label is "a", so a higher p fits it better
+        s.observe(Observation({"a": 0.5, "b": 0.5}, {"i": -i}, model), 0.0, "passed")
+        s.learn_one({"i": -i}, "a", audit=True)
+    picked = []
+    for i in range(events):
+        obs = Observation({"a": 0.6, "b": 0.4}, {"i": i}, model)
+        u = s.utility(obs)  # margin's 0.8 or random's 0.0: which arm decides this event
+        chooser = "Margin" if u > 0 else "RandomSampling"
+        asked = s.ask(u, 0.5, 0.5) != "no"
+        s.observe(obs, u, "queried" if asked else "passed")
+        if asked:
+            picked.append(chooser)
+            # the label of this event moves the model: towards the audit if its arm is the helpful one
+            model.p = min(0.95, model.p + 0.002) if chooser == helps else max(0.05, model.p - 0.002)
+            s.learn_one({"i": i}, "a")
+    return s, picked
+
+
+@pytest.mark.parametrize("helps", ["RandomSampling", "Margin"])
+def test_adaptive_gives_most_queries_to_the_arm_whose_labels_move_the_model_towards_the_audit(helps):
+    s, picked = _adaptive_run(helps)
+    late = picked[len(picked) // 2:]
+    assert late.count(helps) > 0.7 * len(late), (helps, s.weights())
+    best = type(s.arms[s.weights().index(max(s.weights()))]).__name__
+    assert best == helps
+
+
+def test_adaptive_rewards_nobody_for_audit_labels_and_survives_a_checkpoint():
+    import pickle
+
+    s, _ = _adaptive_run("Margin", events=100)
+    before = s.weights()
+    s.learn_one({"i": 10_000}, "a", audit=True)  # an audit label joins the holdout; no arm is credited
+    assert s.weights() == before
+    restored = pickle.loads(pickle.dumps(s))
+    assert restored.weights() == before
+    restored.learn_one({"i": 10_001}, "b")  # no model until the next event: nothing to measure, nothing breaks
+    obs = Observation({"a": 0.5, "b": 0.5}, {"i": 10_002}, _Fit())
+    restored.observe(obs, restored.utility(obs), "passed")

@@ -250,7 +250,7 @@ class Learner:
                 return LearnResult("invalid", error=error)
             self.labelled.add(label.event_id)
             return LearnResult("learned")
-        error = self._learn_one(item.features, label.label)
+        error = self._learn_one(item.features, label.label, audit=item.reason == "random")
         if error is not None:
             self.pending.add(item)
             return LearnResult("invalid", reason=item.reason, error=error)
@@ -285,15 +285,15 @@ class Learner:
         self.labelled.add(event_id)
         return LearnResult("learned")
 
-    def _learn_one(self, features: dict[str, Any], label: str) -> str | None:
-        """Learn one labelled example; the reason it could not be learned, or ``None``."""
+    def _learn_one(self, features: dict[str, Any], label: str, *, audit: bool = False) -> str | None:
+        """Learn one labelled example (``audit``: one of the random audit's); why it could not be, or ``None``."""
         new_class = label not in self.classes
         if new_class and len(self.classes) >= self.config.max_classes:
             return f"label {label!r} would be class number {len(self.classes) + 1}, over max_classes"
         try:
             x = self.schema.prepare(features, learn=True)
             self.model.learn_one(x, label)
-            self.sampler.strategy.learn_one(x, label)
+            self.sampler.strategy.learn_one(x, label, audit=audit)
         except Exception as exc:  # noqa: BLE001 - one label must never stop the learner
             return f"the model could not learn it: {type(exc).__name__}: {exc}"
         if new_class:

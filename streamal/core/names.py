@@ -26,7 +26,7 @@ Estimate = Literal["audit", "queried"]
 ModelName = Literal["linear", "hat", "arf", "auto"]
 StrategyName = Literal[
     "random", "periodic", "uncertainty", "margin", "entropy", "fixed-uncertainty", "variable-uncertainty",
-    "randomized-variable-uncertainty", "split", "committee", "pal",
+    "randomized-variable-uncertainty", "split", "committee", "pal", "adaptive",
 ]
 
 OUTCOMES: tuple[Outcome, ...] = get_args(Outcome)

@@ -14,12 +14,14 @@ name                                    asks for
 ``split``                               a random share, the rest by variable uncertainty
 ``committee``                           where the members of an ensemble (``arf``) disagree
 ``pal``                                 the highest density-weighted expected accuracy gain
+``adaptive``                            ``margin`` or ``random``, whichever the audit sample rewards
 ======================================  ==============================================================
 """
 
 from __future__ import annotations
 
 from streamal.core.names import StrategyName
+from streamal.core.strategies.adaptive import Adaptive
 from streamal.core.strategies.base import Observation, Strategy
 from streamal.core.strategies.baseline import PeriodicSampling, RandomSampling
 from streamal.core.strategies.committee import Committee
@@ -33,7 +35,7 @@ from streamal.core.strategies.zliobaite import (
 )
 
 __all__ = [
-    "PAL", "STRATEGIES", "Committee", "Entropy", "FixedUncertainty", "Margin", "Observation",
+    "PAL", "STRATEGIES", "Adaptive", "Committee", "Entropy", "FixedUncertainty", "Margin", "Observation",
     "PeriodicSampling", "RandomSampling", "RandomizedVariableUncertainty", "Split", "Strategy",
     "Uncertainty", "VariableUncertainty", "make_strategy",
 ]
@@ -42,7 +44,7 @@ STRATEGIES: dict[StrategyName, type[Strategy]] = {
     cls.name: cls
     for cls in (
         RandomSampling, PeriodicSampling, Uncertainty, Margin, Entropy, FixedUncertainty,
-        VariableUncertainty, RandomizedVariableUncertainty, Split, Committee, PAL,
+        VariableUncertainty, RandomizedVariableUncertainty, Split, Committee, PAL, Adaptive,
     )
 }
 

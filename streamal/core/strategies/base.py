@@ -20,8 +20,8 @@ so that a model that calls everything certain (every utility 0) still gets
 its budget spent (on a random share) instead of none or all of it. The
 sampler around the strategy (:class:`~streamal.core.sampling.Sampler`) holds
 the budget itself: the credit, the pace, the seed, the audit and the drift
-boost. Strategies that keep statistics of the labels (``pal``) also get every
-label through :meth:`Strategy.learn_one`, whenever it arrives.
+boost. Strategies that keep statistics of the labels (``pal``, ``adaptive``)
+also get every label through :meth:`Strategy.learn_one`, whenever it arrives.
 
 Constructor parameters are kept under their own names (as river does), so a
 strategy can be described and cloned: ``Split(seed=1, nu=0.3)``.
@@ -138,8 +138,12 @@ class Strategy(ABC):
         """The strategy's current utility threshold at ``rate`` (for the metrics)."""
         return self._filter.threshold(rate)
 
-    def learn_one(self, x: Mapping[str, Any], y: str) -> None:  # noqa: B027 - a hook, empty by default
-        """A label came in for ``x`` (strategies that keep label statistics, e.g. ``pal``, use it)."""
+    def learn_one(self, x: Mapping[str, Any], y: str, *, audit: bool = False) -> None:  # noqa: B027 - a hook
+        """A label came in for ``x``, after the model learned it (``pal`` keeps label statistics from it).
+
+        ``audit`` says the label is one of the random audit's, the sample nobody chose (``adaptive``
+        measures its arms on those).
+        """
 
     def check_model(self, model: Any) -> None:  # noqa: B027 - a hook, empty by default
         """Raise ``ValueError`` if this strategy cannot work with ``model`` (e.g. ``committee`` needs an ensemble)."""

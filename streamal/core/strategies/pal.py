@@ -157,7 +157,7 @@ class PAL(Strategy):
         self._cells.update(obs.x)
         self._last = None
 
-    def learn_one(self, x: Mapping[str, Any], y: str) -> None:
+    def learn_one(self, x: Mapping[str, Any], y: str, *, audit: bool = False) -> None:
         cell = self._cells.cell(x)
         self._labels.add((cell, y), self._t)
         self._classes.setdefault(cell, set()).add(y)
