@@ -23,6 +23,7 @@ late, over several seeds, one row per (stream, budget, delay) stating:
 
     python benchmarks/label_efficiency.py                    # the whole suite (about an hour on 2 cores)
     python benchmarks/label_efficiency.py --streams sea-abrupt,elec2 --seeds 3 --delays 0
+    python benchmarks/label_efficiency.py --only adaptive      # one strategy again, merged into rows.json
 
 Everything goes to ``--out/rows.json`` too; ``--table`` re-prints the table from it.
 """
@@ -49,7 +50,7 @@ DEFAULT = LearnerConfig()
 STREAMS = {"sea-abrupt": 10_000, "agrawal-abrupt": 10_000, "hyperplane": 10_000, "rbf-abrupt": 10_000,
            "elec2": 20_000, "outdoor": None, "usenet1": None, "kdd99": 20_000, "phishing": None,
            "imagesegments": None}
-OURS = ["margin", "uncertainty", "split", "pal", "random"]
+OURS = ["margin", "uncertainty", "split", "pal", "adaptive", "random"]
 PEERS = ["river:entropy", "skactiveml:variable-uncertainty", "skactiveml:split"]
 
 
@@ -141,6 +142,8 @@ def main() -> int:
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--out", default="benchmarks/results")
     ap.add_argument("--table", action="store_true", help="print the table from --out/rows.json, run nothing")
+    ap.add_argument("--only", default="", help="run only these names (comma-separated) and merge their runs "
+                                                "into --out/rows.json in place of the old ones")
     args = ap.parse_args()
     out = Path(args.out)
     if args.table:
@@ -150,9 +153,13 @@ def main() -> int:
     budgets = [float(b) for b in args.budgets.split(",")]
     delays = [int(d) for d in args.delays.split(",")]
     names = [*OURS, DEFAULT.strategy + "+stop", "before", *PEERS]
+    only = [n for n in args.only.split(",") if n]
+    if only:
+        names = [n for n in only if n != "passive"]
     jobs = [(s, b, d, n, 42 + i) for s, b, d, n, i in itertools.product(streams, budgets, delays, names,
                                                                        range(args.seeds))]
-    jobs += [(s, 1.0, d, "passive", 42) for s, d in itertools.product(streams, delays)]
+    if not only or "passive" in only:
+        jobs += [(s, 1.0, d, "passive", 42) for s, d in itertools.product(streams, delays)]
     jobs = [(s, b if n != "passive" else 1.0, d, n, seed) for s, b, d, n, seed in jobs]
     started = time.perf_counter()
     print(f"label efficiency: model {DEFAULT.model}, default strategy {DEFAULT.strategy!r}, {len(jobs)} runs "
@@ -168,6 +175,10 @@ def main() -> int:
     results = [r for r in results if r and r["name"] != "passive"]
     for r in passive:
         results += [{**r, "budget": b} for b in budgets]
+    if only:  # the other names' runs as they were
+        ran = {(r["stream"], r["budget"], r["delay"], r["name"]) for r in results}
+        old = orjson.loads((out / "rows.json").read_bytes())
+        results = [r for r in old if r and (r["stream"], r["budget"], r["delay"], r["name"]) not in ran] + results
     out.mkdir(parents=True, exist_ok=True)
     (out / "rows.json").write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2))
     print("\n".join(table(results)))
