@@ -45,7 +45,12 @@ MAX_WAITING = 10_000
 
 
 def _key(x: Mapping[str, Any]) -> int:
-    return hash(tuple(sorted(x.items(), key=lambda kv: kv[0])))
+    """The same number for equal feature dicts, to match a label to the arm that asked for it."""
+    items = tuple(sorted(x.items(), key=lambda kv: kv[0]))
+    try:
+        return hash(items)
+    except TypeError:  # a value that cannot be hashed (none should reach a strategy): its text will do
+        return hash(repr(items))
 
 
 class Adaptive(Strategy):
