@@ -12,12 +12,18 @@ Measured side by side, on the same 10-feature events, in one run:
   keep up);
 * **service**: ``streamal run`` from ready to every event scored, with an
   oracle answering its review items;
-* and the ratio of the service to the smaller ceiling.
+* and the ratio of the service to the smaller ceiling;
+* beside it, the **producer alone** (the service's own producer sending one
+  prediction-sized message per event) and the **serial ceiling**: one loop
+  that consumes, scores and produces each event in turn can go no faster
+  than ``1 / (1/client + 1/model + 1/producer)``, so the ratio to that says
+  what the loop's own overhead costs.
 
 Then, optionally: the latency from an event's timestamp to its prediction's
 (p50/p99/max) at a fixed rate; the service's RSS after N and 10N events (or
 other multiples of N: ``--memory-points``) with analysts keeping up and with
-nobody answering; and two replicas against one on a 4-partition topic. The machine is shared and noisy: quote the ratios.
+nobody answering; and two replicas against one on a 4-partition topic. The
+machine is shared and noisy: quote the ratios.
 """
 
 from __future__ import annotations
@@ -115,6 +121,28 @@ def confluent_ceiling(bootstrap: str, topic: str, n: int) -> float:
 
 
 CEILINGS = {"kafka-python": client_ceiling, "confluent": confluent_ceiling}
+
+
+def producer_ceiling(bootstrap: str, n: int, client: str) -> float:
+    """Messages per second the service's own producer sends (prediction-sized, keyed), flushed at the end."""
+    from streamal.service.access import KafkaAccess
+    from streamal.service.kafka import ensure_topics, open_outputs
+
+    topic = f"ceiling-{client}-{random.randrange(10**6)}.predictions"
+    ensure_topics(bootstrap, {topic: 1})
+    out = open_outputs(KafkaAccess(bootstrap, client=client))
+    messages = [(f"e{i}".encode(), orjson.dumps(
+        {"id": f"e{i}", "prediction": "benign", "proba": {"benign": 0.97, "malicious": 0.03}, "model_version": i,
+         "ts": format_ts(time.time())})) for i in range(n)]
+    out.send(topic, b"warm-up", b"{}")
+    out.flush()
+    started = time.perf_counter()
+    for key, value in messages:
+        out.send(topic, key, value)
+    out.flush()
+    took = time.perf_counter() - started
+    out.close()
+    return n / took
 
 
 def model_ceiling(raw: list[bytes], truth: dict[str, str], model: str) -> float:
@@ -376,8 +404,10 @@ def main() -> None:
         topic = "bench.events"
         produce(broker.bootstrap, topic, raw)
         clients = {name: CEILINGS[name](broker.bootstrap, topic, args.events) for name in args.clients.split(",")}
+        producers = {name: producer_ceiling(broker.bootstrap, args.events, name) for name in clients}
         for name, rate in clients.items():
-            print(f"client ceiling (consume + parse), {name}: {rate:,.0f} events/s", flush=True)
+            print(f"client ceiling (consume + parse), {name}: {rate:,.0f} events/s; its producer alone: "
+                  f"{producers[name]:,.0f} messages/s", flush=True)
         rows = []
         for model in models:
             ceiling = model_ceiling(raw, truth, model)
@@ -387,10 +417,13 @@ def main() -> None:
                 print(f"{model} on {name}: model ceiling {ceiling:,.0f}/s, service {rate:,.0f}/s, "
                       f"ratio {rate / min(client, ceiling):.2f}", flush=True)
         print()
-        print("| model | client | client ceiling | model ceiling | service | service / min(ceilings) |")
-        print("|---|---|---:|---:|---:|---:|")
+        print("| model | client | client ceiling | model ceiling | service | service / min(ceilings) "
+              "| producer alone | serial ceiling | service / serial |")
+        print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
         for model, name, client, ceiling, rate, ratio in rows:
-            print(f"| {model} | {name} | {client:,.0f} | {ceiling:,.0f} | {rate:,.0f} | {ratio:.2f} |")
+            serial = 1.0 / (1.0 / client + 1.0 / ceiling + 1.0 / producers[name])
+            print(f"| {model} | {name} | {client:,.0f} | {ceiling:,.0f} | {rate:,.0f} | {ratio:.2f} "
+                  f"| {producers[name]:,.0f} | {serial:,.0f} | {rate / serial:.2f} |")
         if args.latency_rate:
             print(f"\n| latency at {args.latency_rate:g} events/s | client | n | p50 ms | p99 ms | max ms |")
             print("|---|---|---:|---:|---:|---:|")
