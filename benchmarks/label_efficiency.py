@@ -108,20 +108,22 @@ def table(results: list[dict[str, Any]]) -> list[str]:
         stop, ss = _stat(runs[DEFAULT.strategy + "+stop"])
         saved = 1 - _stat(runs[DEFAULT.strategy + "+stop"], "labels")[0] / _stat(runs[DEFAULT.strategy], "labels")[0]
         before = runs["before"]
-        beats = d - r > ds + rs
+        beats = _beats(runs[DEFAULT.strategy], r, rs)
+        within = b - d <= bs + ds
+        reaches = peer is None or pa - d <= ps + ds
         room = [k for k in [*OURS, *peers] if k != "random" and _beats(runs[k], r, rs)]
         tally["rows"] += 1
         tally["beats random"] += beats
         tally["any strategy beats random"] += bool(room)
         tally["the default beats random where any does"] += beats and bool(room)
-        tally["within the best single"] += b - d <= bs + ds
-        tally["reaches the best peer"] += peer is None or pa - d <= ps + ds
+        tally["within the best single"] += within
+        tally["reaches the best peer"] += reaches
         lines.append(
             f"| {stream} | {budget:g} | {delay} | {d:.3f}±{ds:.3f} | {r:.3f}±{rs:.3f} | {p:.3f} "
             f"| {'yes' if beats else 'no'} | {'yes' if room else 'no'} "
-            f"| {best} {b:.3f}±{bs:.3f} | {'yes' if b - d <= bs + ds else 'no'} "
+            f"| {best} {b:.3f}±{bs:.3f} | {'yes' if within else 'no'} "
             f"| {(peer or '-').split(':')[-1] if peer else '-'} {pa:.3f}±{ps:.3f} "
-            f"| {'yes' if peer is None or pa - d <= ps + ds else 'no'} | {spent:.0%} "
+            f"| {'yes' if reaches else 'no'} | {spent:.0%} "
             f"| {saved:.0%}, {stop:.3f}±{ss:.3f} {'(within)' if abs(stop - d) <= ss + ds else '(outside)'} "
             f"| {_stat(before, 'brier')[0]:.3f}, {_stat(before, 'ece')[0]:.3f} → "
             f"{_stat(runs[DEFAULT.strategy], 'brier')[0]:.3f}, {_stat(runs[DEFAULT.strategy], 'ece')[0]:.3f} |")
