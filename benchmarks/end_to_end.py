@@ -376,8 +376,9 @@ def memory(bootstrap: str, n: int, model: str, work: Path, answer: bool, client:
                 stop, _ = with_oracle(bootstrap, svc, truth, prefix)
         wait_scored([svc], sent)
         time.sleep(2)
-        out.append((sent, svc.rss_mib()))
-        print(f"  memory, {'keep up' if answer else 'none'}: {svc.rss_mib():.0f} MiB after {sent:,} events",
+        rss = svc.rss_mib()
+        out.append((sent, rss))
+        print(f"  memory, {'keep up' if answer else 'none'}: {rss:.0f} MiB after {sent:,} events",
               file=sys.stderr, flush=True)
     stop.set()
     svc.stop()
