@@ -297,12 +297,12 @@ def _adaptive_run(helps: str, events: int = 600):
             # the label of this event moves the model: towards the audit if its arm is the helpful one
             model.p = min(0.95, model.p + 0.002) if chooser == helps else max(0.05, model.p - 0.002)
             s.learn_one({"i": i}, "a")
-    return s, picked
+    return s, picked, model
 
 
 @pytest.mark.parametrize("helps", ["RandomSampling", "Margin"])
 def test_adaptive_gives_most_queries_to_the_arm_whose_labels_move_the_model_towards_the_audit(helps):
-    s, picked = _adaptive_run(helps)
+    s, picked, _ = _adaptive_run(helps)
     late = picked[len(picked) // 2:]
     assert late.count(helps) > 0.7 * len(late), (helps, s.weights())
     best = type(s.arms[s.weights().index(max(s.weights()))]).__name__
@@ -312,9 +312,15 @@ def test_adaptive_gives_most_queries_to_the_arm_whose_labels_move_the_model_towa
 def test_adaptive_rewards_nobody_for_audit_labels_and_survives_a_checkpoint():
     import pickle
 
-    s, _ = _adaptive_run("Margin", events=100)
+    s, _, model = _adaptive_run("Margin", events=100)
     before = s.weights()
     s.learn_one({"i": 10_000}, "a", audit=True)  # an audit label joins the holdout; no arm is credited
+    assert s.weights() == before
+    # a query the sampler made without asking the strategy (exploring while labels are late): nobody's choice
+    obs = Observation({"a": 0.6, "b": 0.4}, {"i": 9_999}, model)
+    s.observe(obs, s.utility(obs), "queried")
+    model.p = 0.9  # its label moves the model a long way towards the audit
+    s.learn_one({"i": 9_999}, "a")
     assert s.weights() == before
     restored = pickle.loads(pickle.dumps(s))
     assert restored.weights() == before

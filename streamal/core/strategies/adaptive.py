@@ -70,6 +70,7 @@ class Adaptive(Strategy):
         self._sum = [0.0] * len(self.arms)
         self._squares = [0.0] * len(self.arms)
         self._arm = 0
+        self._asked = False  # the arm itself said yes to the event being decided
         self._model: Any = None
         self._audit: deque[tuple[dict[str, Any], str]] = deque(maxlen=holdout)
         self._fit: float | None = None  # the audit log-likelihood after the last label
@@ -87,7 +88,9 @@ class Adaptive(Strategy):
         return self.arms[self._arm].utility(obs)
 
     def ask(self, utility: float, rate: float, base_rate: float) -> Ask:
-        return self.arms[self._arm].ask(utility, rate, base_rate)
+        answer = self.arms[self._arm].ask(utility, rate, base_rate)
+        self._asked = answer != "no"
+        return answer
 
     def observe(self, obs: Observation, utility: float, outcome: Outcome) -> None:
         self._model = obs.model
@@ -96,12 +99,15 @@ class Adaptive(Strategy):
                 arm.observe(obs, utility, outcome)
             else:
                 arm.observe(obs, arm.utility(obs), "passed")
-        if outcome == "queried":
+        # credited only to an arm that chose the event: the sampler also queries without asking the strategy
+        # (random exploration while labels are late), and such a label is nobody's choice
+        if outcome == "queried" and self._asked:
             self.chosen[self._arm] += 1
             self._waiting[_key(obs.x)] = self._arm
             if len(self._waiting) > MAX_WAITING:
                 self._waiting.popitem(last=False)
         self._arm = self._pick()
+        self._asked = False
 
     def threshold(self, rate: float) -> float:
         return self.arms[0].threshold(rate)
