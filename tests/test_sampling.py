@@ -5,6 +5,7 @@ import random
 from streamal.core.config import LearnerConfig
 from streamal.core.sampling import Sampler
 from streamal.core.strategies import make_strategy
+from streamal.core.strategies.base import Observation
 
 
 def run(sampler, n, proba=lambda i, rng: {"a": rng.random()}, n_learned=10_000, seed=0):
@@ -74,3 +75,36 @@ def test_drift_boost_spends_more_then_pays_back():
     after = run(s, 5000, seed=10)
     assert s.cap.queries <= 0.05 * s.cap.events  # paid back
     assert sum(d is not None for d in after) > 0.5 * 0.05 * 5000  # while still asking
+
+
+def test_decisions_taken_while_labels_are_late_reach_the_strategy_as_unasked():
+    """Late-label exploration is the sampler's choice: a strategy steering its own rate must not count it."""
+    strategy = make_strategy("variable-uncertainty")
+    seen: list[tuple[bool, str]] = []
+    asked = False
+    ask, observe = strategy.ask, strategy.observe
+
+    def spy_ask(*args):
+        nonlocal asked
+        asked = True
+        return ask(*args)
+
+    def spy_observe(obs, utility, outcome):
+        nonlocal asked
+        seen.append((asked, outcome))
+        asked = False
+        observe(obs, utility, outcome)
+
+    strategy.ask, strategy.observe = spy_ask, spy_observe
+    s = Sampler(strategy, LearnerConfig(budget=0.1, seed_size=0, audit_share=0.0, late_explore=10.0, seed=5))
+    rng = random.Random(0)
+    for _ in range(4000):
+        a = rng.random()
+        s.decide({"a": a, "b": 1 - a}, {}, n_learned=10_000, backlog=10)  # ten labels outstanding
+    unasked = [outcome for was_asked, outcome in seen if not was_asked]
+    assert 0.3 * len(seen) < len(unasked) < 0.7 * len(seen)  # half of the decisions explore (10 / (10 + 10))
+    assert set(unasked) == {"unasked"}
+    assert "unasked" not in {outcome for was_asked, outcome in seen if was_asked}
+    theta = strategy.theta
+    strategy.observe(Observation({"a": 0.5, "b": 0.5}, {}), 0.5, "unasked")  # its bar stays where it was
+    assert strategy.theta == theta

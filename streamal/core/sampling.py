@@ -26,6 +26,8 @@ earns. Reasons, in the order they are tried:
   is back before the next choice; when labels are late the model does not
   move meanwhile and keeps asking about the same unsure region (the
   redundancy of batch-mode active learning), which random exploration breaks.
+  The strategy sees those events as ``"unasked"``: a strategy that steers its
+  own rate moves it only on the decisions it took.
 
 Around them:
 
@@ -226,7 +228,8 @@ class Sampler:
         utility = strategy.utility(obs)
         rate = base * boost if boost > 1.0 else self._paced(base)  # a boost borrows; the pace repays after
         answer: Ask
-        if self.late_explore > 0 and pending > 0 and self._rng.random() < pending / (pending + self.late_explore):
+        unasked = self.late_explore > 0 and pending > 0 and self._rng.random() < pending / (pending + self.late_explore)
+        if unasked:
             answer = "explore" if self._rng.random() < rate else "no"  # labels are late: explore
         else:
             answer = strategy.ask(utility, rate, base * boost)
@@ -250,7 +253,8 @@ class Sampler:
         elif fallback and cap.allows():
             # the strategy leaves its budget unspent (a fixed bar, a slow one): spend it exploring
             query = self._take("explore", utility, now, cell)
-        strategy.observe(obs, utility, outcome)  # the strategy's own view: a pass stays a pass
+        # the strategy's own view: a pass stays a pass, and a decision it was not asked for is not its own
+        strategy.observe(obs, utility, "unasked" if unasked else outcome)
         return query
 
     def threshold(self) -> float:

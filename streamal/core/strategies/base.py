@@ -11,8 +11,11 @@ A strategy has three small jobs, as in river's ``active`` module:
   "yes, but not because this event is among the most valuable": a query that
   pays back budget spent slowly, or one whose utility is nil.
 * :meth:`Strategy.observe` is the one place state changes: it is told every
-  event's utility and what became of it (``"queried"``, ``"passed"``, or
-  ``"capped"`` when the budget left no room to ask).
+  event's utility and what became of it (``"queried"``, ``"passed"``,
+  ``"capped"`` when the budget left no room to ask, or ``"unasked"`` when the
+  sampler decided the event itself, as it does while labels are late).
+  Strategies that steer their own query rate (``variable-uncertainty``,
+  ``split``, ``periodic``) move it only on events they were asked about.
 
 By default :meth:`ask` is a rank filter: an event is asked when its utility
 is in the top ``rate`` share of the recent utilities, ties broken at random,
@@ -43,8 +46,8 @@ __all__ = ["Ask", "Observation", "Outcome", "RankFilter", "Strategy"]
 
 #: A strategy's answer: ask (among the most valuable), ask (to explore or spend), or do not.
 Ask = Literal["yes", "explore", "no"]
-#: What became of an event the strategy saw.
-Outcome = Literal["queried", "passed", "capped"]
+#: What became of an event the strategy saw (``"unasked"``: the sampler decided it without the strategy).
+Outcome = Literal["queried", "passed", "capped", "unasked"]
 
 
 @dataclass(slots=True)

@@ -62,7 +62,10 @@ class PeriodicSampling(Strategy):
         return "yes" if self._quota + rate >= 1.0 - 1e-9 else "no"
 
     def observe(self, obs: Observation | None, utility: float, outcome: Outcome) -> None:
-        self._quota = 0.0 if outcome == "queried" else min(1.0, self._quota + self._rate)
+        if outcome == "queried":
+            self._quota = 0.0
+        elif outcome != "unasked":  # a decision the sampler took alone neither spends nor earns the quota
+            self._quota = min(1.0, self._quota + self._rate)
 
     def threshold(self, rate: float) -> float:
         return 0.0
