@@ -51,7 +51,9 @@ def test_prometheus_scrapes_query_rate_accuracy_and_drift_alarms(make_service, p
             send(producer, svc.topics["events"], events[start:start + 50], key=lambda e: e["id"].encode())
             time.sleep(0.1)
         svc.wait_metric('streamal_events_total{outcome="scored"}', 4000, timeout=60)
-        svc.wait_metric('streamal_labels_total{outcome="learned"}', 300, timeout=60)
+        # labels from after the flip too (about 400 queries each side of it): on a busy machine the
+        # analyst may still be answering the first half when every event is scored
+        svc.wait_metric('streamal_labels_total{outcome="learned"}', 600, timeout=90)
 
         got: dict[str, list[dict]] = {}
 
@@ -61,7 +63,7 @@ def test_prometheus_scrapes_query_rate_accuracy_and_drift_alarms(make_service, p
             got["accuracy"] = prom.query("streamal_accuracy")
             got["alarms"] = prom.query("sum by (detector) (streamal_drift_alarms_total)")
             learned = prom.query('streamal_labels_total{outcome="learned"}')
-            return bool(got["rate"] and learned and float(learned[0]["value"][1]) >= 300
+            return bool(got["rate"] and learned and float(learned[0]["value"][1]) >= 600
                         and any(float(a["value"][1]) > 0 for a in got["alarms"]))
 
         wait_until(scraped, 60, every=1)
@@ -77,7 +79,7 @@ def test_prometheus_scrapes_query_rate_accuracy_and_drift_alarms(make_service, p
         assert sum(by_detector.values()) >= 1, f"the flipped concept raises a drift alarm: {by_detector}"
         lag = prom.query("streamal_consumer_lag_messages")
         assert [x["metric"]["partition"] for x in lag] == ["0"] and float(lag[0]["value"][1]) >= 0
-        assert float(prom.query("streamal_model_version")[0]["value"][1]) >= 300
+        assert float(prom.query("streamal_model_version")[0]["value"][1]) >= 600
         last = prom.query('max(streamal_drift_last_alarm_timestamp_seconds)')
         assert float(last[0]["value"][1]) > time.time() - 300
     finally:
