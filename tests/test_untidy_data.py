@@ -79,3 +79,14 @@ def test_a_single_class_file_is_warned_about(tmp_path, capsys):
     path = write(tmp_path / "one.csv", "a,y\n" + "".join(f"{i},only\n" for i in range(200)))
     assert main(["evaluate", "--data", str(path), "--no-plots", "--quiet", "--out", str(tmp_path / "o")]) == 0
     assert "single class" in capsys.readouterr().err
+
+
+def test_an_empty_or_binary_csv_is_named_plainly(tmp_path):
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    with pytest.raises(DataError, match=r"empty.csv is empty: expected a header line"):
+        list(open_stream(str(empty)))
+    binary = tmp_path / "capture.csv"
+    binary.write_bytes(b"\xaa\xbb\x00\x01" * 100)
+    with pytest.raises(DataError, match=r"capture.csv: not UTF-8 text .* is it a CSV file\?"):
+        list(open_stream(str(binary)))

@@ -93,7 +93,12 @@ def _csv_pairs(path: Path, target: str | None, sep: str | None, skipped: Counter
                     continue
                 x = {h: _typed(v) for i, (h, v) in enumerate(zip(header, row, strict=True)) if i != idx}
                 yield x, label_text(value)
-    except (OSError, csv.Error, UnicodeDecodeError, StopIteration) as exc:
+    except StopIteration:  # no header line
+        raise DataError(f"{path} is empty: expected a header line, then one labelled row per line") from None
+    except UnicodeDecodeError as exc:
+        raise DataError(f"cannot read {path}: not UTF-8 text ({exc.reason} at byte {exc.start}); "
+                        "is it a CSV file?") from None
+    except (OSError, csv.Error) as exc:
         raise DataError(f"cannot read {path}: {exc}") from exc
 
 
