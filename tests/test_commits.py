@@ -130,3 +130,16 @@ def test_state_is_saved_on_its_interval_and_at_the_stop_after_the_commit():
     commits.processed(("ev", 0), 3)
     commits.final()
     assert rec.calls == [("save",), ("flush",), ("commit", {("ev", 0): 3}), ("save",)]
+
+
+def test_a_long_wait_for_the_broker_is_logged_once_it_is_over(caplog):
+    rec, now = Recorder(), [0.0]
+    commits = make(rec, clock=lambda: now[0])
+    commits.processed(("ev", 0), 10)
+    rec.flush = lambda timeout=30.0: now.__setitem__(0, now[0] + 0.5)  # a normal wait: nothing said
+    commits.commit(wait=True)
+    assert "acknowledged after" not in caplog.text
+    commits.processed(("ev", 0), 20)
+    rec.flush = lambda timeout=30.0: now.__setitem__(0, now[0] + 8.0)  # the broker away for 8 s
+    commits.commit(wait=True)
+    assert "outputs acknowledged after 8.0s: the broker was slow or unreachable" in caplog.text

@@ -48,6 +48,9 @@ __all__ = ["Commits", "Partition"]
 
 logger = logging.getLogger(__name__)
 
+#: A wait for the outputs' acknowledgements this long (seconds) is logged: the broker was slow or away
+SLOW_FLUSH = 2.0
+
 Partition = tuple[str, int]
 
 
@@ -123,12 +126,17 @@ class Commits:
         """Step 1: every queued output acknowledged, or :class:`BrokerError` (and ``failed``)."""
         if not self._dirty:
             return
+        started = self.clock()
         try:
             self.outputs.flush(timeout=self.flush_timeout)
         except BrokerError:
             self.failed = True
             raise
         self._dirty = False
+        waited = self.clock() - started
+        if waited >= SLOW_FLUSH:  # the clients log nothing above INFO while they reconnect: say it here
+            logger.warning("outputs acknowledged after %.1fs: the broker was slow or unreachable meanwhile "
+                           "(no event was scored while waiting)", waited)
 
     def commit(self, *, wait: bool = False) -> None:
         """Steps 1 and 2: the outputs acknowledged, then the handled events' offsets committed.
