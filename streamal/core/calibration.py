@@ -24,12 +24,26 @@ towards the class prior) and :mod:`streamal.core.models` (the ``auto`` mixture).
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Mapping
 
-__all__ = ["BINS", "CalibrationMeter", "brier"]
+__all__ = ["BINS", "LOG_FLOOR", "CalibrationMeter", "brier", "log_likelihood"]
 
 BINS = 10
+#: The least probability :func:`log_likelihood` counts: one confidently wrong label costs at most ``-log(1e-4)``
+LOG_FLOOR = 1e-4
+
+
+def log_likelihood(proba: Mapping[str, float], truth: str) -> float:
+    """The log of the probability given to ``truth``, the probabilities normalised first, at least ``log(LOG_FLOOR)``.
+
+    >>> round(log_likelihood({"a": 2.0, "b": 2.0}, "a"), 4), round(log_likelihood({"a": 1.0}, "b"), 4)
+    (-0.6931, -9.2103)
+    """
+    total = sum(proba.values())
+    p = proba.get(truth, 0.0) / total if total > 0 else 0.0
+    return math.log(min(1.0, max(p, LOG_FLOOR)))
 
 
 def brier(proba: Mapping[str, float], truth: str) -> float:

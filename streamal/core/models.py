@@ -30,6 +30,7 @@ from typing import Any
 
 from river import base, compose, forest, linear_model, multiclass, optim, preprocessing, tree
 
+from streamal.core.calibration import log_likelihood
 from streamal.core.names import ModelName
 
 __all__ = ["MODELS", "Mixture", "make_model", "prepare"]
@@ -115,8 +116,7 @@ class Mixture(base.Ensemble, base.Classifier):  # type: ignore[misc]
 
     def learn_one(self, x: dict[str, Any], y: Any) -> None:
         for i, model in enumerate(self):
-            p = self._proba(model, x).get(y, 0.0)
-            self._loss[i] = self._decay * self._loss[i] - math.log(min(1.0, max(p, 1e-4)))
+            self._loss[i] = self._decay * self._loss[i] - log_likelihood(model.predict_proba_one(x), y)
             model.learn_one(x, y)
 
     def predict_proba_one(self, x: dict[str, Any]) -> dict[str, float]:

@@ -34,6 +34,7 @@ from collections import OrderedDict, deque
 from collections.abc import Mapping
 from typing import Any
 
+from streamal.core.calibration import log_likelihood
 from streamal.core.strategies.base import Ask, Observation, Outcome, Strategy
 from streamal.core.strategies.baseline import RandomSampling
 from streamal.core.strategies.uncertainty import Margin
@@ -135,13 +136,7 @@ class Adaptive(Strategy):
         """Mean log-likelihood the model gives the held-out audit labels (``None`` with none yet)."""
         if not self._audit or self._model is None:
             return None
-        total = 0.0
-        for x, y in self._audit:
-            proba = self._model.predict_proba_one(x)
-            mass = sum(proba.values())
-            p = proba.get(y, 0.0) / mass if mass > 0 else 0.0
-            total += math.log(max(p, 1e-4))
-        return total / len(self._audit)
+        return sum(log_likelihood(self._model.predict_proba_one(x), y) for x, y in self._audit) / len(self._audit)
 
     def learn_one(self, x: Mapping[str, Any], y: str, *, audit: bool = False) -> None:
         for arm in self.arms:
