@@ -21,6 +21,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from streamal.core.config import LearnerConfig
 from streamal.core.names import ModelName, StrategyName, model_name, strategy_name
+from streamal.crashes import CrashPoints
 from streamal.errors import ConfigError
 from streamal.tokens import TokenBook, digest, parse_tokens
 
@@ -218,6 +219,9 @@ class Settings(KafkaSettings):
         65_536, ge=1024, le=10_000_000, description="Largest request body the HTTP API reads (413 beyond it).")
     state_dir: Path = Field(Path("state"), description="Directory of the checkpoints.")
     checkpoint_interval: float = Field(30.0, gt=0, description="Seconds between checkpoints.")
+    crash_at: str = Field(
+        "", description="For crash tests only: kill the process (SIGKILL) at a named step, STEP or STEP:N "
+                        "(handled, sent, flushed, committed, saving). Never set it in production.")
     log_level: str = Field("INFO", description="Logging level (DEBUG also shows the Kafka client's own logs).")
     log_format: Literal["text", "json"] = Field("text", description="Log lines as text, or as JSON for log pipelines.")
 
@@ -251,6 +255,12 @@ class Settings(KafkaSettings):
                 raise ValueError(f"cannot read {v}: {exc.strerror}") from None
             if size > 1_000_000:
                 raise ValueError(f"{v} is {size} bytes, over the limit of 1000000")
+        return v
+
+    @field_validator("crash_at")
+    @classmethod
+    def _crash_point_known(cls, v: str) -> str:
+        CrashPoints.parse(v)
         return v
 
     @field_validator("budget")

@@ -38,6 +38,7 @@ from typing import IO, Any
 
 import orjson
 
+from streamal.crashes import NO_CRASHES, CrashPoints
 from streamal.errors import CheckpointError
 
 __all__ = ["FORMAT", "CheckpointStore"]
@@ -50,8 +51,9 @@ _RESET_HINT = "start afresh with `streamal run --reset-model` (the labels topic 
 class CheckpointStore:
     """Saves and loads one state dictionary (and its header) under ``directory``."""
 
-    def __init__(self, directory: str | os.PathLike[str]) -> None:
+    def __init__(self, directory: str | os.PathLike[str], crashes: CrashPoints = NO_CRASHES) -> None:
         self.directory = Path(directory)
+        self.crashes = crashes
         self.path = self.directory / "checkpoint.pkl"
         self._lock: IO[bytes] | None = None
 
@@ -107,6 +109,7 @@ class CheckpointStore:
                 with os.fdopen(fd, "wb") as fh:
                     fh.write(MAGIC + b" %d\n" % FORMAT + head + b"\n")
                     pickle.dump(state, fh, protocol=pickle.HIGHEST_PROTOCOL)
+                    self.crashes.reached("saving")
                     fh.flush()
                     os.fsync(fh.fileno())
                 os.replace(tmp, self.path)

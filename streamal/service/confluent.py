@@ -19,6 +19,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable, Mapping
+from functools import partial
 from typing import Any
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Producer, TopicPartition
@@ -27,6 +28,7 @@ from confluent_kafka.cimpl import NewTopic
 
 from streamal.errors import BrokerError
 from streamal.service.access import KafkaAccess
+from streamal.service.acks import Acks
 from streamal.service.ports import OnPartitions, Partition, Record
 
 __all__ = ["EventsConsumer", "Outputs", "TopicReader", "ensure_topics"]
@@ -147,45 +149,52 @@ class Outputs:
 
     def __init__(self, access: KafkaAccess, *, max_output_bytes: int = 1_000_000, **overrides: Any) -> None:
         self.bootstrap = access.bootstrap
-        self._error: KafkaError | None = None
+        self._acks = Acks()
         errors = _Errors()
         config = _config(access, errors, overrides) | {
             "acks": overrides.get("acks", "all"), "linger.ms": overrides.get("linger_ms", 5),
             "message.max.bytes": max_output_bytes + _REQUEST_HEADROOM, "partitioner": "murmur2_random",
-            "on_delivery": self._delivered,
         }
         self._producer = Producer(config)
         _reachable(access, self._producer, errors)
 
-    def _delivered(self, err: KafkaError | None, msg: Any) -> None:
-        if err is not None and self._error is None:
-            self._error = err
+    def _delivered(self, number: int, err: KafkaError | None, msg: Any) -> None:
+        self._acks.settle(number, err.str() if err is not None else None)
 
     def send(self, topic: str, key: bytes | None, value: bytes) -> None:
-        """Queue one message; a failure surfaces at the next :meth:`flush`."""
+        """Queue one message; a failure surfaces at the next :meth:`check` or :meth:`flush`."""
+        number = self._acks.number()
+        delivered = partial(self._delivered, number)
         while True:
             try:
-                self._producer.produce(topic, value, key)
+                self._producer.produce(topic, value, key, on_delivery=delivered)
                 return
             except BufferError:  # the local queue is full: let deliveries drain, then go on
                 self._producer.poll(0.1)
             except KafkaException as exc:
-                if self._error is None:
-                    self._error = exc.args[0]
+                self._acks.settle(number, exc.args[0].str())
                 return
+
+    def sent(self) -> int:
+        """The number of the last message queued."""
+        return self._acks.sent
+
+    def acked(self) -> int:
+        """Every message numbered up to this one is acknowledged (the delivery reports served first)."""
+        self._producer.poll(0)
+        return self._acks.acked
+
+    def check(self) -> None:
+        """:class:`BrokerError` if a message could not be delivered."""
+        if self._acks.error is not None:
+            raise BrokerError(f"could not deliver outputs to {self.bootstrap}: {self._acks.error}")
 
     def flush(self, timeout: float = 30.0) -> None:
         """Wait until every queued message is acknowledged; :class:`BrokerError` if any was not."""
         left = self._producer.flush(timeout)
         if left:
             raise BrokerError(f"could not deliver {left} outputs to {self.bootstrap} within {timeout:g}s")
-        if self._error is not None:
-            raise BrokerError(f"could not deliver outputs to {self.bootstrap}: {self._error.str()}")
-
-    def unacked(self) -> int:
-        """Messages sent and not yet acknowledged (or failed); serves the delivery reports first."""
-        self._producer.poll(0)
-        return len(self._producer)
+        self.check()
 
     def send_acked(self, topic: str, key: bytes | None, value: bytes, timeout: float = 10.0) -> None:
         """Send one message and wait for its acknowledgement (for callers on other threads)."""

@@ -16,6 +16,7 @@ from typing import Any
 from streamal.config import Settings
 from streamal.core.learner import Decision, Learner
 from streamal.core.names import REASONS
+from streamal.crashes import NO_CRASHES, CrashPoints
 from streamal.errors import InvalidEvent
 from streamal.service.logs import Throttled
 from streamal.service.metrics import Metrics
@@ -32,8 +33,9 @@ class EventHandler:
     """Turns event records into predictions, review items and labels on the outputs."""
 
     def __init__(self, settings: Settings, learner: Learner, outputs: Outputs, metrics: Metrics,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, crashes: CrashPoints = NO_CRASHES) -> None:
         self.settings = settings
+        self.crashes = crashes
         self.learner = learner
         self.outputs = outputs
         self.metrics = metrics
@@ -64,8 +66,10 @@ class EventHandler:
             self._dead_letter(record, f"internal error while scoring: {type(exc).__name__}: {exc}", "internal")
             return
         key = event.id.encode()
+        self.crashes.reached("handled")
         for topic, value in outputs:
             self.outputs.send(topic, key, value)
+        self.crashes.reached("sent")
         if decision.query is not None:
             self._queried[decision.query.reason].inc()
         if decision.alarms:

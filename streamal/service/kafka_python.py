@@ -15,7 +15,6 @@ clear line at start, not half a minute of retries.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -27,6 +26,7 @@ from kafka.structs import OffsetAndMetadata
 
 from streamal.errors import BrokerError
 from streamal.service.access import KafkaAccess, opening
+from streamal.service.acks import Acks
 from streamal.service.ports import OnPartitions, Partition, Record
 
 __all__ = ["EventsConsumer", "Outputs", "TopicReader", "ensure_topics"]
@@ -64,10 +64,11 @@ def ensure_topics(target: KafkaAccess | str, topics: Mapping[str, int], *, creat
 
 
 class Outputs:
-    """The producer: sends without waiting, and :meth:`flush` says whether everything arrived.
+    """The producer: sends without waiting; every output numbered, :meth:`acked` says how far all are in.
 
-    ``acks=all``; a send that fails is remembered and raised by the next
-    :meth:`flush`, so the offsets of its input are never committed.
+    ``acks=all``; a send that fails stops the watermark (:mod:`streamal.service.acks`)
+    and is raised by the next :meth:`check` or :meth:`flush`, so the offsets of
+    its input are never committed.
     """
 
     def __init__(self, target: KafkaAccess | str, *, max_output_bytes: int = 1_000_000, **overrides: Any) -> None:
@@ -79,32 +80,34 @@ class Outputs:
             batch_size=max_output_bytes + _REQUEST_HEADROOM)
         config.update(overrides)
         self.bootstrap = access.bootstrap
-        self._error: Exception | None = None
-        self._sent = 0
-        self._settled = 0  # acknowledged or failed; on the sender thread (or here, if already done)
-        self._lock = threading.Lock()
+        self._acks = Acks()
         self._producer = opening(access, KafkaProducer, **config)
 
     def send(self, topic: str, key: bytes | None, value: bytes) -> None:
-        """Queue one message; a failure surfaces at the next :meth:`flush`."""
+        """Queue one message; a failure surfaces at the next :meth:`check` or :meth:`flush`."""
+        number = self._acks.number()
         try:
             future = self._producer.send(topic, key=key, value=value)
         except KafkaError as exc:
-            self._error = self._error or exc
+            self._acks.settle(number, exc)
             return
-        with self._lock:
-            self._sent += 1
-        future.add_both(self._settle)
+        future.add_both(self._settle, number)
 
-    def _settle(self, result: object) -> None:
-        if isinstance(result, Exception) and self._error is None:
-            self._error = result
-        with self._lock:
-            self._settled += 1
+    def _settle(self, number: int, result: object) -> None:  # on the sender thread
+        self._acks.settle(number, result if isinstance(result, Exception) else None)
 
-    def unacked(self) -> int:
-        """Messages sent and not yet acknowledged (or failed)."""
-        return self._sent - self._settled
+    def sent(self) -> int:
+        """The number of the last message queued."""
+        return self._acks.sent
+
+    def acked(self) -> int:
+        """Every message numbered up to this one is acknowledged."""
+        return self._acks.acked
+
+    def check(self) -> None:
+        """:class:`BrokerError` if a message could not be delivered."""
+        if self._acks.error is not None:
+            raise BrokerError(f"could not deliver outputs to {self.bootstrap}: {self._acks.error}")
 
     def flush(self, timeout: float = 30.0) -> None:
         """Wait until every queued message is acknowledged; :class:`BrokerError` if any was not."""
@@ -112,8 +115,7 @@ class Outputs:
             self._producer.flush(timeout=timeout)
         except KafkaError as exc:
             raise BrokerError(f"could not deliver outputs to {self.bootstrap} within {timeout:g}s: {exc}") from exc
-        if self._error is not None:
-            raise BrokerError(f"could not deliver outputs to {self.bootstrap}: {self._error}")
+        self.check()
 
     def send_acked(self, topic: str, key: bytes | None, value: bytes, timeout: float = 10.0) -> None:
         """Send one message and wait for its acknowledgement (for callers on other threads)."""

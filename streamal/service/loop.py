@@ -37,6 +37,7 @@ from streamal import __version__
 from streamal.config import Settings
 from streamal.core.config import LearnerConfig
 from streamal.core.learner import Learner
+from streamal.crashes import CrashPoints
 from streamal.errors import BrokerError, IncompatibleState
 from streamal.review.store import ReviewStore
 from streamal.service.access import KafkaAccess
@@ -87,7 +88,11 @@ class Service:
         self.review = review
         self.reset_model = reset_model
         self.clock = clock
-        self.store = CheckpointStore(settings.state_dir)
+        self.crashes = CrashPoints.parse(settings.crash_at)
+        if self.crashes.step is not None:
+            logger.warning("STREAMAL_CRASH_AT=%s: this process kills itself at that step (for crash tests only)",
+                           settings.crash_at)
+        self.store = CheckpointStore(settings.state_dir, self.crashes)
         self.learner = Learner(settings.learner_config())
         self.router = LabelRouter(self.learner, review)
         self.side_handler = SideHandler(settings, self.router, metrics, clock=clock)
@@ -125,7 +130,8 @@ class Service:
             create=s.create_topics,
         )
         self.outputs = open_outputs(access, max_output_bytes=s.max_output_bytes)
-        self.event_handler = EventHandler(s, self.learner, self.outputs, self.metrics, clock=self.clock)
+        self.event_handler = EventHandler(s, self.learner, self.outputs, self.metrics, clock=self.clock,
+                                          crashes=self.crashes)
         self.side = open_topic_reader(access, [s.review_topic, s.labels_topic], self.side_handler.positions,
                                 fetch_max_bytes=max(52_428_800, 2 * s.max_output_bytes),
                                 max_partition_fetch_bytes=max(1_048_576, 2 * s.max_output_bytes))
@@ -135,7 +141,8 @@ class Service:
             # a few MB a fetch and 2000 records a poll: a backlog is read in few round trips to the broker
             max_partition_fetch_bytes=max(8_388_608, s.max_event_bytes + 65_536), max_poll_records=2000,
         )
-        self.commits = Commits(self.outputs, self.events, save=self.checkpoint, interval=s.checkpoint_interval)
+        self.commits = Commits(self.outputs, self.events, save=self.checkpoint, interval=s.checkpoint_interval,
+                               crashes=self.crashes)
         self.events.subscribe(s.events_topic, on_assigned=self._on_assigned, on_revoked=self._on_revoked)
         self.health.set_ready(False, f"waiting to join group {s.group_id}")
         logger.info("waiting to join group %s topic=%s", s.group_id, s.events_topic)
@@ -237,7 +244,7 @@ class Service:
         waiting_since = time.monotonic()
         try:
             while not stop.is_set():
-                self.commits.commit()  # before a poll: a rebalance inside it finds little (< commit_every) to redo
+                self.commits.commit()  # before a poll: what is acknowledged, without waiting
                 for record in self.events.poll(timeout_ms=100):
                     handle(record)
                     self.commits.processed((record.topic, record.partition), record.offset + 1)

@@ -17,13 +17,14 @@ def truth(features: dict) -> str:
 
 
 class Source(threading.Thread):
-    """Publishes ``n`` keyed events at ``rate`` per second."""
+    """Publishes ``n`` keyed events at ``rate`` per second (the rest at once after ``hurry`` is set)."""
 
     def __init__(self, bootstrap: str, topic: str, n: int, rate: float) -> None:
         super().__init__(daemon=True)
         self.producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=5)
         self.topic, self.n, self.rate = topic, n, rate
         self.features: dict[str, dict] = {}
+        self.hurry = threading.Event()
 
     def run(self) -> None:
         rng = random.Random(7)
@@ -34,7 +35,7 @@ class Source(threading.Thread):
             self.features[eid] = x
             self.producer.send(self.topic, key=eid.encode(), value=orjson.dumps({"id": eid, "features": x}))
             ahead = (i + 1) / self.rate - (time.monotonic() - started)
-            if ahead > 0:
+            if ahead > 0 and not self.hurry.is_set():
                 time.sleep(ahead)
         self.producer.flush()
         self.producer.close()
