@@ -226,6 +226,12 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--delay", default="0", help="label delay: events (500) or a duration (30s, 5m, 2h) with --rate")
     ev.add_argument("--rate", type=_positive, default=None,
                     help="events per second: needed to turn a --delay duration into events")
+    ev.add_argument("--capacity", type=_positive, default=None,
+                    help="simulated analysts answering at most this many items an hour, pulling the most useful "
+                    "open item from the pool (needs --rate; replaces --delay)")
+    ev.add_argument("--answer-time", default="5m",
+                    help="with --capacity: the median time one answer takes (30s, 5m, 2h), with a long tail "
+                    "(default 5m)")
     ev.add_argument("--seeds", type=_count, default=1, help="repeat each randomised run over this many seeds")
     ev.add_argument("--seed", type=int, default=42, help="first learner seed")
     ev.add_argument("--stream-seed", type=int, default=42, help="seed of synthetic streams")

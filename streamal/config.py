@@ -188,6 +188,10 @@ class Settings(KafkaSettings):
     late_explore: float = Field(
         _L.late_explore, ge=0.0,
         description="While labels are late, pending/(pending+this) of decisions are random exploration (0: never).")
+    pending_discount: float = Field(
+        _L.pending_discount, ge=0.0,
+        description="Each question on its way in an event's region divides its utility by 1 + this x their number "
+                    "(0: off).")
     stopping: bool = Field(
         False, description="Ask only for the audit once more labels no longer change the model's predictions.")
     categorical: str = Field(
@@ -235,6 +239,7 @@ class Settings(KafkaSettings):
             max_classes=self.max_classes, seed=self.seed,
             categorical=tuple(sorted({c.strip() for c in self.categorical.split(",") if c.strip()})),
             stopping=self.stopping, late_explore=self.late_explore,
+            pending_discount=self.pending_discount,
         )
 
     @field_validator("seed_labels")

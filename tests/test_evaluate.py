@@ -125,3 +125,39 @@ def test_peers_run_side_by_side():
                   peers=peers, progress=False)
     row = ev.run("river:entropy", 0.1)
     assert row.kind == "peer" and 0 < row.labels <= 0.1 * 2000 + 20 + 1
+
+
+def test_paired_verdicts_headroom_and_data_efficiency_over_seeds(tmp_path, capsys):
+    out = tmp_path / "ev"
+    assert main(["evaluate", "--data", "sea-abrupt", "--limit", "4000", "--model", "linear", "--budget", "0.05",
+                 "--seeds", "6", "--out", str(out), "--quiet", "--no-plots"]) == 0
+    text = capsys.readouterr().out
+    line = next(v for v in text.splitlines() if v.startswith("margin @ 5%"))
+    assert "than random over 6 seeds (Wilcoxon p=" in line or "no difference from random over 6 seeds" in line
+    runs = {(r["strategy"], r["budget"]): r for r in orjson.loads((out / "results.json").read_bytes())["runs"]}
+    margin, rnd, passive = runs[("margin", 0.05)], runs[("random", 0.05)], runs[("passive", None)]
+    assert margin["vs_random"] in ("better", "worse", "no difference") and 0 <= margin["p_vs_random"] <= 1
+    assert margin["headroom_closed"] == pytest.approx(
+        (margin["accuracy"] - rnd["accuracy"]) / (passive["accuracy"] - rnd["accuracy"]), abs=1e-3)
+    assert f"headroom closed {margin['headroom_closed']:.2f}" in line
+    # margin beats random clearly on SEA: random needs more labels than margin for the same accuracy
+    assert margin["vs_random"] == "better" and margin["data_efficiency"] > 1.0
+    assert f"data efficiency {margin['data_efficiency']:.2f}x" in line
+
+
+def test_simulated_analysts_pull_from_the_pool_within_their_capacity():
+    stream = open_stream("sea-abrupt", n=6000)
+    from streamal.evaluation.analysts import AnswerTimes
+
+    team = AnswerTimes(capacity=360, median_seconds=60)  # one answer every 10 s; 1 event/s
+    tr = run_learner(stream, model="linear", strategy="margin", budget=0.2, seed=1, analysts=team, rate=1.0)
+    assert tr.answered is not None and tr.answered <= 6000 / 10 + 1  # never more than the capacity
+    assert tr.labels <= 6000 * 360 / 3600 + 20  # the sampler asks what the analysts can answer (plus the seed)
+    assert tr.labels >= 0.9 * 6000 * 360 / 3600
+    fixed = run_learner(stream, model="linear", strategy="margin", budget=0.2, seed=1)
+    assert fixed.labels > 2 * tr.labels  # without analysts, the budget alone
+
+
+def test_capacity_needs_a_rate(capsys):
+    assert main(["evaluate", "--data", "sea-abrupt", "--capacity", "100", "--quiet", "--no-plots"]) == 2
+    assert "--capacity" in capsys.readouterr().err

@@ -70,10 +70,7 @@ def test_budget_held_over_a_long_stream():
         if d.query:
             queried += 1
             learner.learn(Label(str(i), y), now=float(i))
-    cap = learner.sampler.cap
-    outstanding = max(0.0, -cap.credit)  # a drift boost still being repaid when the stream ends
-    assert 0.97 * 0.05 * n <= queried <= 0.05 * n + outstanding
-    assert outstanding <= cap.debt
+    assert 0.97 * 0.05 * n <= queried <= 0.05 * n  # drift boosts included: they spend a reserve, never ahead
 
 
 def test_drift_reaction_on_a_known_change_point():

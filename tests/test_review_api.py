@@ -152,6 +152,23 @@ def test_claims_keep_others_off_and_expire(api):
     assert api.call("/api/review/nope/claim", "POST")[0] == 404
 
 
+def test_next_pulls_the_most_useful_open_item_decided_when_asked_and_claims_it(api):
+    status, body = api.call("/api/review/next")
+    assert status == 200 and body["event_id"] == "e2" and body["claimed_by"] == "analyst-1"  # drift first
+    assert api.call("/api/review/next")[1]["event_id"] == "e2"  # asked again: what you hold
+    other = "token-two-5678"
+    assert api.call("/api/review/next", token=other)[1]["event_id"] == "e1"  # not the one held by analyst-1
+    api.store.set_utility("e0", 0.9)  # the pool re-ranked e0: worth more now than e1
+    api.call("/api/review/e1/release", "POST", token=other)
+    status, body = api.call("/api/review/next", token=other)
+    assert body["event_id"] == "e0" and body["utility"] == 0.9 and body["score"] == 0.3
+    api.store.apply_withdraw("e1", "the model is sure of it now")
+    for event_id in ("e0", "e2", "e3"):
+        api.store.apply_drop(event_id)
+    assert api.call("/api/review/next") == (204, None)
+    assert api.call("/api/review/next", token=None)[0] == 401
+
+
 def test_skip_requeues_for_others_or_drops_for_everyone(api):
     rec = api.rec
     assert api.call("/api/review/e0/skip", "POST", body={"requeue": True})[0] == 200

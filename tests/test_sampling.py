@@ -2,6 +2,8 @@
 
 import random
 
+import pytest
+
 from streamal.core.config import LearnerConfig
 from streamal.core.sampling import Sampler
 from streamal.core.strategies import make_strategy
@@ -64,17 +66,28 @@ def test_audit_share_is_random():
     assert 0.4 < sum(audits) / len(audits) / 20_000 < 0.6  # spread over the run, not bunched
 
 
-def test_drift_boost_spends_more_then_pays_back():
+def test_drift_boost_shifts_the_budget_to_the_events_after_an_alarm_at_a_fixed_total():
     s = Sampler(make_strategy("uncertainty"), LearnerConfig(
         budget=0.05, window=1000, boost=3.0, boost_events=500, seed_size=0, seed=5))
-    run(s, 4000)
+    before = run(s, 4000)
+    assert s.cap.reserve == pytest.approx(0.05 * 2 * 500)  # put aside while nothing drifted
+    assert sum(d is not None for d in before) < 0.05 * 4000  # ... out of what those events earned
     s.on_drift()
     burst = run(s, 500, seed=9)
-    assert sum(d is not None and d.reason == "drift" for d in burst) > 0.05 * 500 * 1.5
-    assert s.cap.queries > 0.05 * s.cap.events  # ahead of the credit: borrowed
+    drift = sum(d is not None and d.reason == "drift" for d in burst)
+    assert drift > 0.05 * 500 * 1.5  # the events after the alarm get well over the plain budget
+    assert s.cap.queries <= 0.05 * s.cap.events + 1e-9  # never ahead of what was earned
     after = run(s, 5000, seed=10)
-    assert s.cap.queries <= 0.05 * s.cap.events  # paid back
-    assert sum(d is not None for d in after) > 0.5 * 0.05 * 5000  # while still asking
+    assert sum(d is not None for d in after) > 0.5 * 0.05 * 5000  # still asking while the reserve fills again
+    assert s.cap.queries <= 0.05 * s.cap.events + 1e-9
+
+
+def test_an_alarm_at_the_very_end_of_a_run_does_not_overspend():
+    s = Sampler(make_strategy("margin"), LearnerConfig(budget=0.05, boost=2.0, boost_events=500, seed_size=0, seed=3))
+    run(s, 3000)
+    s.on_drift()
+    run(s, 50, seed=4)  # the run ends 50 events after the alarm
+    assert s.cap.queries <= 0.05 * s.cap.events + 1e-9
 
 
 def test_decisions_taken_while_labels_are_late_reach_the_strategy_as_unasked():

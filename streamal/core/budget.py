@@ -11,9 +11,13 @@ a query and a query spends one, so a strategy that spends what it earns asks
 * under-spending is banked only up to ``bank`` queries (by default one
   window's worth): a long quiet stretch (the analysts at capacity, say) does
   not store up a flood of queries for later;
-* after a drift alarm the sampler may **borrow** up to ``debt`` queries ahead
-  of what was earned (the drift boost); the credit is then negative and the
-  pace pays it back.
+* a **drift reserve**: while it is below ``reserve_size``, ``RESERVE_SHARE``
+  of what each event earns is put aside; after a drift alarm the sampler
+  :meth:`release` s it into the credit and spends it on the events that follow
+  (the drift boost), and the reserve fills again from the events after them.
+  The budget moves from quiet stretches to the stretch after a change, at a
+  fixed total: the queries of a run never exceed what its events earned, at
+  any moment, so a run that ends just after an alarm has not overspent.
 
 The recent pace is held too: at most ``budget * window`` (times the boost)
 non-seed queries among the last ``window`` events, give or take ``PACE_SLACK``
@@ -34,26 +38,37 @@ from __future__ import annotations
 
 from collections import deque
 
-__all__ = ["PACE_SLACK", "SpendingCap"]
+__all__ = ["PACE_SLACK", "RESERVE_SHARE", "SpendingCap"]
 
 #: How far above ``budget * window`` a window's queries may go (a share of it).
 PACE_SLACK = 0.1
+#: The share of each event's earnings put aside while the drift reserve is not full.
+RESERVE_SHARE = 0.25
 
 
 class SpendingCap:
-    """Token bucket of queries: ``budget`` earned per event, ``seed`` to start with, a bounded bank and debt."""
+    """Token bucket of queries: ``budget`` earned per event, ``seed`` to start with, a bounded bank, a reserve."""
 
-    def __init__(self, budget: float, window: int = 1000, seed: float = 0.0, bank: float | None = None) -> None:
+    def __init__(self, budget: float, window: int = 1000, seed: float = 0.0, bank: float | None = None,
+                 reserve_size: float = 0.0) -> None:
         self.budget = budget
         self.window = window
         self.bank = bank if bank is not None else max(seed, budget * window)
         self.credit = float(seed)
         self.owed = float(seed)  # the seed's advance, still to repay
-        self.debt = 0.0  # how far below zero the credit may go now (a drift boost)
+        self.reserve = 0.0  # put aside for the events after a drift alarm
+        self.reserve_size = reserve_size
         self.events = 0
         self.queries = 0
         self._flags: deque[bool] = deque(maxlen=window)
         self._recent = 0
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        # a cap checkpointed before the drift reserve (it had a debt instead) starts with an empty reserve
+        state.pop("debt", None)
+        state.setdefault("reserve", 0.0)
+        state.setdefault("reserve_size", 0.0)
+        self.__dict__.update(state)
 
     def reconfigure(self, budget: float, window: int, bank: float | None = None) -> None:
         """A new budget or window; what was earned and spent so far stays counted.
@@ -86,14 +101,45 @@ class SpendingCap:
             repay = min(gain / 2.0, self.owed)
             self.owed -= repay
             gain -= repay
-        self.credit = min(self.credit + gain, self.bank)
+        if self.reserve < self.reserve_size:
+            put = min(gain * RESERVE_SHARE, self.reserve_size - self.reserve)
+            self.reserve += put
+            gain -= put
+        # (a released reserve may hold the credit above the bank for a while: it is not cut)
+        self.credit = max(self.credit, min(self.credit + gain, self.bank))
+
+    def release(self) -> float:
+        """Move the drift reserve into the credit (a drift alarm): how many queries it adds.
+
+        >>> cap = SpendingCap(budget=0.1, window=100, reserve_size=2.0)
+        >>> for _ in range(100):
+        ...     cap.observe()
+        >>> round(cap.reserve, 2), round(cap.credit, 2)    # a quarter of the earnings put aside
+        (2.0, 8.0)
+        >>> cap.release(), round(cap.credit, 2), cap.reserve
+        (2.0, 10.0, 0.0)
+        """
+        released, self.reserve = self.reserve, 0.0
+        self.credit += released
+        return released
+
+    def refund(self) -> None:
+        """Give back one query: its question was withdrawn unanswered (the label it would have cost is not spent).
+
+        >>> cap = SpendingCap(budget=0.1, window=100, seed=1)
+        >>> cap.spend(); cap.refund(); cap.queries, cap.credit
+        (0, 1.0)
+        """
+        if self.queries > 0:
+            self.queries -= 1
+            self.credit += 1.0
 
     def allows(self, boost: float = 1.0, *, seed: bool = False) -> bool:
         """Whether one more query fits what was earned (or may be borrowed) and the recent pace.
 
         Seed queries are held to what was earned only, not to the pace.
         """
-        if self.credit + self.debt < 1.0 - 1e-9:
+        if self.credit < 1.0 - 1e-9:
             return False
         return seed or self._recent + 1 <= max(1.0, self.budget * boost * self.window * (1.0 + PACE_SLACK))
 

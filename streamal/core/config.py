@@ -66,6 +66,9 @@ class LearnerConfig:
     late_explore
         While labels are late, give ``pending / (pending + late_explore)`` of the decisions to random
         exploration (0: never); see :class:`~streamal.core.sampling.Sampler`.
+    pending_discount
+        A question already on its way (queried, label not back) in an event's region divides the event's
+        utility by ``1 + pending_discount * on_the_way`` (0: off); see :class:`~streamal.core.sampling.Sampler`.
     stopping
         Stop asking beyond the audit once the model's predictions stop changing
         (:class:`~streamal.core.stopping.StoppingRule`); drift or a fall in audit accuracy resumes.
@@ -91,6 +94,7 @@ class LearnerConfig:
     categorical: tuple[str, ...] = ()
     stopping: bool = False
     late_explore: float = 10.0
+    pending_discount: float = 1.0
     seed: int = 42
 
     def changes(self, other: LearnerConfig) -> dict[str, tuple[Any, Any]]:

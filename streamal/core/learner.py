@@ -37,6 +37,7 @@ from streamal.core.sampling import Query, Sampler
 from streamal.core.schema import Schema
 from streamal.core.stopping import StoppingRule
 from streamal.core.strategies import make_strategy
+from streamal.core.strategies.base import Observation
 from streamal.wire.messages import Event, Label, parse_ts
 
 __all__ = ["ESTIMATES", "OUTCOMES", "PRIOR_FADE", "Decision", "LearnResult", "Learner", "LearnerStats"]
@@ -206,7 +207,7 @@ class Learner:
         if event.label is None:
             started = self.timer() if self.timer is not None else 0.0
             query = self.sampler.decide(proba, x, n_learned=self.model_version, model=self.model, now=now,
-                                        backlog=len(self.pending), saturated=self.saturated)
+                                        backlog=len(self.pending), saturated=self.saturated, key=event.id)
             if self.timer is not None:
                 self.decision_seconds += self.timer() - started
         decision = Decision(event.id, prediction, proba, query, self.model_version, alarms)
@@ -227,7 +228,10 @@ class Learner:
         """
         if item.event_id in self.labelled:
             return False
-        return self.pending.add(item)
+        added = self.pending.add(item)
+        if added:
+            self.sampler.remembered(item.event_id, self.schema.prepare(item.features))
+        return added
 
     # -- learning --------------------------------------------------------------
 
@@ -240,6 +244,7 @@ class Learner:
         queried event goes on waiting for a label that can be.
         """
         item = self.pending.pop(label.event_id)
+        self.sampler.answered(label.event_id)
         if item is None:
             if label.event_id in self.labelled:
                 return LearnResult("duplicate")
@@ -335,7 +340,27 @@ class Learner:
 
     def forget(self, event_id: str) -> bool:
         """Stop waiting for the label of ``event_id`` (its review item was dropped)."""
+        self.sampler.answered(event_id)
         return self.pending.pop(event_id) is not None
+
+    def worth_now(self, features: Mapping[str, Any]) -> float:
+        """What the strategy makes of an event's label *now*, with the model as it is (for the review pool)."""
+        x = self.schema.prepare(features)
+        proba = self._proba(x)
+        if not proba:
+            return 1.0
+        return self.sampler.strategy.utility(Observation(proba, x, self.model))
+
+    def admission_bar(self) -> float:
+        """The utility an event needs now to be asked about at the plain budget."""
+        return self.sampler.threshold()
+
+    def withdraw(self, event_id: str) -> bool:
+        """Take back a question nobody answered (the model answered it for itself): its query is refunded."""
+        if not self.forget(event_id):
+            return False
+        self.sampler.cap.refund()
+        return True
 
     # -- state -----------------------------------------------------------------
 

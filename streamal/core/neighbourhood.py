@@ -30,7 +30,7 @@ import zlib
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["Cells", "DecayingCounts"]
+__all__ = ["Cells", "DecayingCounts", "PendingCounts"]
 
 
 class Cells:
@@ -127,3 +127,63 @@ class DecayingCounts:
     def add(self, key: Any, now: float, amount: float = 1.0) -> None:
         """Add ``amount`` to ``key`` at time ``now``."""
         self._values[key] = (self.get(key, now) + amount, now)
+
+
+class PendingCounts:
+    """Questions on their way: how many queried events in a cell still wait for their label.
+
+    A query is counted in its cell until its label comes back (:meth:`answered`)
+    or until ``horizon`` events have passed since it was asked: by then the
+    region may have moved on, and an answer that late teaches little about
+    today's events (the *forgetting* of Forgetting and Simulating). Bounded:
+    past ``max_items`` the oldest question is no longer counted.
+
+    >>> p = PendingCounts(horizon=100)
+    >>> p.asked("e1", cell=3, t=0); p.asked("e2", cell=3, t=10)
+    >>> p.count(3, t=50), p.count(4, t=50)
+    (2, 0)
+    >>> p.answered("e1"); p.count(3, t=50)
+    1
+    >>> p.count(3, t=111)     # e2 asked 101 events ago: past the horizon
+    0
+    """
+
+    def __init__(self, horizon: int = 1000, max_items: int = 100_000) -> None:
+        self.horizon = horizon
+        self.max_items = max_items
+        self._items: dict[str, tuple[int, int]] = {}  # id -> (cell, t), in the order asked
+        self._cells: dict[int, int] = {}
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def asked(self, key: str, cell: int, t: int) -> None:
+        """A query about ``key`` (in ``cell``) went out at tick ``t``."""
+        if key in self._items:
+            return
+        self._items[key] = (cell, t)
+        self._cells[cell] = self._cells.get(cell, 0) + 1
+        while len(self._items) > self.max_items:
+            self._drop(next(iter(self._items)))
+
+    def answered(self, key: str) -> None:
+        """The label of ``key`` came back (or its question was withdrawn): no longer on its way."""
+        if key in self._items:
+            self._drop(key)
+
+    def _drop(self, key: str) -> None:
+        cell, _ = self._items.pop(key)
+        left = self._cells[cell] - 1
+        if left:
+            self._cells[cell] = left
+        else:
+            del self._cells[cell]
+
+    def count(self, cell: int, t: int) -> int:
+        """Questions on their way in ``cell`` at tick ``t`` (those older than ``horizon`` forgotten)."""
+        while self._items:
+            key = next(iter(self._items))
+            if self._items[key][1] >= t - self.horizon:
+                break
+            self._drop(key)
+        return self._cells.get(cell, 0)

@@ -31,12 +31,14 @@ earns. Reasons, in the order they are tried:
 
 Around them:
 
-* **the drift boost**: after a drift alarm, for ``boost_events`` events, the
-  strategy may spend ``boost`` times its budget, borrowing at most
-  ``budget * (boost - 1) * boost_events`` queries ahead of the credit; then
-  nothing is asked until the debt is repaid, and no new boost starts before
-  that. So a run exceeds ``budget * events`` only by the debt
-  of a boost still being repaid when it ends (``boost=1`` turns it off);
+* **the drift boost**: the budget shifts towards the events after a drift
+  alarm, at a fixed total spend. A reserve of ``budget * (boost - 1) *
+  boost_events`` queries is put aside from what events earn (a quarter of
+  their earnings while it is not full: :class:`~streamal.core.budget.SpendingCap`);
+  an alarm releases it, and for the next ``boost_events`` events the strategy
+  spends up to ``boost`` times its budget, its queries with reason ``drift``.
+  The reserve then fills again from the events after them. The queries of a
+  run never exceed what its events earned (``boost=1`` turns it off);
 * **diversity** (``diversity > 0``): a query the strategy wants is skipped
   with probability ``1 - exp(-diversity * q)``, where ``q`` counts (fading)
   the recent queries among near-identical events (the same fine
@@ -68,7 +70,7 @@ from typing import Any
 from streamal.core.budget import SpendingCap
 from streamal.core.config import LearnerConfig
 from streamal.core.names import REASONS, Reason
-from streamal.core.neighbourhood import Cells, DecayingCounts
+from streamal.core.neighbourhood import Cells, DecayingCounts, PendingCounts
 from streamal.core.strategies.base import Ask, Observation, Outcome, Strategy
 
 __all__ = ["REASONS", "Query", "Sampler"]
@@ -77,6 +79,8 @@ __all__ = ["REASONS", "Query", "Sampler"]
 PAYBACK_EVENTS = 200
 #: Credit the pace aims to keep in hand (so a query is always affordable when a valuable event comes).
 TARGET_CREDIT = 1.5
+#: Hyperplanes of the regions in which questions on their way are counted (``2**PENDING_BITS`` regions).
+PENDING_BITS = 8
 #: Credit beyond which the sampler spends what a strategy leaves unspent on random ``explore`` queries
 #: (at least this many queries, and at least what the pace itself corrects for).
 EXPLORE_SLACK = 3.0
@@ -101,11 +105,22 @@ class Sampler:
         self.cap = SpendingCap(config.budget, config.window, seed=config.seed_size)
         self._boost_left = 0
         self._cells: Cells | None = None
+        self._regions = Cells(bits=PENDING_BITS)
+        self._last_region: tuple[Mapping[str, Any], int] | None = None
+        self.on_the_way = PendingCounts(horizon=config.window, max_items=config.max_pending)
         self._queried_cells = DecayingCounts(half_life=config.window)
         self._query_times: deque[float] = deque()
         self._last_now: float | None = None
         self._event_rate = 0.0  # events per second, smoothed
         self.reconfigure(config)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # a sampler checkpointed before questions on their way were counted starts counting them now
+        self.__dict__.update(state)
+        if "on_the_way" not in state:
+            self._regions = Cells(bits=PENDING_BITS)
+            self._last_region = None
+            self.on_the_way = PendingCounts()
 
     def reconfigure(self, config: LearnerConfig) -> None:
         """Take the tunable values of ``config`` (budget, audit share, window, boost, diversity, capacity).
@@ -122,7 +137,11 @@ class Sampler:
         self.capacity = config.capacity
         self.max_backlog = config.max_backlog
         self.late_explore = config.late_explore
+        self.pending_discount = config.pending_discount
+        self.on_the_way.horizon = config.window
+        self.on_the_way.max_items = config.max_pending
         self.cap.reconfigure(config.budget, config.window, bank=max(config.seed_size, config.budget * config.window))
+        self.cap.reserve_size = config.budget * max(0.0, config.boost - 1.0) * max(0, config.boost_events)
         if config.diversity > 0 and self._cells is None:
             self._cells = Cells(bits=16)
         elif config.diversity <= 0:
@@ -132,10 +151,10 @@ class Sampler:
 
     def on_drift(self) -> None:
         """Start the burst of spending that follows a drift alarm (not while the last one is being repaid)."""
-        if self.boost_events <= 0 or self.boost <= 1.0 or self._boost_left > 0 or self.cap.credit < 0:
+        if self.boost_events <= 0 or self.boost <= 1.0 or self._boost_left > 0:
             return
         self._boost_left = self.boost_events
-        self.cap.debt = self.budget * (self.boost - 1.0) * self.boost_events
+        self.cap.release()
 
     def _observe_clock(self, now: float) -> None:
         """Track the event rate and the queries of the last hour (only an analyst capacity needs them)."""
@@ -174,10 +193,7 @@ class Sampler:
     def _paced(self, rate: float) -> float:
         """``rate`` adjusted so the credit in hand comes back to its target over ``PAYBACK_EVENTS``.
 
-        While a drift boost's debt is repaid (the credit below zero) the strategy asks nothing.
         """
-        if self.cap.credit < 0:
-            return 0.0
         surplus = self.cap.credit - TARGET_CREDIT
         return min(1.0, max(0.25 * rate, rate + surplus / PAYBACK_EVENTS))
 
@@ -191,12 +207,43 @@ class Sampler:
         now: float = 0.0,
         backlog: int = 0,
         saturated: bool = False,
+        key: str | None = None,
     ) -> Query | None:
         """Decide on one event; ``None`` means do not query it.
 
         ``now`` (seconds) and ``backlog`` (queried, unanswered items) matter only
         with an analyst capacity; ``saturated`` (the stopping rule holds) leaves only the audit.
+        ``key`` (the event's id) lets the sampler count the question as on its way until
+        :meth:`answered` is called with it.
         """
+        query = self._decide(proba, x, n_learned=n_learned, model=model, now=now, backlog=backlog,
+                             saturated=saturated)
+        if self.pending_discount > 0:
+            if query is not None and key is not None:
+                self.on_the_way.asked(key, self._region(x), self.cap.events)
+            self._regions.update(x)
+            self._last_region = None
+        return query
+
+    def _region(self, x: Mapping[str, Any]) -> int:
+        memo = self._last_region
+        if memo is not None and memo[0] is x:
+            return memo[1]
+        cell = self._regions.cell(x)
+        self._last_region = (x, cell)
+        return cell
+
+    def answered(self, key: str) -> None:
+        """The label of ``key`` came back, or its question was dropped: it no longer discounts its region."""
+        self.on_the_way.answered(key)
+
+    def remembered(self, key: str, x: Mapping[str, Any]) -> None:
+        """A question asked elsewhere (another replica, before a restart) is on its way too."""
+        if self.pending_discount > 0:
+            self.on_the_way.asked(key, self._regions.cell(x), self.cap.events)
+
+    def _decide(self, proba: Mapping[str, float], x: Mapping[str, Any], *, n_learned: int, model: Any,
+                now: float, backlog: int, saturated: bool) -> Query | None:
         cap = self.cap
         self._observe_clock(now)
         budget = self._capacity_budget(self.budget, backlog)
@@ -205,8 +252,6 @@ class Sampler:
         if self._boost_left > 0:
             self._boost_left -= 1
             boost = self.boost
-        else:
-            cap.debt = 0.0  # the boost is over: no more borrowing; what it borrowed is repaid before any query
         if not self._capacity_allows(backlog):
             return None
         if self._rng.random() < budget * self.audit_share and cap.allows():
@@ -226,7 +271,13 @@ class Sampler:
     def _ask_strategy(self, obs: Observation, base: float, boost: float, now: float, pending: int) -> Query | None:
         strategy, cap = self.strategy, self.cap
         utility = strategy.utility(obs)
-        rate = base * boost if boost > 1.0 else self._paced(base)  # a boost borrows; the pace repays after
+        if self.pending_discount > 0 and len(self.on_the_way):
+            # questions already on their way to the analysts about this region: this one is worth less
+            # (as if they were answered already; see the module's text)
+            self._last_region = None
+            on_the_way = self.on_the_way.count(self._region(obs.x), cap.events)
+            utility /= 1.0 + self.pending_discount * on_the_way
+        rate = base * boost if boost > 1.0 else self._paced(base)  # a boost spends the reserve
         answer: Ask
         unasked = self.late_explore > 0 and pending > 0 and self._rng.random() < pending / (pending + self.late_explore)
         if unasked:

@@ -14,11 +14,12 @@ import sys
 from pathlib import Path
 
 from streamal.errors import ConfigError, DataError
+from streamal.evaluation.analysts import AnswerTimes
 from streamal.evaluation.evaluate import PeerRunner, evaluate
 from streamal.evaluation.report import format_table, write_results
 from streamal.evaluation.runs import PASSIVE, RANDOM, STOP, WARM, default_strategy, parse_delay
 from streamal.evaluation.streams import Stream, open_stream
-from streamal.evaluation.summary import Evaluation
+from streamal.evaluation.summary import Evaluation, RunSummary
 
 __all__ = ["floats", "run_evaluate", "verdicts"]
 
@@ -50,8 +51,28 @@ def verdicts(ev: Evaluation) -> list[str]:
             f"{r.strategy} @ {r.budget:.0%}: {saved:.0%} fewer labels than passive ({r.labels} against "
             f"{passive.labels}); accuracy {100 * (r.accuracy - passive.accuracy):+.1f} points "
             f"({r.accuracy:.3f} against {passive.accuracy:.3f}), kappa {r.kappa - passive.kappa:+.3f}; "
-            f"{100 * (r.accuracy - rnd.accuracy):+.1f} points against random at the same budget")
+            f"{100 * (r.accuracy - rnd.accuracy):+.1f} points against random at the same budget"
+            f"{_against(r)}")
     return lines
+
+
+def _against(r: RunSummary) -> str:
+    """The paired verdict, headroom closed and data efficiency of a row, as the verdict line's tail."""
+    parts = []
+    if r.vs_random is not None:
+        if r.seeds < 6:
+            parts.append(f"{r.seeds} seeds: too few for a paired test (6 or more)")
+        else:
+            parts.append(f"{r.vs_random} than random over {r.seeds} seeds (Wilcoxon p={r.p_vs_random:.3f})"
+                         if r.vs_random != "no difference" else
+                         f"no difference from random over {r.seeds} seeds (Wilcoxon p={r.p_vs_random:.3f})")
+    if r.headroom_closed is not None:
+        parts.append(f"headroom closed {r.headroom_closed:.2f}")
+    if r.data_efficiency is not None:
+        parts.append(f"data efficiency {r.data_efficiency:.2f}x")
+    if r.withdrawn:
+        parts.append(f"{r.withdrawn} questions withdrawn")
+    return "; " + ", ".join(parts) if parts else ""
 
 
 def _strategies(args: argparse.Namespace) -> list[str] | None:
@@ -91,11 +112,17 @@ def run_evaluate(args: argparse.Namespace) -> int:
     stream = _open(args)
     models = [m.strip() for m in args.model.split(",") if m.strip()]
     delay = parse_delay(args.delay, args.rate)
+    analysts = None
+    if args.capacity is not None:
+        if args.rate is None:
+            raise ConfigError("--capacity: simulated analysts work in time; give the stream's --rate (events/s)")
+        analysts = AnswerTimes(args.capacity, parse_delay(args.answer_time, 1.0))
     options = {"audit_share": args.audit_share} if args.audit_share is not None else None
     peers = _peers(args)
     for model in models:
         ev = evaluate(stream, model=model, strategies=_strategies(args), budgets=floats(args.budget, "--budget"),
                       delay=delay, seeds=args.seeds, seed=args.seed, options=options, peers=peers,
+                      analysts=analysts, rate=args.rate or 1.0,
                       progress=not args.quiet, warm=args.warm)
         out = Path(args.out) / model if len(models) > 1 else Path(args.out)
         json_path, csv_path = write_results(ev, out)

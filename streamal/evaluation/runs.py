@@ -22,6 +22,7 @@ from streamal.core.config import LearnerConfig
 from streamal.core.learner import Learner
 from streamal.core.names import model_name, strategy_name
 from streamal.errors import ConfigError
+from streamal.evaluation.analysts import Analysts, AnswerTimes
 from streamal.evaluation.streams import Pair
 from streamal.wire.messages import Event, Label
 
@@ -81,6 +82,8 @@ class Trace:
     labels: int = 0
     seconds: float = 0.0
     decision_seconds: float = 0.0
+    withdrawn: int = 0  # questions the simulated analysts' pool withdrew (their queries refunded)
+    answered: int | None = None  # questions the simulated analysts answered (None: every one, after the delay)
     calibration: CalibrationMeter = field(default_factory=lambda: CalibrationMeter(window=10**9))
 
     @property
@@ -132,16 +135,20 @@ def ticked(stream: Iterable[Pair], tick: Tick | None) -> Iterator[tuple[int, Pai
 def run_learner(
     stream: Iterable[tuple[dict[str, Any], str]], *, model: str, strategy: str, budget: float, delay: int = 0,
     seed: int = 42, options: dict[str, Any] | None = None, tick: Tick | None = None,
-    history: Iterable[tuple[dict[str, Any], str]] = (),
+    history: Iterable[tuple[dict[str, Any], str]] = (), analysts: AnswerTimes | None = None, rate: float = 1.0,
 ) -> Trace:
     """One run of the :class:`~streamal.core.learner.Learner` over ``stream``.
 
     ``strategy`` may be ``passive``: every event's label is learned (after the same delay), no sampler;
     a ``+stop`` suffix turns the stopping rule on, a ``+warm`` suffix learns ``history`` first.
+    ``analysts`` (with the stream's ``rate`` in events per second) answer instead of a fixed ``delay``:
+    a capacity and a long-tailed answer time, pulling from the pool (:mod:`streamal.evaluation.analysts`).
     """
     passive = strategy == PASSIVE
     base = strategy.removesuffix(WARM).removesuffix(STOP)
     extra = {**(options or {}), **({"stopping": True} if STOP in strategy else {})}
+    if analysts is not None and not passive:
+        extra.setdefault("capacity", analysts.capacity)  # the service asks what its analysts can answer
     learner = Learner(LearnerConfig(model=model_name(model), strategy="random" if passive else strategy_name(base),
                                     budget=budget, seed=seed, **extra))
     if strategy.endswith(WARM):
@@ -149,28 +156,38 @@ def run_learner(
     learner.timer = time.perf_counter  # the learner times its own decisions
     trace = Trace(strategy, None if passive else budget, seed)
     oracle = DelayedOracle(delay)
+    team = None if analysts is None or passive else Analysts(
+        learner, every=rate * 3600.0 / analysts.capacity, median=rate * analysts.median_seconds,
+        sigma=analysts.sigma, seed=seed)
+    answers = oracle.due if team is None else team.due
     started = time.perf_counter()
     for t, (x, y) in ticked(stream, tick):
-        for event_id, label, lx in oracle.due(t):
-            learner.learn(Label(event_id, label, features=lx if passive else None), now=float(t))
+        for event_id, label, lx in answers(t):
+            learner.learn(Label(event_id, label, features=lx if passive else None), now=t / rate)
         event_id = str(t)
-        decision = learner.score(Event(event_id, x, label=y if passive else None), now=float(t))
+        decision = learner.score(Event(event_id, x, label=y if passive else None), now=t / rate)
         trace.record(y, decision.prediction, decision.proba)
         if passive:
             trace.labels += 1
             if delay == 0:
-                learner.learn(Label(event_id, y, features=x), now=float(t))
+                learner.learn(Label(event_id, y, features=x), now=t / rate)
             else:
                 oracle.ask(t, event_id, y, x)
         elif decision.query is not None:
             trace.queried.append(t)
             trace.labels += 1
-            if delay == 0:
-                learner.learn(Label(event_id, y), now=float(t))
+            if team is not None:
+                team.ask(t, event_id, y, x, decision.query.reason, decision.query.score)
+            elif delay == 0:
+                learner.learn(Label(event_id, y), now=t / rate)
             else:
                 oracle.ask(t, event_id, y, x)
     trace.seconds = time.perf_counter() - started
     trace.decision_seconds = learner.decision_seconds
+    if team is not None:  # asked, then withdrawn unanswered: no label was spent on it
+        trace.labels -= team.withdrawn
+        trace.withdrawn = team.withdrawn
+        trace.answered = team.pulled
     return trace
 
 

@@ -43,6 +43,11 @@ class RunSummary:
     per_seed: list[float] = field(default_factory=list)
     brier: float | None = None
     ece: float | None = None
+    vs_random: str | None = None  # "better", "worse" or "no difference": paired over the seeds (Wilcoxon)
+    p_vs_random: float | None = None
+    headroom_closed: float | None = None  # (this - random) / (passive - random)
+    data_efficiency: float | None = None  # labels random needs for this accuracy / this run's labels
+    withdrawn: int = 0  # questions the simulated analysts' pool withdrew (mean over the seeds)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -105,6 +110,7 @@ def summarise(
         decision_us=round(_mean([tr.decision_seconds / max(1, tr.n) * 1e6 for tr in traces]), 2),
         per_seed=[round(a, 6) for a in accs],
         brier=_calibration(traces, "brier"), ece=_calibration(traces, "ece"),
+        withdrawn=round(_mean([float(tr.withdrawn) for tr in traces])),
     )
 
 

@@ -57,6 +57,8 @@ class ItemOut(BaseModel):
     prediction: str | None
     proba: dict[str, float]
     score: float
+    utility: float = Field(description="What answering it is worth to the model now (the queue's order); "
+                                       "the score when asked until the pool re-ranks it.")
     reason: str
     reason_text: str = Field(description="Why the item was asked, in a phrase for the analyst.")
     explanation: dict[str, Any] | None = Field(
@@ -93,7 +95,7 @@ def _item(entry: ReviewEntry, store: ReviewStore, now: float) -> ItemOut:
     it = entry.item
     return ItemOut(
         event_id=it.event_id, features=it.features, meta=it.meta, prediction=it.prediction, proba=it.proba,
-        score=it.score, reason=it.reason, reason_text=_phrase(it.reason),
+        score=it.score, utility=round(entry.priority, 6), reason=it.reason, reason_text=_phrase(it.reason),
         explanation=it.explanation, model_version=it.model_version,
         queried_at=format_ts(it.queried_at) if it.queried_at is not None else None,
         age_seconds=round(now - it.queried_at, 3) if it.queried_at is not None else None,
@@ -212,6 +214,19 @@ def answers(who: Analyst, desk: Desk,
         writer.writerow({k: _csv_cell(r.get(k)) for k in ANSWER_FIELDS})
     return Response(out.getvalue(), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="streamal-answers-{stamp}.csv"'})
+
+
+@router.get("/review/next", response_model=ItemOut, responses={204: {"description": "no open item for you now"}})
+def next_item(who: Analyst, desk: Desk) -> ItemOut | Response:
+    """The most useful open item you may answer now, claimed for you (204 when there is none).
+
+    Decided when you ask: the queue is re-ranked as the model learns, and
+    questions the model has answered for itself are withdrawn.
+    """
+    entry = desk.store.next_for(who)
+    if entry is None:
+        return Response(status_code=204)
+    return _item(entry, desk.store, desk.clock())
 
 
 @router.get("/review/{event_id}", response_model=ItemOut)

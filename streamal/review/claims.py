@@ -42,7 +42,7 @@ class AnalystRules:
 
     def open_items(self, *, reason: str | None = None, annotator: str | None = None,
                    available: bool = False, limit: int = 50, offset: int = 0) -> tuple[list[ReviewEntry], int]:
-        """Open items, most valuable first (drift first, then by score); and how many match.
+        """Open items, most valuable first (drift first, then by their worth now); and how many match.
 
         ``annotator``: leave out what they skipped or answered; with ``available``, also
         what another analyst holds.
@@ -59,8 +59,23 @@ class AnalystRules:
                 if available and e.claimed_by not in (None, annotator):
                     continue
                 entries.append(e)
-            entries.sort(key=lambda e: (REASON_ORDER.get(e.item.reason, 3), -e.item.score, e.added_at))
+            entries.sort(key=lambda e: (REASON_ORDER.get(e.item.reason, 3), -e.priority, e.added_at))
             return entries[offset:offset + limit], len(entries)
+
+    def next_for(self, annotator: str) -> ReviewEntry | None:
+        """The most useful open item ``annotator`` may answer now, claimed for them; ``None`` if there is none.
+
+        Decided when asked (the pool is re-ranked as the model learns), and claimed in
+        the same step, so two analysts asking at once never get the same item.
+        """
+        with self._lock:
+            for entry in self.open_items(annotator=annotator, available=True, limit=len(self._entries) or 1)[0]:
+                try:
+                    self.claim(entry.item.event_id, annotator)
+                except ReviewConflict:
+                    continue
+                return entry
+            return None
 
     def check_answerable(self, event_id: str, annotator: str) -> ReviewEntry:
         """Raise unless ``annotator`` may answer ``event_id`` now."""

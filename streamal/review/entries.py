@@ -7,14 +7,15 @@ store's module holds the workflow and this one the records it works on.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import MISSING, Field, dataclass, field, fields
+from typing import Any
 
 from streamal.core.pending import PendingItem
+from streamal.core.pool import REASON_ORDER
 from streamal.errors import StreamalError
 
 __all__ = ["REASON_ORDER", "Answer", "ReviewConflict", "ReviewEntry", "UnknownItem", "majority"]
 
-REASON_ORDER = {"drift": 0, "uncertainty": 1, "seed": 2, "explore": 3, "random": 4}
 
 
 class UnknownItem(StreamalError):
@@ -53,6 +54,22 @@ class ReviewEntry:
     agreed: str | None = None
     closed_at: float | None = None
     handed: bool = False  # the agreed label went to the learner
+    utility: float | None = None  # the question's worth to the model now (re-ranked); None: as when it was asked
+    withdrawn: str | None = None  # why the service took the question back (the model answered it for itself)
+
+    def __setstate__(self, state: object) -> None:
+        # entries checkpointed before a field was added hold fewer values: the rest take their defaults
+        values = state[1] if isinstance(state, tuple) and len(state) == 2 and isinstance(state[1], dict) else state
+        if isinstance(values, dict):
+            for f in _FIELDS:
+                object.__setattr__(self, f.name, values[f.name] if f.name in values else _default(f))
+        else:  # pragma: no cover - no other shape is written
+            raise TypeError(f"cannot restore a review entry from {type(state).__name__}")
+
+    @property
+    def priority(self) -> float:
+        """How much answering it is worth now: its re-ranked utility, else its score when asked."""
+        return self.item.score if self.utility is None else self.utility
 
     def live_answers(self) -> list[Answer]:
         return [a for a in self.answers if not a.retracted]
@@ -60,6 +77,17 @@ class ReviewEntry:
     @property
     def open(self) -> bool:
         return self.agreed is None and not self.dropped
+
+
+_FIELDS = fields(ReviewEntry)
+
+
+def _default(f: Field[Any]) -> Any:
+    if f.default is not MISSING:
+        return f.default
+    if f.default_factory is not MISSING:
+        return f.default_factory()
+    raise TypeError(f"a checkpointed review entry has no {f.name!r}")
 
 
 def majority(answers: list[Answer]) -> str:

@@ -32,7 +32,8 @@ def summarize(entries: list[ReviewEntry]) -> dict[str, Any]:
     return {
         "open": sum(open_by_reason.values()),
         "answered": len(answered),
-        "dropped": sum(e.dropped for e in entries),
+        "dropped": sum(e.dropped and e.withdrawn is None for e in entries),
+        "withdrawn": sum(e.withdrawn is not None for e in entries),
         "open_by_reason": dict(open_by_reason),
         "by_annotator": dict(by_annotator),
         "median_answer_seconds": statistics.median(times) if times else None,

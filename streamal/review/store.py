@@ -276,6 +276,41 @@ class ReviewStore(AnalystRules):
                 entry.closed_at = self.clock()
                 self._closing(event_id)
 
+    def apply_withdraw(self, event_id: str, why: str) -> bool:
+        """The service took the question back (``why``): closed like a drop; ``False`` if it was not open."""
+        with self._lock:
+            entry = self._entries.get(event_id)
+            if entry is None or not entry.open:
+                return False
+            entry.dropped = True
+            entry.withdrawn = why
+            entry.claimed_by, entry.claim_until = None, 0.0
+            entry.closed_at = self.clock()
+            self._closing(event_id)
+            return True
+
+    def top_unanswered(self, reasons: frozenset[str], limit: int) -> list[ReviewEntry]:
+        """The first ``limit`` open items of the queue with one of ``reasons``, unanswered and unclaimed.
+
+        What the pool re-ranks: only the top of the queue is looked at again, not every item.
+        """
+        with self._lock:
+            entries, _ = self.open_items(limit=len(self._entries) or 1)
+            out = []
+            for e in entries:
+                if e.item.reason in reasons and not e.live_answers() and e.claimed_by is None:
+                    out.append(e)
+                    if len(out) >= limit:
+                        break
+            return out
+
+    def set_utility(self, event_id: str, utility: float) -> None:
+        """The question's worth to the model now (the queue is ordered by it)."""
+        with self._lock:
+            entry = self._entries.get(event_id)
+            if entry is not None:
+                entry.utility = utility
+
     def due(self, now: float) -> list[tuple[str, str, float]]:
         """Agreed items whose undo window is over: ``(event_id, label, closed_at)``, each handed out once."""
         with self._lock:

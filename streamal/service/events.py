@@ -33,8 +33,10 @@ class EventHandler:
     """Turns event records into predictions, review items and labels on the outputs."""
 
     def __init__(self, settings: Settings, learner: Learner, outputs: Outputs, metrics: Metrics,
-                 clock: Callable[[], float] = time.time, crashes: CrashPoints = NO_CRASHES) -> None:
+                 clock: Callable[[], float] = time.time, crashes: CrashPoints = NO_CRASHES,
+                 on_query: Callable[[str], None] | None = None) -> None:
         self.settings = settings
+        self.on_query = on_query
         self.crashes = crashes
         self.learner = learner
         self.outputs = outputs
@@ -72,6 +74,8 @@ class EventHandler:
         self.crashes.reached("sent")
         if decision.query is not None:
             self._queried[decision.query.reason].inc()
+            if self.on_query is not None:
+                self.on_query(event.id)
         if decision.alarms:
             m.count_alarms(decision.alarms, self.learner.model_version, self.clock())
         self._scored.inc()

@@ -55,6 +55,7 @@ from streamal.service.kafka import (
     open_topic_reader,
 )
 from streamal.service.metrics import Metrics
+from streamal.service.pool import ReviewPool
 from streamal.service.routing import LabelRouter, Waiting
 from streamal.service.side import SideHandler
 from streamal.wire.files import read_labelled
@@ -97,6 +98,7 @@ class Service:
         self.router = LabelRouter(self.learner, review)
         self.side_handler = SideHandler(settings, self.router, metrics, clock=clock)
         self.event_handler: EventHandler | None = None
+        self.pool: ReviewPool | None = None
         self.outputs: Outputs | None = None
         self.events: EventsConsumer | None = None
         self.side: TopicReader | None = None
@@ -130,8 +132,14 @@ class Service:
             create=s.create_topics,
         )
         self.outputs = open_outputs(access, max_output_bytes=s.max_output_bytes)
+        outputs = self.outputs
+
+        def publish_review(event_id: str, msg: dict[str, Any]) -> None:
+            outputs.send(s.review_topic, event_id.encode(), fit(msg, s.max_output_bytes))
+
+        self.pool = ReviewPool(self.learner, self.review, publish_review)
         self.event_handler = EventHandler(s, self.learner, self.outputs, self.metrics, clock=self.clock,
-                                          crashes=self.crashes)
+                                          crashes=self.crashes, on_query=self.pool.asked)
         self.side = open_topic_reader(access, [s.review_topic, s.labels_topic], self.side_handler.positions,
                                 fetch_max_bytes=max(52_428_800, 2 * s.max_output_bytes),
                                 max_partition_fetch_bytes=max(1_048_576, 2 * s.max_output_bytes))
@@ -250,6 +258,8 @@ class Service:
                     self.commits.processed((record.topic, record.partition), record.offset + 1)
                 side.handle(self.side.poll(max_records=2000))
                 side.tick(review_caught_up=self.side.caught_up(self.settings.review_topic))
+                if self.pool is not None and (gone := self.pool.tick()):
+                    self.metrics.review_items.labels(outcome="withdrawn").inc(gone)
                 if not self.health.ready:
                     if self._joined.is_set():
                         self.health.set_ready(True, f"joined group {self.settings.group_id}")

@@ -25,7 +25,7 @@ __all__ = ["REVIEW_OUTCOMES", "Metrics"]
 logger = logging.getLogger(__name__)
 
 #: What became of a record read from the review topic.
-REVIEW_OUTCOMES = ("added", "known", "dropped", "invalid")
+REVIEW_OUTCOMES = ("added", "known", "dropped", "withdrawn", "invalid")
 
 #: Scoring one event takes tens of microseconds (hat) to a millisecond (arf).
 PROCESSING_BUCKETS = (

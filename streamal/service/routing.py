@@ -80,6 +80,11 @@ class LabelRouter:
         self.review.apply_drop(event_id)
         self.learner.forget(event_id)
 
+    def withdrawn(self, event_id: str, why: str) -> None:
+        """The service that asked took the question back (a replica's :class:`~streamal.service.pool.ReviewPool`)."""
+        self.review.apply_withdraw(event_id, why)
+        self.learner.forget(event_id)
+
     # -- the labels topic -----------------------------------------------------------------------
 
     def label(self, label: Label, now: float) -> list[LearnResult]:

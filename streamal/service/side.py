@@ -83,6 +83,9 @@ class SideHandler:
                 self.router.drop(msg["event_id"])
                 self.metrics.review_items.labels(outcome="dropped").inc()
                 return
+            if msg.get("status") == "withdrawn" and isinstance(msg.get("event_id"), str):
+                self.router.withdrawn(msg["event_id"], str(msg.get("why") or "withdrawn"))
+                return
             item = PendingItem.from_review(msg, self.settings.max_features)
         except (orjson.JSONDecodeError, ValueError, TypeError, InvalidEvent) as exc:
             self._invalid(record, str(exc))

@@ -22,6 +22,7 @@ async function api(path, options = {}) {
     headers: { "Authorization": `Bearer ${state.token}`, "Content-Type": "application/json", ...(options.headers || {}) },
   });
   if (res.status === 401) { signOut("That token is not valid."); throw new ApiError(401, "unauthorised"); }
+  if (res.status === 204) return null;
   const body = await res.json().catch(() => ({}));
   if (!res.ok) {
     const detail = body.detail ? (typeof body.detail === "string" ? body.detail : JSON.stringify(body.detail)) : res.statusText;
@@ -175,12 +176,15 @@ async function open(item) {
   }
 }
 
+// The pool decides what comes next when it is asked (re-ranked as the model learns), and claims it for us.
 async function openNext() {
-  for (const it of state.items) {
-    if (heldByOther(it)) continue;
-    if (await open(it)) return;
+  try {
+    const item = await api("/api/review/next");
+    show(item && item.event_id ? item : null);
+  } catch (e) {
+    flash(e.message, true);
+    show(null);
   }
-  show(null);
 }
 
 async function refresh(keepCurrent = true) {
