@@ -121,3 +121,26 @@ def test_decisions_taken_while_labels_are_late_reach_the_strategy_as_unasked():
     theta = strategy.theta
     strategy.observe(Observation({"a": 0.5, "b": 0.5}, {}), 0.5, "unasked")  # its bar stays where it was
     assert strategy.theta == theta
+
+
+@pytest.mark.parametrize("discount", [0.0, 1.0])
+def test_questions_on_their_way_discount_their_region(discount):
+    """Labels late: the most uncertain region has questions on their way, so the next ones go elsewhere too."""
+    s = Sampler(make_strategy("margin"), LearnerConfig(budget=0.1, seed_size=0, audit_share=0.0, late_explore=0.0,
+                                                       pending_discount=discount, seed=2))
+    rng = random.Random(1)
+    asked = {"a": 0, "b": 0}
+    for i in range(6000):
+        region = "a" if rng.random() < 0.5 else "b"
+        sure = 0.5 + 0.02 * rng.random() if region == "a" else 0.62 + 0.02 * rng.random()
+        x = {"u": (5.0 if region == "a" else -5.0) + rng.gauss(0, 0.1), "v": rng.gauss(0, 0.1)}
+        d = s.decide({"p": sure, "q": 1 - sure}, x, n_learned=100, now=float(i), backlog=sum(asked.values()),
+                     key=f"e{i}")
+        if d is not None and i >= 1000:  # (the first events teach the regions' scales)
+            asked[region] += 1
+    share_b = asked["b"] / sum(asked.values())
+    if discount:
+        assert share_b > 0.3, asked  # a label for the other region is worth more than a fourth question on a
+        assert len(s.on_the_way) > 0
+    else:
+        assert share_b < 0.05, asked  # plain margin: every question on the one region

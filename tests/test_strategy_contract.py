@@ -6,6 +6,8 @@
   never more than ``budget * events + seed`` at any point, with labels at
   once, labels late, and no labels at all; and no window of events sees more
   than the budget's share of non-seed queries (give or take the pace's slack);
+* questions on their way (the pending discount) change which events are
+  asked, never how many;
 * its decisions survive a pickle round trip (a checkpoint) unchanged;
 * the same seed gives the same decisions.
 """
@@ -67,13 +69,24 @@ def sampler(name: str, budget: float, seed: int = 1, seed_size: int = 20, window
     return Sampler(make_strategy(name, seed=seed), cfg)
 
 
-def drive(s: Sampler, n: int, *, labels_from: int | None = 0, seed: int = 0, classes: int = 2) -> list:
-    """Run ``n`` events through ``s``; labels count as learned from event ``labels_from`` on (``None``: never)."""
+def drive(s: Sampler, n: int, *, labels_from: int | None = 0, seed: int = 0, classes: int = 2,
+          lag: int = 300) -> list:
+    """Run ``n`` events through ``s``; labels count as learned from event ``labels_from`` on (``None``: never).
+
+    Each question is on its way (it discounts its region) until its answer comes ``lag`` events later,
+    once labels come at all.
+    """
     out = []
     model = Votes()
+    asked: list[tuple[int, str]] = []
     for i, (proba, x) in enumerate(events(n, seed, classes)):
         learned = 0 if labels_from is None or i < labels_from else i - labels_from + s.seed_size
-        out.append(s.decide(proba, x, n_learned=learned, model=model, now=float(i)))
+        while asked and labels_from is not None and i >= labels_from and asked[0][0] + lag <= i:
+            s.answered(asked.pop(0)[1])
+        decision = s.decide(proba, x, n_learned=learned, model=model, now=float(i), backlog=len(asked), key=str(i))
+        if decision is not None:
+            asked.append((i, str(i)))
+        out.append(decision)
         assert s.cap.queries <= s.budget * s.cap.events + s.seed_size + 1e-9, "spent ahead of the credit"
     return out
 

@@ -270,13 +270,17 @@ class Sampler:
 
     def _ask_strategy(self, obs: Observation, base: float, boost: float, now: float, pending: int) -> Query | None:
         strategy, cap = self.strategy, self.cap
-        utility = strategy.utility(obs)
+        on_the_way = 0
         if self.pending_discount > 0 and len(self.on_the_way):
-            # questions already on their way to the analysts about this region: this one is worth less
-            # (as if they were answered already; see the module's text)
             self._last_region = None
             on_the_way = self.on_the_way.count(self._region(obs.x), cap.events)
-            utility /= 1.0 + self.pending_discount * on_the_way
+        if strategy.simulates_pending:
+            obs.on_the_way = self.pending_discount * on_the_way
+            utility = strategy.utility(obs)
+        else:
+            # questions already on their way to the analysts about this region: this one is worth less
+            # (as if they were answered already; see the module's text)
+            utility = strategy.utility(obs) / (1.0 + self.pending_discount * on_the_way)
         rate = base * boost if boost > 1.0 else self._paced(base)  # a boost spends the reserve
         answer: Ask
         unasked = self.late_explore > 0 and pending > 0 and self._rng.random() < pending / (pending + self.late_explore)

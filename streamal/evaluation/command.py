@@ -53,7 +53,21 @@ def verdicts(ev: Evaluation) -> list[str]:
             f"({r.accuracy:.3f} against {passive.accuracy:.3f}), kappa {r.kappa - passive.kappa:+.3f}; "
             f"{100 * (r.accuracy - rnd.accuracy):+.1f} points against random at the same budget"
             f"{_against(r)}")
+        if r.discovery:  # rare classes: macro-F1 and how soon each was found, beside random's
+            found = "; ".join(
+                f"{c} ({d['events']} events): {_found(d, 'asked')} (random: "
+                f"{_found(rnd.discovery.get(c, {}), 'asked')}), {_found(d, 'predicted')} (random: "
+                f"{_found(rnd.discovery.get(c, {}), 'predicted')})" for c, d in r.discovery.items())
+            lines.append(f"  {r.strategy} @ {r.budget:.0%}: macro-F1 {r.macro_f1:.3f} against random's "
+                         f"{rnd.macro_f1:.3f}; rare classes: {found}")
     return lines
+
+
+def _found(d: dict[str, int | None], what: str) -> str:
+    """"asked after 3 of its events", "never predicted right"..."""
+    events = d.get("queried_after" if what == "asked" else "predicted_after")
+    verb = "asked" if what == "asked" else "predicted right"
+    return f"never {verb}" if events is None else f"{verb} after {events} of its events"
 
 
 def _against(r: RunSummary) -> str:

@@ -64,6 +64,7 @@ def _run(
         trace.decision_seconds += time.perf_counter() - t0
         if ask:
             trace.queried.append(t)
+            trace.classes.queried(y)
             trace.labels += 1
             oracle.ask(t, str(t), y, x)
             if delay == 0:

@@ -17,7 +17,8 @@ __all__ = ["format_table", "write_results"]
 
 CSV_FIELDS = (
     "strategy", "budget", "model", "kind", "default", "seeds", "n", "accuracy", "accuracy_std", "kappa",
-    "kappa_temporal", "labels", "label_share", "labels_to_95", "accuracy_after_drift", "recovery",
+    "kappa_temporal", "macro_f1", "balanced_accuracy", "vs_random", "p_vs_random", "headroom_closed",
+    "data_efficiency", "labels", "label_share", "labels_to_95", "accuracy_after_drift", "recovery",
     "brier", "ece", "decision_us", "seconds",
 )
 
@@ -30,14 +31,15 @@ def _fmt_list(values: list[Any], digits: int = 3) -> str:
 
 def format_table(ev: Evaluation) -> str:
     """The results as an aligned text table (Markdown-compatible)."""
-    head = ["strategy", "budget", "accuracy", "kappa", "kappa-t", "labels", "labels to 95%",
+    head = ["strategy", "budget", "accuracy", "macro-F1", "bal. acc", "kappa", "kappa-t", "labels", "labels to 95%",
             "after drift", "recovery (events)", "Brier", "ECE", "µs/decision", "seconds"]
     rows = []
     for r in ev.runs:
         name = r.strategy + (" (default)" if r.default else "")
         acc = f"{r.accuracy:.3f}" + (f" ± {r.accuracy_std:.3f}" if r.seeds > 1 else "")
         rows.append([
-            name, "-" if r.budget is None else f"{r.budget:g}", acc, f"{r.kappa:.3f}", f"{r.kappa_temporal:+.3f}",
+            name, "-" if r.budget is None else f"{r.budget:g}", acc, f"{r.macro_f1:.3f}", f"{r.balanced_accuracy:.3f}",
+            f"{r.kappa:.3f}", f"{r.kappa_temporal:+.3f}",
             str(r.labels), "-" if r.labels_to_95 is None else str(r.labels_to_95),
             _fmt_list(r.accuracy_after_drift), _fmt_list(r.recovery),
             "-" if r.brier is None else f"{r.brier:.3f}", "-" if r.ece is None else f"{r.ece:.3f}",

@@ -23,6 +23,7 @@ from streamal.core.learner import Learner
 from streamal.core.names import model_name, strategy_name
 from streamal.errors import ConfigError
 from streamal.evaluation.analysts import Analysts, AnswerTimes
+from streamal.evaluation.classes import ClassTracker
 from streamal.evaluation.streams import Pair
 from streamal.wire.messages import Event, Label
 
@@ -78,7 +79,8 @@ class Trace:
     seed: int
     correct: bytearray = field(default_factory=bytearray)
     queried: list[int] = field(default_factory=list)
-    confusion: Counter[tuple[str, str]] = field(default_factory=Counter)
+    reasons: list[str] = field(default_factory=list)  # of each query, in order
+    classes: ClassTracker = field(default_factory=ClassTracker)
     labels: int = 0
     seconds: float = 0.0
     decision_seconds: float = 0.0
@@ -91,6 +93,11 @@ class Trace:
         return len(self.correct)
 
     @property
+    def confusion(self) -> Counter[tuple[str, str]]:
+        """``{(truth, prediction): events}`` (a prediction of ``""``: none yet)."""
+        return self.classes.confusion
+
+    @property
     def accuracy(self) -> float:
         return sum(self.correct) / self.n if self.n else 0.0
 
@@ -98,7 +105,7 @@ class Trace:
         """One event's prediction (and its probabilities, for the calibration) against the truth."""
         ok = prediction == truth
         self.correct.append(1 if ok else 0)
-        self.confusion[(truth, "" if prediction is None else prediction)] += 1
+        self.classes.record(truth, prediction)
         if proba:
             self.calibration.update(proba, truth)
 
@@ -175,6 +182,8 @@ def run_learner(
                 oracle.ask(t, event_id, y, x)
         elif decision.query is not None:
             trace.queried.append(t)
+            trace.reasons.append(decision.query.reason)
+            trace.classes.queried(y)
             trace.labels += 1
             if team is not None:
                 team.ask(t, event_id, y, x, decision.query.reason, decision.query.score)

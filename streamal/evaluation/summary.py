@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from streamal.core.agreement import cohen_kappa
+from streamal.evaluation.classes import per_class
 from streamal.evaluation.measures import kappa_temporal, labels_to_reach, prefix_sums, recovery_time
 from streamal.evaluation.runs import PASSIVE, RANDOM, Trace
 
@@ -48,6 +49,13 @@ class RunSummary:
     headroom_closed: float | None = None  # (this - random) / (passive - random)
     data_efficiency: float | None = None  # labels random needs for this accuracy / this run's labels
     withdrawn: int = 0  # questions the simulated analysts' pool withdrew (mean over the seeds)
+    macro_f1: float = 0.0  # mean F1 over the classes that occur (mean over the seeds)
+    balanced_accuracy: float = 0.0  # mean recall over the classes
+    recall: dict[str, float] = field(default_factory=dict)  # per class, mean over the seeds
+    # per rare class: its events, and the median over the seeds of how many passed before the first was queried
+    # and before the first was predicted right (None: never, in more than half the seeds)
+    discovery: dict[str, dict[str, int | None]] = field(default_factory=dict)
+    confusion: dict[str, dict[str, int]] = field(default_factory=dict)  # truth -> prediction -> events, all seeds
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -111,7 +119,39 @@ def summarise(
         per_seed=[round(a, 6) for a in accs],
         brier=_calibration(traces, "brier"), ece=_calibration(traces, "ece"),
         withdrawn=round(_mean([float(tr.withdrawn) for tr in traces])),
+        **_class_measures(traces),
     )
+
+
+def _median_or_never(values: list[int | None]) -> int | None:
+    """The median of ``values``, with ``None`` (never) counting as later than any number."""
+    ordered = sorted(values, key=lambda v: (v is None, v or 0))
+    mid = ordered[(len(ordered) - 1) // 2] if ordered else None
+    return mid
+
+
+def _class_measures(traces: list[Trace]) -> dict[str, Any]:
+    """Macro-F1, balanced accuracy, recall per class, discovery of the rare classes, the summed confusion."""
+    figures = [per_class(tr.confusion) for tr in traces]
+    classes = sorted({c for f in figures for c in f.recall})
+    confusion: dict[str, dict[str, int]] = {}
+    for tr in traces:
+        for (truth, pred), k in tr.confusion.items():
+            row = confusion.setdefault(truth, {})
+            row[pred or "(none)"] = row.get(pred or "(none)", 0) + k
+    first = traces[0].classes
+    discovery = {
+        c: {"events": first.seen[c],
+            "queried_after": _median_or_never([tr.classes.discovery(c)[0] for tr in traces]),
+            "predicted_after": _median_or_never([tr.classes.discovery(c)[1] for tr in traces])}
+        for c in first.rare()
+    }
+    return {
+        "macro_f1": round(_mean([f.macro_f1 for f in figures]), 6),
+        "balanced_accuracy": round(_mean([f.balanced_accuracy for f in figures]), 6),
+        "recall": {c: round(_mean([f.recall.get(c, 0.0) for f in figures]), 6) for c in classes},
+        "discovery": discovery, "confusion": confusion,
+    }
 
 
 def _calibration(traces: list[Trace], measure: str) -> float | None:

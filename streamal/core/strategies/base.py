@@ -57,6 +57,7 @@ class Observation:
     proba: Mapping[str, float]
     x: Mapping[str, Any]
     model: Any = None
+    on_the_way: float = 0.0  # questions already on their way to the analysts about this event's region
 
 
 class RankFilter:
@@ -110,6 +111,9 @@ class Strategy(ABC):
     """Base class of query strategies. Subclasses set ``name`` and write ``utility``."""
 
     name: ClassVar[StrategyName]
+    #: Whether :meth:`utility` itself accounts for ``Observation.on_the_way`` (Forgetting and Simulating);
+    #: otherwise the sampler divides the utility by ``1 + pending_discount * on_the_way``.
+    simulates_pending: ClassVar[bool] = False
 
     def __init__(self, seed: int = 42) -> None:
         self.seed = seed

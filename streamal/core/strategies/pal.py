@@ -107,6 +107,7 @@ class PAL(Strategy):
     """
 
     name = "pal"
+    simulates_pending = True
 
     def __init__(self, seed: int = 42, bits: int = 8, half_life: float = 2000.0, posterior: str = "model") -> None:
         super().__init__(seed)
@@ -146,6 +147,11 @@ class PAL(Strategy):
         cell = self._cell(obs.x)
         density = (self._events.get(cell, t) + 1.0) / (self._events.get(None, t) + 1.0)
         n, k = self._label_stats(cell, obs.proba, t)
+        if obs.on_the_way:
+            # Forgetting and Simulating: the questions on their way count as labelled already, with the
+            # model's own probabilities (k grows by the top probability for each)
+            top = max(obs.proba.values()) if obs.proba else 0.5
+            n, k = n + obs.on_the_way, k + obs.on_the_way * top
         return density * probabilistic_gain(n, k)
 
     def observe(self, obs: Observation, utility: float, outcome: Outcome) -> None:
