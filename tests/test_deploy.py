@@ -44,13 +44,13 @@ def test_promtool_checks_the_config_and_the_rules(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     result = promtool("check", "rules", str(ALERTS))
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "10 rules found" in result.stdout
+    assert "12 rules found" in result.stdout
 
 
 def test_every_alert_has_a_severity_a_summary_and_a_runbook():
     rules = yaml.safe_load(ALERTS.read_text())["groups"][0]["rules"]
     names = [r["alert"] for r in rules]
-    assert len(names) == len(set(names)) == 10
+    assert len(names) == len(set(names)) == 12
     for r in rules:
         assert re.fullmatch(r"(?:[A-Z][a-z]+)+", r["alert"]), r["alert"]  # CamelCase
         assert r["labels"]["severity"] in {"critical", "warning", "info"}
@@ -74,6 +74,14 @@ SCENARIOS = {
          f'streamal_accuracy_labels{{{M},instance="bad",estimate="audit"}}': "80x40",
          f'streamal_accuracy_labels{{{M},instance="good",estimate="audit"}}': "80x40"},
         "30m", {"estimate": "audit", "job": "streamal"}),
+    "StreamalClassRecallFell": (
+        {f'streamal_audit_recall{{{M},instance="bad",class="c2"}}': "0.9x60 0.3x40",
+         f'streamal_audit_recall{{{M},instance="good",class="c2"}}': "0.9x100"},
+        "85m", {"class": "c2", "job": "streamal"}),
+    "StreamalNewClass": (
+        {f'streamal_new_class_timestamp_seconds{{{M},instance="bad"}}': "0 0 0 0 0 300 300 300 300 300",
+         f'streamal_new_class_timestamp_seconds{{{M},instance="good"}}': "0x10"},
+        "7m", {"job": "streamal"}),
     "StreamalQueryRateOverBudget": (
         {f'streamal_events_total{{{M},instance="bad",outcome="scored"}}': "0+600x60",
          f'streamal_queries_total{{{M},instance="bad",reason="uncertainty"}}': "0+120x60",

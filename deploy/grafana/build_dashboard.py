@@ -85,6 +85,10 @@ def build() -> dict[str, Any]:
             "{{instance}} {{detector}}")], width=6, kind="timeseries", drawStyle="bars")
     panel("Labels learned (model version), by instance",
           [(f"max by (instance) ({m('streamal_model_version')})", "{{instance}}")], width=6, kind="stat")
+    panel("Classes learned (new classes since start), by instance",
+          [(f"max by (instance) ({m('streamal_classes_total')})", "{{instance}}")], width=6, kind="stat")
+    panel("Audit recall per class (unbiased; top classes, the rest as other)",
+          [(f"max by (class) ({m('streamal_audit_recall')})", "{{class}}")], width=18)
     panel("Review backlog", [(f"max by (instance) ({m('streamal_review_backlog')})", "{{instance}}")], width=8)
     panel("Oldest open review item",
           [(f"max by (instance) ({m('streamal_review_backlog_age_seconds')})", "{{instance}}")], unit="s", width=8)

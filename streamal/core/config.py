@@ -66,9 +66,15 @@ class LearnerConfig:
     late_explore
         While labels are late, give ``pending / (pending + late_explore)`` of the decisions to random
         exploration (0: never); see :class:`~streamal.core.sampling.Sampler`.
+    explore_share
+        While labels are outstanding, this share of the strategy's decisions are random exploration
+        (``explore``): a small, separate share that keeps a lagging model from only ever seeing its own doubts.
     pending_discount
         A question already on its way (queried, label not back) in an event's region divides the event's
         utility by ``1 + pending_discount * on_the_way`` (0: off); see :class:`~streamal.core.sampling.Sampler`.
+    novelty_share
+        Most share of the queries that may go to novel events (unlike anything labelled so far, reason
+        ``novelty``; :class:`~streamal.core.novelty.NoveltyWatch`); 0: never.
     stopping
         Stop asking beyond the audit once the model's predictions stop changing
         (:class:`~streamal.core.stopping.StoppingRule`); drift or a fall in audit accuracy resumes.
@@ -94,7 +100,9 @@ class LearnerConfig:
     categorical: tuple[str, ...] = ()
     stopping: bool = False
     late_explore: float = 10.0
+    explore_share: float = 0.0
     pending_discount: float = 1.0
+    novelty_share: float = 0.2
     seed: int = 42
 
     def changes(self, other: LearnerConfig) -> dict[str, tuple[Any, Any]]:

@@ -101,6 +101,7 @@ class LearnerStats:
     schema_mismatches: int
     saturated: bool
     stop_agreement: float | None
+    audit_by_class: dict[str, tuple[float, float, int]] = field(default_factory=dict)
 
 
 class Learner:
@@ -130,6 +131,10 @@ class Learner:
         self.accuracy: dict[Estimate, deque[bool]] = {
             name: deque(maxlen=config.accuracy_window) for name in ESTIMATES
         }
+        # (truth, prediction) of the last accuracy_window audit labels: per-class recall and precision
+        self.audit_pairs: deque[tuple[str, str]] = deque(maxlen=config.accuracy_window)
+        #: Classes learned for the first time and not yet reported (the service logs and counts them).
+        self.new_classes: list[str] = []
         #: Set to a clock (e.g. ``time.perf_counter``) to add up the time spent deciding in ``decision_seconds``.
         self.timer: Callable[[], float] | None = None
         self.decision_seconds = 0.0
@@ -214,7 +219,9 @@ class Learner:
         if query is not None:
             item = PendingItem(
                 event.id, event.features, event.meta, prediction, proba,
-                round(query.score, 6), query.reason, self.model_version, now, explain(self.model, x, prediction),
+                round(query.score, 6), query.reason, self.model_version, now,
+                ({"novel": list(query.novel)} if query.novel else {"new_class": query.new_class}
+                 if query.new_class else explain(self.model, x, prediction)),
             )
             if event.id not in self.labelled:
                 self.pending.add(item)
@@ -266,6 +273,7 @@ class Learner:
             self.accuracy["queried"].append(correct)
             if item.reason == "random":
                 self.accuracy["audit"].append(correct)
+                self.audit_pairs.append((label.label, item.prediction))
                 self.calibration.update(item.proba, label.label)
                 if self.stopping is not None:
                     audit = self.accuracy["audit"]
@@ -299,10 +307,14 @@ class Learner:
             x = self.schema.prepare(features, learn=True)
             self.model.learn_one(x, label)
             self.sampler.strategy.learn_one(x, label, audit=audit)
+            self.sampler.learned(x)
         except Exception as exc:  # noqa: BLE001 - one label must never stop the learner
             return f"the model could not learn it: {type(exc).__name__}: {exc}"
         if new_class:
             self.classes.append(label)
+            if self.model_version >= max(1, self.config.seed_size):  # (the classes of the cold start are no news)
+                self.new_classes.append(label)
+                self.sampler.on_new_class(label, x)
         self._class_counts[label] = self._class_counts.get(label, 0) + 1
         self.model_version += 1
         if self.stopping is not None:
@@ -381,7 +393,39 @@ class Learner:
             classes=len(self.classes), brier=self.calibration.brier(), ece=self.calibration.ece(),
             schema_mismatches=self.schema.mismatches, saturated=self.saturated,
             stop_agreement=self.stopping.last_agreement if self.stopping is not None else None,
+            audit_by_class=self.audit_by_class(),
         )
+
+    def audit_by_class(self, top: int = 10) -> dict[str, tuple[float, float, int]]:
+        """Per class, ``(recall, precision, audit labels)`` over the recent audit sample (unbiased).
+
+        The ``top`` classes with the most audit labels by name, the rest pooled as ``"other"`` (so a
+        metric labelled by class stays bounded, whatever the number of classes).
+
+        >>> learner = Learner()
+        >>> learner.audit_pairs.extend([("ok", "ok"), ("ok", "ok"), ("bad", "ok"), ("bad", "bad")])
+        >>> learner.audit_by_class()
+        {'bad': (0.5, 1.0, 2), 'ok': (1.0, 0.6666666666666666, 2)}
+        """
+        support: dict[str, int] = {}
+        for truth, _ in self.audit_pairs:
+            support[truth] = support.get(truth, 0) + 1
+        kept = set(sorted(support, key=lambda c: (-support[c], c))[:top])
+
+        def name(c: str) -> str:
+            return c if c in kept else "other"
+
+        hits: dict[str, int] = {}
+        told: dict[str, int] = {}
+        seen: dict[str, int] = {}
+        for truth, pred in self.audit_pairs:
+            t, p = name(truth), name(pred)
+            seen[t] = seen.get(t, 0) + 1
+            told[p] = told.get(p, 0) + 1
+            if truth == pred:
+                hits[t] = hits.get(t, 0) + 1
+        return {c: (hits.get(c, 0) / seen[c], hits.get(c, 0) / told[c] if told.get(c) else math.nan, seen[c])
+                for c in sorted(seen)}
 
     def accuracy_estimates(self) -> dict[Estimate, float]:
         """Recent accuracy of the audit sample (unbiased) and of all queried events; NaN before any label."""

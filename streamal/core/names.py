@@ -19,8 +19,8 @@ __all__ = [
 #: What became of a label.
 Outcome = Literal["learned", "unknown", "duplicate", "invalid"]
 #: Why an event was queried: the cold-start seed, the strategy's choice (during a drift boost: ``drift``),
-#: exploration (spending paced back up, or a nil utility), or the random audit.
-Reason = Literal["seed", "uncertainty", "drift", "explore", "random"]
+#: exploration (spending paced back up, or a nil utility), the random audit, or novelty (unlike anything labelled).
+Reason = Literal["seed", "uncertainty", "drift", "explore", "random", "novelty"]
 #: Which labelled events an accuracy estimate is over: the random audit only (unbiased), or all queried.
 Estimate = Literal["audit", "queried"]
 ModelName = Literal["linear", "hat", "arf", "auto"]
@@ -39,6 +39,8 @@ REASON_PHRASES: dict[Reason, str] = {
     "explore": "Picked at random to explore: labels are late or the model was sure, and a random look "
                "keeps it from only ever seeing its own doubts.",
     "random": "A random audit sample: your answer measures the model's accuracy without bias.",
+    "novelty": "Unlike anything labelled so far: the model has never been taught about events like this one, "
+               "however sure it sounds.",
 }
 ESTIMATES: tuple[Estimate, ...] = get_args(Estimate)
 MODEL_NAMES: tuple[ModelName, ...] = get_args(ModelName)

@@ -25,8 +25,8 @@ from streamal.core.learner import Learner
 
 __all__ = ["REASON_ORDER", "WITHDRAWABLE", "WITHDRAW_BELOW", "Verdict", "assess"]
 
-#: The queue's order by reason, before worth: drift first, the audit last.
-REASON_ORDER = {"drift": 0, "uncertainty": 1, "seed": 2, "explore": 3, "random": 4}
+#: The queue's order by reason, before worth: drift and novelty first, the audit last.
+REASON_ORDER = {"drift": 0, "novelty": 0, "uncertainty": 1, "seed": 2, "explore": 3, "random": 4}
 #: The reasons whose questions may be withdrawn (chosen by their utility).
 WITHDRAWABLE = frozenset({"uncertainty", "drift"})
 #: A question worth less than this share of the admission bar is withdrawn.

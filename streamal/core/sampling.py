@@ -71,6 +71,7 @@ from streamal.core.budget import SpendingCap
 from streamal.core.config import LearnerConfig
 from streamal.core.names import REASONS, Reason
 from streamal.core.neighbourhood import Cells, DecayingCounts, PendingCounts
+from streamal.core.novelty import NoveltyWatch, alike
 from streamal.core.strategies.base import Ask, Observation, Outcome, Strategy
 
 __all__ = ["REASONS", "Query", "Sampler"]
@@ -79,6 +80,8 @@ __all__ = ["REASONS", "Query", "Sampler"]
 PAYBACK_EVENTS = 200
 #: Credit the pace aims to keep in hand (so a query is always affordable when a valuable event comes).
 TARGET_CREDIT = 1.5
+#: Strategies that are baselines: they sample blindly by design, so the sampler adds no novelty queries to them.
+BASELINES = ("random", "periodic")
 #: Hyperplanes of the regions in which questions on their way are counted (``2**PENDING_BITS`` regions).
 PENDING_BITS = 8
 #: Credit beyond which the sampler spends what a strategy leaves unspent on random ``explore`` queries
@@ -88,10 +91,15 @@ EXPLORE_SLACK = 3.0
 
 @dataclass(frozen=True, slots=True)
 class Query:
-    """A decision to ask for a label: why, and how much it is worth (higher: more)."""
+    """A decision to ask for a label: why, and how much it is worth (higher: more).
+
+    ``novel``: for reason ``novelty``, the features outside what was labelled so far.
+    """
 
     reason: Reason
     score: float
+    novel: tuple[str, ...] = ()
+    new_class: str | None = None  # for reason ``novelty``: a look-alike of this class, just named by an analyst
 
 
 class Sampler:
@@ -108,6 +116,9 @@ class Sampler:
         self._regions = Cells(bits=PENDING_BITS)
         self._last_region: tuple[Mapping[str, Any], int] | None = None
         self.on_the_way = PendingCounts(horizon=config.window, max_items=config.max_pending)
+        self.novelty = NoveltyWatch()
+        self.novelty_queries = 0
+        self._new_class: tuple[str, dict[str, Any], int] | None = None
         self._queried_cells = DecayingCounts(half_life=config.window)
         self._query_times: deque[float] = deque()
         self._last_now: float | None = None
@@ -121,6 +132,12 @@ class Sampler:
             self._regions = Cells(bits=PENDING_BITS)
             self._last_region = None
             self.on_the_way = PendingCounts()
+        if "novelty" not in state:  # (the cover is rebuilt from the labels learned from now on)
+            self.novelty = NoveltyWatch()
+            self.novelty_queries = 0
+            self.novelty_share = 0.0
+        self.__dict__.setdefault("explore_share", 0.0)  # (reconfigure sets the settings' value)
+        self.__dict__.setdefault("_new_class", None)  # (reconfigure sets the settings' value)
 
     def reconfigure(self, config: LearnerConfig) -> None:
         """Take the tunable values of ``config`` (budget, audit share, window, boost, diversity, capacity).
@@ -138,6 +155,8 @@ class Sampler:
         self.max_backlog = config.max_backlog
         self.late_explore = config.late_explore
         self.pending_discount = config.pending_discount
+        self.explore_share = config.explore_share
+        self.novelty_share = config.novelty_share
         self.on_the_way.horizon = config.window
         self.on_the_way.max_items = config.max_pending
         self.cap.reconfigure(config.budget, config.window, bank=max(config.seed_size, config.budget * config.window))
@@ -218,6 +237,8 @@ class Sampler:
         """
         query = self._decide(proba, x, n_learned=n_learned, model=model, now=now, backlog=backlog,
                              saturated=saturated)
+        if query is not None:
+            self.novelty.cover(x)  # its label will cover it: the next novel event is somewhere else
         if self.pending_discount > 0:
             if query is not None and key is not None:
                 self.on_the_way.asked(key, self._region(x), self.cap.events)
@@ -237,8 +258,23 @@ class Sampler:
         """The label of ``key`` came back, or its question was dropped: it no longer discounts its region."""
         self.on_the_way.answered(key)
 
+    def on_new_class(self, label: str, x: Mapping[str, Any]) -> None:
+        """An analyst answered with a class never seen, for ``x``: for a while, ask about its look-alikes.
+
+        One example teaches a model little; the next events close to it on every feature
+        (:func:`~streamal.core.novelty.alike`) are asked (reason ``novelty``, within the budget and the
+        novelty share) for ``max(boost_events, 500)`` events, so it learns from several.
+        """
+        if self.novelty_share > 0 and self.strategy.name not in BASELINES:
+            self._new_class = (label, dict(x), max(self.boost_events, 500))
+
+    def learned(self, x: Mapping[str, Any]) -> None:
+        """A label for ``x`` was learned: ``x`` is covered (no longer novel)."""
+        self.novelty.cover(x)
+
     def remembered(self, key: str, x: Mapping[str, Any]) -> None:
         """A question asked elsewhere (another replica, before a restart) is on its way too."""
+        self.novelty.cover(x)
         if self.pending_discount > 0:
             self.on_the_way.asked(key, self._regions.cell(x), self.cap.events)
 
@@ -261,6 +297,19 @@ class Sampler:
         if cap.queries < self.seed_size and n_learned < self.seed_size and cap.allows(seed=True):
             return self._take("seed", 1.0, now)  # (a model that learned that many labels already needs no seed)
         base = budget * (1.0 - self.audit_share)
+        if (self.novelty_share > 0 and proba and self.strategy.name not in BASELINES
+                and self.novelty_queries < self.novelty_share * cap.queries + 1):
+            novel = self.novelty.novel(x)
+            like = None
+            if not novel and self._new_class is not None:
+                label, example, left = self._new_class
+                self._new_class = (label, example, left - 1) if left > 1 else None
+                if alike(x, example):
+                    like = label
+            if (novel or like) and cap.allows():
+                self.novelty_queries += 1
+                taken = self._take("novelty", 1.0, now)
+                return Query(taken.reason, taken.score, tuple(novel), like)
         if n_learned < max(1, self.seed_size) or not proba:
             # cold start: no model worth asking yet, so a random share at the budget's pace
             if self._rng.random() < self._paced(base) and cap.allows():
@@ -283,7 +332,8 @@ class Sampler:
             utility = strategy.utility(obs) / (1.0 + self.pending_discount * on_the_way)
         rate = base * boost if boost > 1.0 else self._paced(base)  # a boost spends the reserve
         answer: Ask
-        unasked = self.late_explore > 0 and pending > 0 and self._rng.random() < pending / (pending + self.late_explore)
+        late = pending / (pending + self.late_explore) if self.late_explore > 0 else 0.0
+        unasked = pending > 0 and self._rng.random() < max(self.explore_share, late)
         if unasked:
             answer = "explore" if self._rng.random() < rate else "no"  # labels are late: explore
         else:

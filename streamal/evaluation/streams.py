@@ -51,6 +51,8 @@ SYNTHETIC = (
     "sea-abrupt", "sea-gradual", "agrawal-abrupt", "agrawal-gradual",
     "stagger-abrupt", "hyperplane", "hyperplane-abrupt", "hyperplane-gradual", "rbf", "rbf-abrupt", "rbf-gradual",
 )
+#: Imbalanced streams with classes that appear mid-stream (streamal.evaluation.imbalanced).
+IMBALANCED_STREAMS = ("security", "tickets")
 DEFAULT_SYNTHETIC_N = 20_000
 
 
@@ -74,7 +76,7 @@ class Stream:
 
 def stream_names() -> list[str]:
     """Every stream that can be opened by name."""
-    return [*SYNTHETIC, *RIVER_DATASETS, *REAL_DATASETS]
+    return [*SYNTHETIC, *IMBALANCED_STREAMS, *RIVER_DATASETS, *REAL_DATASETS]
 
 
 def data_dir() -> Path:
@@ -162,6 +164,10 @@ def open_stream(spec: str, *, target: str | None = None, n: int | None = None, s
     positions of known drifts (so the evaluation measures the recovery after each).
     """
     key = spec.lower()
+    if key in IMBALANCED_STREAMS:
+        from streamal.evaluation.imbalanced import IMBALANCED
+
+        return IMBALANCED[key](n or DEFAULT_SYNTHETIC_N, seed)
     if key in SYNTHETIC:
         return _synthetic(key, n or DEFAULT_SYNTHETIC_N, seed)
     if key in RIVER_DATASETS:

@@ -163,7 +163,7 @@ def me(who: Analyst, desk: Desk) -> dict[str, Any]:
 
 @router.get("/review", response_model=QueueOut)
 def queue(who: Analyst, desk: Desk,
-          reason: Annotated[str | None, Query(pattern="^(seed|uncertainty|drift|explore|random)$")] = None,
+          reason: Annotated[str | None, Query(pattern="^(seed|uncertainty|drift|explore|random|novelty)$")] = None,
           limit: Annotated[int, Query(ge=1, le=500)] = 50, offset: Annotated[int, Query(ge=0)] = 0,
           mine: bool = False, available: bool = False) -> QueueOut:
     """Open items, most valuable first (drift first, then score).

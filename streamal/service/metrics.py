@@ -173,7 +173,27 @@ class Metrics:
         self.rebalances = Counter(
             "streamal_rebalances", "Assignments of events partitions received from the group.", registry=r
         )
+        self.classes = Counter(
+            "streamal_classes", "Classes the model has learned (a new one: an analyst named a class never seen).",
+            registry=r,
+        )
+        self.new_class_at = Gauge(
+            "streamal_new_class_timestamp_seconds", "When a class was last learned for the first time (0: never).",
+            registry=r,
+        )
+        self.audit_recall = Gauge(
+            "streamal_audit_recall",
+            "Recall of each class on the recent random audit sample (unbiased); the classes with the most audit "
+            "labels by name, the rest as 'other' (NaN: no audit label of it now).", ["class"], registry=r,
+        )
+        self.audit_precision = Gauge(
+            "streamal_audit_precision",
+            "Precision of each class on the recent random audit sample; classes as in streamal_audit_recall.",
+            ["class"], registry=r,
+        )
         self._evicted = 0
+        self._classes = 0
+        self._audit_classes: set[str] = set()
 
         for outcome in ("scored", "invalid"):
             self.events.labels(outcome=outcome)
@@ -205,6 +225,7 @@ class Metrics:
         """The learner came back from a checkpoint: what it had counted before is not new."""
         self._evicted = stats.evicted
         self._mismatches = stats.schema_mismatches
+        self._classes = stats.classes  # (streamal_classes_total counts the classes learned since the start)
 
     def publish(self, stats: LearnerStats, now: float, last_checkpoint: float | None) -> None:
         """Set the gauges from a learner snapshot (``now`` and ``last_checkpoint`` are wall-clock seconds)."""
@@ -226,6 +247,16 @@ class Metrics:
         if stats.schema_mismatches > self._mismatches:
             self.feature_mismatches.inc(stats.schema_mismatches - self._mismatches)
         self._mismatches = stats.schema_mismatches
+        if stats.classes > self._classes:
+            self.classes.inc(stats.classes - self._classes)
+        self._classes = stats.classes
+        for gone in self._audit_classes - set(stats.audit_by_class):  # dropped out of the top: no stale series
+            self.audit_recall.remove(gone)
+            self.audit_precision.remove(gone)
+        for cls, (recall, precision, _) in stats.audit_by_class.items():
+            self.audit_recall.labels(**{"class": cls}).set(recall)
+            self.audit_precision.labels(**{"class": cls}).set(precision)
+        self._audit_classes = set(stats.audit_by_class)
         age = now - stats.oldest_queried_at if stats.oldest_queried_at is not None else 0.0
         self.backlog_age.set(max(0.0, age))
         if last_checkpoint is not None:

@@ -112,3 +112,10 @@ class SideHandler:
             if result.delay is not None:
                 m.label_delay.observe(result.delay)
             m.count_alarms(result.alarms, self.router.learner.model_version, self.clock())
+        learner = self.router.learner
+        while learner.new_classes:
+            name = learner.new_classes.pop(0)
+            m.new_class_at.set(self.clock())
+            logger.warning("new class learned class=%r classes=%d model_version=%d: an analyst named a class never "
+                           "seen; its look-alikes are asked about for a while (reason novelty)",
+                           name, len(learner.classes), learner.model_version)

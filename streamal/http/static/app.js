@@ -104,7 +104,16 @@ function renderQueue() {
 function renderWhy(explanation) {
   const wrap = $("why");
   const members = explanation ? explanation.members || [] : [];
-  $("why-wrap").hidden = !members.length;
+  const novel = explanation ? explanation.novel || [] : [];
+  const newClass = explanation ? explanation.new_class : null;
+  $("why-wrap").hidden = !members.length && !novel.length && !newClass;
+  if (novel.length || newClass) {  // a novelty question: what is new about it is the explanation
+    const box = el("div", null, "why-member");
+    box.append(el("div", novel.length ? `Unlike anything labelled so far: ${novel.join(", ")}`
+      : `Looks like “${newClass}”, a class an analyst named for the first time: more examples teach it`, "why-title"));
+    wrap.replaceChildren(box);
+    return;
+  }
   wrap.replaceChildren(...members.map((m) => {
     const box = el("div", null, "why-member");
     const weight = members.length > 1 ? ` (weight ${(m.weight * 100).toFixed(0)}%)` : "";

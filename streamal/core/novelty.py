@@ -1,0 +1,124 @@
+"""Novelty: events unlike anything labelled so far, which a confident model would never ask about.
+
+A new attack technique arrives in a region of feature space no label has
+ever come from. The model extrapolates, often confidently ("benign"), so
+uncertainty sampling never asks about it and only the random audit finds it,
+late. :class:`NoveltyWatch` keeps, per feature, what the labelled (or asked)
+events covered: for numbers the range of their values (on a signed log scale,
+so heavy-tailed byte counts are not all novel), for strings the values seen.
+An event is novel when a value falls outside that cover: a number beyond the
+range by more than ``margin`` of its width, or a string value never labelled.
+:meth:`NoveltyWatch.novel` names those features, which is also the
+explanation shown to the analyst ("unlike anything labelled so far: bytes_out").
+
+Asking about a novel event widens the cover at once (the question is on its
+way: its label will cover it), so a new region costs one question, not one
+per event, and the next question goes to the next new region.
+
+>>> w = NoveltyWatch(min_covered=3)
+>>> for v in (10.0, 200.0, 3000.0):
+...     w.cover({"bytes": v, "port": "443"})
+>>> w.novel({"bytes": 500.0, "port": "443"}), w.novel({"bytes": 9e6, "port": "3333"})
+([], ['bytes', 'port'])
+>>> w.cover({"bytes": 9e6, "port": "3333"}); w.novel({"bytes": 8e6, "port": "3333"})
+[]
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = ["NoveltyWatch", "alike"]
+
+#: Distinct string values remembered per feature (beyond it, a feature's strings no longer count as novel).
+MAX_VALUES = 10_000
+
+
+def _scale(v: float) -> float:
+    """Signed log: heavy tails (bytes, durations) become ranges a few units wide."""
+    return math.copysign(math.log1p(abs(v)), v)
+
+
+class NoveltyWatch:
+    """What the labelled events covered, per feature; which features of an event fall outside it.
+
+    Parameters
+    ----------
+    margin
+        How far beyond a numeric feature's covered range (a share of its width, at least ``1`` on the
+        log scale) a value must be to count as novel.
+    min_covered
+        Events covered before anything counts as novel (a few labels do not make a cover).
+    """
+
+    def __init__(self, margin: float = 0.5, min_covered: int = 20) -> None:
+        self.margin = margin
+        self.min_covered = min_covered
+        self.covered = 0
+        self._ranges: dict[str, list[float]] = {}  # name -> [low, high] on the log scale
+        self._values: dict[str, set[str]] = {}
+
+    def cover(self, x: Mapping[str, Any]) -> None:
+        """``x`` is labelled, or asked about (its label will be): widen the cover to it."""
+        self.covered += 1
+        for name, value in x.items():
+            if value is None:
+                continue
+            if isinstance(value, str):
+                seen = self._values.setdefault(name, set())
+                if len(seen) < MAX_VALUES:
+                    seen.add(value)
+                continue
+            v = _scale(float(value))
+            r = self._ranges.get(name)
+            if r is None:
+                self._ranges[name] = [v, v]
+            elif v < r[0]:
+                r[0] = v
+            elif v > r[1]:
+                r[1] = v
+
+    def novel(self, x: Mapping[str, Any]) -> list[str]:
+        """The features of ``x`` outside what was covered (none while the cover is too thin). Pure."""
+        if self.covered < self.min_covered:
+            return []
+        out = []
+        for name, value in x.items():
+            if value is None:
+                continue
+            if isinstance(value, str):
+                seen = self._values.get(name)
+                if seen is not None and value not in seen and len(seen) < MAX_VALUES:
+                    out.append(name)
+                continue
+            r = self._ranges.get(name)
+            if r is None:
+                continue
+            v = _scale(float(value))
+            slack = max(1.0, self.margin * (r[1] - r[0]))
+            if v < r[0] - slack or v > r[1] + slack:
+                out.append(name)
+        return out
+
+
+def alike(x: Mapping[str, Any], example: Mapping[str, Any], width: float = 1.0) -> bool:
+    """Whether ``x`` is close to ``example`` on every feature they share: numbers within ``width`` on the log
+    scale (a factor of about e), strings equal. How the look-alikes of a new class's first example are found.
+
+    >>> alike({"bytes": 3e7, "port": "443"}, {"bytes": 5e7, "port": "443"}), alike({"bytes": 900.0}, {"bytes": 5e7})
+    (True, False)
+    """
+    shared = 0
+    for name, v0 in example.items():
+        v = x.get(name)
+        if v is None or v0 is None:
+            continue
+        shared += 1
+        if isinstance(v0, str) or isinstance(v, str):
+            if v != v0:
+                return False
+        elif abs(_scale(float(v)) - _scale(float(v0))) > width:
+            return False
+    return shared > 0
