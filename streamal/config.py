@@ -187,7 +187,14 @@ class Settings(KafkaSettings):
         None, description="A labelled history (CSV or JSONL) a fresh model learns before the stream (a warm start).")
     late_explore: float = Field(
         _L.late_explore, ge=0.0,
-        description="While labels are late, pending/(pending+this) of decisions are random exploration (0: never).")
+        description="The earlier late-label exploration: pending/(pending+this) of decisions are random while labels "
+                    "are out (0, the default: off; explore_share is the small fixed share that replaced it).")
+    explore_share: float = Field(
+        _L.explore_share, ge=0.0, le=1.0,
+        description="While labels are outstanding, this share of the strategy's decisions are random (explore).")
+    novelty_share: float = Field(
+        _L.novelty_share, ge=0.0, le=1.0,
+        description="Most share of the queries that may go to events unlike anything labelled so far (novelty).")
     pending_discount: float = Field(
         _L.pending_discount, ge=0.0,
         description="Each question on its way in an event's region divides its utility by 1 + this x their number "
@@ -239,7 +246,8 @@ class Settings(KafkaSettings):
             max_classes=self.max_classes, seed=self.seed,
             categorical=tuple(sorted({c.strip() for c in self.categorical.split(",") if c.strip()})),
             stopping=self.stopping, late_explore=self.late_explore,
-            pending_discount=self.pending_discount,
+            pending_discount=self.pending_discount, explore_share=self.explore_share,
+            novelty_share=self.novelty_share,
         )
 
     @field_validator("seed_labels")

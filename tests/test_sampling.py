@@ -126,7 +126,7 @@ def test_decisions_taken_while_labels_are_late_reach_the_strategy_as_unasked():
 @pytest.mark.parametrize("discount", [0.0, 1.0])
 def test_questions_on_their_way_discount_their_region(discount):
     """Labels late: the most uncertain region has questions on their way, so the next ones go elsewhere too."""
-    s = Sampler(make_strategy("margin"), LearnerConfig(budget=0.1, seed_size=0, audit_share=0.0, late_explore=0.0,
+    s = Sampler(make_strategy("margin"), LearnerConfig(budget=0.1, seed_size=0, audit_share=0.0, explore_share=0.0,
                                                        pending_discount=discount, seed=2))
     rng = random.Random(1)
     asked = {"a": 0, "b": 0}

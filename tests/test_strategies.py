@@ -237,7 +237,8 @@ def test_capacity_caps_queries_per_hour_and_the_backlog():
 def test_a_filling_backlog_keeps_only_the_most_valuable():
     def asked(backlog):
         s = Sampler(Uncertainty(seed=1),
-                    LearnerConfig(budget=0.2, max_backlog=100, seed_size=0, audit_share=0.0, late_explore=0.0, seed=1))
+                    LearnerConfig(budget=0.2, max_backlog=100, seed_size=0, audit_share=0.0, late_explore=0.0,
+                                  explore_share=0.0, seed=1))
         rng = random.Random(3)
         utilities = []
         for _ in range(5000):

@@ -99,8 +99,8 @@ class LearnerConfig:
     max_classes: int = 1000
     categorical: tuple[str, ...] = ()
     stopping: bool = False
-    late_explore: float = 10.0
-    explore_share: float = 0.0
+    late_explore: float = 0.0
+    explore_share: float = 0.25
     pending_discount: float = 1.0
     novelty_share: float = 0.2
     seed: int = 42

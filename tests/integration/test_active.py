@@ -126,3 +126,55 @@ def test_with_labels_outstanding_the_strategy_chooses_and_drift_reaches_the_anal
     drift_items = [source.index[i["event_id"]] for i in items if i["reason"] == "drift"]
     assert sum(ix >= FLIP for ix in drift_items) >= 0.8 * len(drift_items), "drift queries before the drift"
     assert m["streamal_model_version"] >= 0.8 * analyst.answered
+
+
+class NewClassSource(Source):
+    """Two classes by size; from event 2500 on, one in 40 is a huge upload of a class never seen (``exfil``)."""
+
+    def run(self) -> None:
+        producer = KafkaProducer(bootstrap_servers=self.bootstrap, linger_ms=5)
+        rng = random.Random(5)
+        started = time.monotonic()
+        for i in range(self.n):
+            eid = f"evt-{i}"
+            if i >= 2500 and rng.random() < 1 / 40:
+                x, y = {"size": rng.uniform(1e8, 2e8), "proto": "tcp"}, "exfil"
+            else:
+                x = {"size": rng.random() * 100, "proto": rng.choice(["tcp", "udp"])}
+                y = "bad" if x["size"] > 50 else "ok"
+            self.truth[eid], self.index[eid] = y, i
+            producer.send(self.topic, key=eid.encode(), value=orjson.dumps({"id": eid, "features": x}))
+            ahead = (i + 1) / self.rate - (time.monotonic() - started)
+            if ahead > 0:
+                time.sleep(ahead)
+        producer.flush()
+        producer.close()
+
+
+def test_a_new_class_is_asked_at_once_named_counted_and_its_audit_recall_exported(make_service, broker):
+    svc = make_service("a", budget="0.1", audit_share="0.3").start()
+    t = svc.topics
+    n = 5000
+    source = NewClassSource(broker.bootstrap, t["events"], n, rate=800)
+    analyst = SlowAnalyst(broker.bootstrap, t["review"], t["labels"], source, delay=0.3)
+    source.start()
+    analyst.start()
+    try:
+        source.join(60)
+        wait_for(lambda: svc.metric('streamal_events_total{outcome="scored"}') >= n, 60, "every event scored")
+        wait_for(lambda: svc.metric("streamal_classes_total") >= 3, 30, "the new class learned")
+    finally:
+        analyst.stop.set()
+        analyst.join(10)
+    m = svc.metrics()
+    assert m["streamal_classes_total"] == 3
+    assert m["streamal_new_class_timestamp_seconds"] > 0
+    assert "new class learned class='exfil'" in svc.log.read_text()
+    items = [i for i in read_topic(broker.bootstrap, t["review"]) if "status" not in i]
+    first = min(source.index[e] for e, y in source.truth.items() if y == "exfil")
+    novelty = [i for i in items if i["reason"] == "novelty"]
+    assert any(source.index[i["event_id"]] == first for i in novelty), "the first exfil event was not asked"
+    assert {"novel": ["size"]} in [i["explanation"] for i in novelty]
+    recall = {k: v for k, v in m.items() if k.startswith("streamal_audit_recall{")}
+    assert 'streamal_audit_recall{class="ok"}' in recall and 'streamal_audit_recall{class="bad"}' in recall
+    assert len(recall) <= 11  # ten classes by name at most, and other

@@ -8,8 +8,8 @@ A strategy has three small jobs, as in river's ``active`` module:
   the same and changes nothing.
 * :meth:`Strategy.ask` turns a utility into ``"yes"``, ``"explore"`` or
   ``"no"`` for a target share ``rate`` of the events. ``"explore"`` means
-  "yes, but not because this event is among the most valuable": a query that
-  pays back budget spent slowly, or one whose utility is nil.
+  "yes, but not because this event is valuable": one whose utility is nil
+  (a tie among events the model is sure of), or a strategy's own random share.
 * :meth:`Strategy.observe` is the one place state changes: it is told every
   event's utility and what became of it (``"queried"``, ``"passed"``,
   ``"capped"`` when the budget left no room to ask, or ``"unasked"`` when the
@@ -127,15 +127,16 @@ class Strategy(ABC):
     def ask(self, utility: float, rate: float, base_rate: float) -> Ask:
         """Whether to ask for an event of this ``utility``, aiming at a ``rate`` share of events.
 
-        ``base_rate`` is the plain budget's share: a yes beyond it (paying
-        back slow spending) is ``"explore"``, as is a yes on a nil utility.
+        ``base_rate`` is the plain budget's share. A yes beyond it (paying back
+        slow spending) is still the strategy's choice (the next most valuable
+        events); a yes on a nil utility is ``"explore"``.
         """
         if rate <= 0.0:
             return "no"
         rank = self._filter.rank(utility, self._rng)
         if rank >= rate:
             return "no"
-        return "yes" if rank < base_rate and utility > 0.0 else "explore"
+        return "yes" if utility > 0.0 else "explore"
 
     def observe(self, obs: Observation, utility: float, outcome: Outcome) -> None:
         """Remember one event (every event the sampler shows the strategy, whatever became of it)."""
