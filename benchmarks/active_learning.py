@@ -38,6 +38,7 @@ import orjson
 
 from streamal.core.config import LearnerConfig
 from streamal.evaluation.analysts import AnswerTimes
+from streamal.evaluation.classes import per_class
 from streamal.evaluation.paired import compare, data_efficiency, headroom_closed
 from streamal.evaluation.runs import run_learner
 from streamal.evaluation.streams import open_stream
@@ -45,7 +46,9 @@ from streamal.evaluation.streams import open_stream
 DEFAULT = LearnerConfig()
 STREAMS = {"sea-abrupt": 10_000, "agrawal-abrupt": 10_000, "hyperplane": 10_000, "rbf-abrupt": 10_000,
            "elec2": 20_000, "outdoor": None, "usenet1": None, "kdd99": 20_000, "phishing": None,
-           "imagesegments": None}
+           "imagesegments": None, "security": 20_000, "tickets": 20_000}
+#: Imbalanced streams: their rows also compare macro-F1 and the rare classes' discovery delays.
+IMBALANCED = ("security", "tickets", "kdd99")
 #: Streams long enough for human-like latency (50,000 events or more), and their length.
 LONG = {"sea-abrupt": 50_000, "agrawal-abrupt": 50_000, "hyperplane": 50_000, "elec2": None, "kdd99": 50_000}
 TEAM = AnswerTimes(capacity=900, median_seconds=300)
@@ -62,8 +65,11 @@ def job(args: tuple[str, float, str, str, float, int]) -> dict[str, Any]:
     started = time.perf_counter()
     tr = run_learner(s, model=DEFAULT.model, strategy=name, budget=budget * factor, delay=delay, seed=seed,
                      analysts=analysts, rate=RATE)
+    rare = tr.classes.rare()
     return {"stream": stream, "budget": budget, "latency": latency, "name": name, "factor": factor, "seed": seed,
             "n": tr.n, "accuracy": tr.accuracy, "labels": tr.labels, "withdrawn": tr.withdrawn,
+            "macro_f1": per_class(tr.confusion).macro_f1,
+            "discovery": {c: tr.classes.discovery(c)[0] for c in rare},
             "reasons": dict(Counter(tr.reasons)),
             "seconds": time.perf_counter() - started}
 
@@ -111,19 +117,59 @@ def rows(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
         for r in default:
             reasons.update(r["reasons"])
         n = default[0]["n"]
+        imbalanced = {}
+        if stream in IMBALANCED:
+            f1 = compare([r["macro_f1"] for r in default], [r["macro_f1"] for r in rnd])
+            imbalanced = {
+                "macro_f1": round(statistics.fmean(r["macro_f1"] for r in default), 4),
+                "macro_f1_random": round(statistics.fmean(r["macro_f1"] for r in rnd), 4),
+                "macro_f1_verdict": f1.verdict, "macro_f1_p": f1.p,
+                "macro_f1_seeds_better": sum(a["macro_f1"] > b["macro_f1"] for a, b in zip(default, rnd, strict=True)),
+                "discovery": {c: {"default": _median([r["discovery"].get(c) for r in default]),
+                                  "random": _median([r["discovery"].get(c) for r in rnd])}
+                              for c in default[0]["discovery"]},
+            }
         out.append({
             "stream": stream, "budget": budget, "latency": latency, "seeds": len(default), "n": n,
             "default": round(d_acc, 4), "random": round(r_acc, 4), "passive": round(p_acc, 4),
             "verdict": paired.verdict, "p": paired.p, "difference": paired.mean_difference,
             "headroom_closed": headroom_closed(d_acc, random=r_acc, passive=p_acc),
             "data_efficiency": data_efficiency(d_acc, d_labels, curve) if len(curve) > 1 else None,
+            # beyond random's curve the efficiency is a bound: at least (above it) or at most (below it)
+            "efficiency_bound": ">=" if d_acc > max(a for _, a in curve) else "<=" if d_acc <= curve[0][1] else "",
             "labels": round(d_labels), "budget_spent": round(d_labels / (budget * n), 3),
             "withdrawn": round(statistics.fmean(r["withdrawn"] for r in default), 1),
             "reasons": {k: round(v / sum(reasons.values()), 3) for k, v in sorted(reasons.items())},
+            **imbalanced,
         })
     latency_order = {"0": 0, "500": 1, "analysts": 2}
     out.sort(key=lambda r: (list(STREAMS).index(r["stream"]), latency_order.get(r["latency"], 3), r["budget"]))
     return out
+
+
+def _median(values: list[int | None]) -> int | None:
+    """The median, with None (never found) later than any number."""
+    ordered = sorted(values, key=lambda v: (v is None, v or 0))
+    return ordered[(len(ordered) - 1) // 2] if ordered else None
+
+
+def imbalanced_table(rs: list[dict[str, Any]]) -> str:
+    """Macro-F1 against random, seed by seed, and each rare class's discovery delay (events before the first query)."""
+    lines = ["| stream | budget | labels come | macro-F1 default | random | vs random (p) | seeds better | "
+             "rare classes: events before the first query, default / random |", "|" + "---|" * 8]
+    for r in rs:
+        if "macro_f1" not in r:
+            continue
+        lat = {"0": "at once", "500": "500 events late", "analysts": "analysts"}[r["latency"]]
+        found = ", ".join(f"{c} {_never(d['default'])} / {_never(d['random'])}" for c, d in r["discovery"].items())
+        lines.append(f"| {r['stream']} | {r['budget']:g} | {lat} | {r['macro_f1']:.3f} | {r['macro_f1_random']:.3f} | "
+                     f"{r['macro_f1_verdict']} ({r['macro_f1_p']:.2f}) | {r['macro_f1_seeds_better']} of {r['seeds']} "
+                     f"| {found} |")
+    return "\n".join(lines)
+
+
+def _never(v: int | None) -> str:
+    return "never" if v is None else str(v)
 
 
 def table(rs: list[dict[str, Any]]) -> str:
@@ -136,7 +182,8 @@ def table(rs: list[dict[str, Any]]) -> str:
         non_audit = sum(v for k, v in r["reasons"].items() if k != "random")
         share = f"{own / non_audit:.0%}" if non_audit else "-"
         hc = "-" if r["headroom_closed"] is None else f"{r['headroom_closed']:.2f}"
-        de = "-" if r["data_efficiency"] is None else f"{r['data_efficiency']:.2f}×"
+        bound = {">=": "≥ ", "<=": "≤ "}.get(r.get("efficiency_bound", ""), "")
+        de = "-" if r["data_efficiency"] is None else f"{bound}{r['data_efficiency']:.2f}×"
         lines.append(f"| {r['stream']} | {r['budget']:g} | {lat} | {r['default']:.3f} | {r['random']:.3f} | "
                      f"{r['passive']:.3f} | {r['verdict']} ({r['p']:.2f}) | {hc} | {de} | {share} |")
     n = len(rs)
@@ -164,7 +211,8 @@ def main() -> int:
     a = ap.parse_args()
     path = Path(a.out) / "active.json"
     if a.table:
-        print(table(orjson.loads(path.read_bytes())["rows"]))  # noqa: T201
+        rs = orjson.loads(path.read_bytes())["rows"]
+        print(table(rs) + "\n\n" + imbalanced_table(rs))  # noqa: T201
         return 0
     todo = jobs(a.streams.split(","), [float(b) for b in a.budgets.split(",")], a.latencies.split(","), a.seeds)
     results = []
@@ -177,7 +225,7 @@ def main() -> int:
     rs = rows(results)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(orjson.dumps({"rows": rs, "runs": results}, option=orjson.OPT_INDENT_2))
-    print(table(rs))  # noqa: T201
+    print(table(rs) + "\n\n" + imbalanced_table(rs))  # noqa: T201
     return 0
 
 

@@ -74,6 +74,18 @@ def test_a_dropped_item_is_forgotten_by_the_learner_and_the_store():
     assert r.learner.backlog == 0 and r.review.entry("e1").dropped
 
 
+def test_a_withdrawn_question_is_closed_everywhere_and_an_answer_that_comes_anyway_is_learned_once():
+    r = router()
+    r.add_item(item("e1"))
+    r.withdrawn("e1", "the model is sure of it now")
+    entry = r.review.entry("e1")
+    assert r.learner.backlog == 0 and not entry.open and entry.withdrawn == "the model is sure of it now"
+    [result] = r.label(Label("e1", "bad", annotator="siem"), now=1.0)  # the analyst had it open
+    assert result.outcome == "learned" and r.learner.model_version == 1
+    assert [x.outcome for x in r.label(Label("e1", "bad", annotator="siem"), now=2.0)] == ["duplicate"]
+    assert r.learner.model_version == 1
+
+
 def test_a_label_the_model_cannot_learn_is_invalid_and_the_event_still_waits():
     r = router()
     r.learner.config = LearnerConfig(seed_size=1, max_classes=2)

@@ -81,6 +81,8 @@ class AnalystRules:
         """Raise unless ``annotator`` may answer ``event_id`` now."""
         with self._lock:
             entry = self.entry(event_id)
+            if entry.withdrawn is not None:
+                raise ReviewConflict(f"item {event_id!r} was withdrawn ({entry.withdrawn}): no answer is needed")
             if entry.dropped:
                 raise ReviewConflict(f"item {event_id!r} was dropped")
             if not entry.open:
@@ -137,6 +139,8 @@ class AnalystRules:
         with self._lock:
             entry = self.entry(event_id)
             answer = _latest_answer(entry, annotator, "change")
+            if entry.withdrawn is not None:
+                raise ReviewConflict(f"item {event_id!r} was withdrawn ({entry.withdrawn}): no answer is needed")
             if entry.dropped:
                 raise ReviewConflict(f"item {event_id!r} was dropped")
             if self.clock() - answer.at <= self.undo_seconds and not entry.handed:

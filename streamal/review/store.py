@@ -289,6 +289,12 @@ class ReviewStore(AnalystRules):
             self._closing(event_id)
             return True
 
+    def withdrawn_features(self, event_id: str) -> dict[str, Any] | None:
+        """The features of a withdrawn item (an answer that comes anyway is still learned), else ``None``."""
+        with self._lock:
+            entry = self._entries.get(event_id)
+            return dict(entry.item.features) if entry is not None and entry.withdrawn is not None else None
+
     def top_unanswered(self, reasons: frozenset[str], limit: int) -> list[ReviewEntry]:
         """The first ``limit`` open items of the queue with one of ``reasons``, unanswered and unclaimed.
 

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from streamal.core.learner import Learner, LearnResult
 from streamal.core.pending import PendingItem
@@ -133,6 +133,11 @@ class LabelRouter:
 
     def _learn(self, label: Label, now: float, *, since: float, give_up: bool = False) -> list[LearnResult]:
         result = self.learner.learn(label, now=now)
+        if result.outcome == "unknown" and label.features is None:
+            # an answer to a question withdrawn meanwhile (the analyst had it open): still a label, learned
+            features = self.review.withdrawn_features(label.event_id)
+            if features is not None:
+                result = self.learner.learn(replace(label, features=features), now=now)
         if result.outcome == "unknown" and not (give_up and now - since >= self.wait):
             self.waiting.append(Waiting(label, since))
             return []

@@ -73,6 +73,7 @@ class ServiceProcess:
             **{f"STREAMAL_{k.upper()}": v for k, v in settings.items()},
         })
         self.proc: subprocess.Popen[bytes] | None = None
+        self.family: list[ServiceProcess] = [self]  # this process and its restarts, for the fixture to stop
 
     def again(self, **settings: str) -> ServiceProcess:
         """A new process on the same topics and state directory (a restart), with ``settings`` changed."""
@@ -82,6 +83,7 @@ class ServiceProcess:
         twin.env = self.env | {"STREAMAL_HTTP_PORT": str(twin.port),
                                **{f"STREAMAL_{k.upper()}": v for k, v in settings.items()}}
         twin.proc = None
+        self.family.append(twin)  # (the same list: the fixture kills every restart too, whatever a test does)
         return twin
 
     @property
@@ -160,7 +162,8 @@ def make_service(broker, tmp_path, kafka_client):
 
     yield _make
     for svc in started:
-        svc.kill()
+        for restart in svc.family:
+            restart.kill()
 
 
 @pytest.fixture

@@ -17,7 +17,8 @@ def truth(features: dict) -> str:
 
 
 class Source(threading.Thread):
-    """Publishes ``n`` keyed events at ``rate`` per second (the rest at once after ``hurry`` is set)."""
+    """Publishes ``n`` keyed events at ``rate`` per second (the rest at once after ``hurry`` is set, none more
+    after ``enough`` is set: ``features`` then holds every event sent)."""
 
     def __init__(self, bootstrap: str, topic: str, n: int, rate: float) -> None:
         super().__init__(daemon=True)
@@ -25,11 +26,14 @@ class Source(threading.Thread):
         self.topic, self.n, self.rate = topic, n, rate
         self.features: dict[str, dict] = {}
         self.hurry = threading.Event()
+        self.enough = threading.Event()
 
     def run(self) -> None:
         rng = random.Random(7)
         started = time.monotonic()
         for i in range(self.n):
+            if self.enough.is_set():
+                break
             eid = f"evt-{i}"
             x = {"size": rng.random() * 100, "proto": rng.choice(["tcp", "udp"]), "port": rng.choice([22, 80, 443])}
             self.features[eid] = x
