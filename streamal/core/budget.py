@@ -58,6 +58,7 @@ class SpendingCap:
         self.owed = float(seed)  # the seed's advance, still to repay
         self.reserve = 0.0  # put aside for the events after a drift alarm
         self.reserve_size = reserve_size
+        self.filling = True  # whether the reserve fills now (the sampler holds it off until alarms can count)
         self.events = 0
         self.queries = 0
         self._flags: deque[bool] = deque(maxlen=window)
@@ -68,6 +69,7 @@ class SpendingCap:
         state.pop("debt", None)
         state.setdefault("reserve", 0.0)
         state.setdefault("reserve_size", 0.0)
+        state.setdefault("filling", True)
         self.__dict__.update(state)
 
     def reconfigure(self, budget: float, window: int, bank: float | None = None) -> None:
@@ -101,7 +103,7 @@ class SpendingCap:
             repay = min(gain / 2.0, self.owed)
             self.owed -= repay
             gain -= repay
-        if self.reserve < self.reserve_size:
+        if self.filling and self.reserve < self.reserve_size:
             put = min(gain * RESERVE_SHARE, self.reserve_size - self.reserve)
             self.reserve += put
             gain -= put

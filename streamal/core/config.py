@@ -88,7 +88,7 @@ class LearnerConfig:
     audit_share: float = 0.1
     seed_size: int = 20
     window: int = 1000
-    boost: float = 1.0
+    boost: float = 2.0
     boost_events: int = 500
     diversity: float = 0.0
     capacity: float = 0.0

@@ -34,7 +34,8 @@ Around them:
 * **the drift boost**: the budget shifts towards the events after a drift
   alarm, at a fixed total spend. A reserve of ``budget * (boost - 1) *
   boost_events`` queries is put aside from what events earn (a quarter of
-  their earnings while it is not full: :class:`~streamal.core.budget.SpendingCap`);
+  their earnings while it is not full, once the drift warm-up is over and
+  alarms can count: :class:`~streamal.core.budget.SpendingCap`);
   an alarm releases it, and for the next ``boost_events`` events the strategy
   spends up to ``boost`` times its budget, its queries with reason ``drift``.
   The reserve then fills again from the events after them. The queries of a
@@ -137,7 +138,8 @@ class Sampler:
             self.novelty_queries = 0
             self.novelty_share = 0.0
         self.__dict__.setdefault("explore_share", 0.0)  # (reconfigure sets the settings' value)
-        self.__dict__.setdefault("_new_class", None)  # (reconfigure sets the settings' value)
+        self.__dict__.setdefault("_new_class", None)
+        self.__dict__.setdefault("drift_warmup", 0)  # (reconfigure sets the settings' value)
 
     def reconfigure(self, config: LearnerConfig) -> None:
         """Take the tunable values of ``config`` (budget, audit share, window, boost, diversity, capacity).
@@ -149,6 +151,7 @@ class Sampler:
         self.seed_size = config.seed_size
         self.window = config.window
         self.boost = config.boost
+        self.drift_warmup = config.drift_warmup
         self.boost_events = config.boost_events
         self.diversity = config.diversity
         self.capacity = config.capacity
@@ -281,6 +284,9 @@ class Sampler:
     def _decide(self, proba: Mapping[str, float], x: Mapping[str, Any], *, n_learned: int, model: Any,
                 now: float, backlog: int, saturated: bool) -> Query | None:
         cap = self.cap
+        # the drift reserve fills only once alarms can count (after the drift warm-up): before that it
+        # would only take labels from the learning curve, where they matter most
+        cap.filling = n_learned >= self.drift_warmup
         self._observe_clock(now)
         budget = self._capacity_budget(self.budget, backlog)
         cap.observe(earns=budget)

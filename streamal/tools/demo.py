@@ -77,6 +77,12 @@ class DemoResult:
             drift_alarms=by("streamal_drift_alarms_total", "detector"),
         )
 
+    def chosen_share(self) -> float:
+        """The share of non-audit queries the strategy, drift or novelty chose (not the seed or exploration)."""
+        non_audit = sum(v for k, v in self.queries.items() if k != "random")
+        chosen = sum(v for k, v in self.queries.items() if k not in ("seed", "explore", "random"))
+        return chosen / non_audit if non_audit else 0.0
+
     def summary(self) -> str:
         """The closing table."""
         q = sum(self.queries.values())
@@ -86,6 +92,7 @@ class DemoResult:
             f"events scored     {self.events:>8}   invalid {self.invalid}",
             f"queries           {q:>8}   ({rate:.1%} of events) "
             + " ".join(f"{k}={v}" for k, v in sorted(self.queries.items())),
+            f"chosen            {self.chosen_share():>8.0%}   of non-audit queries: strategy, drift, novelty",
             "labels            " + " ".join(f"{k}={v}" for k, v in sorted(self.labels.items())),
             "accuracy          " + " ".join(f"{k}={v:.3f}" for k, v in sorted(self.accuracy.items())),
             "drift alarms      " + " ".join(f"{k}={v}" for k, v in sorted(self.drift_alarms.items())),
