@@ -118,7 +118,10 @@ def test_with_labels_outstanding_the_strategy_chooses_and_drift_reaches_the_anal
     non_audit = sum(queries.values()) - audit
     chosen = sum(v for r, v in queries.items() if r not in ("seed", "explore", "random"))
     assert non_audit > 0.5 * 0.05 * n, queries
-    assert chosen / non_audit >= 0.7, f"the strategy chose {chosen} of {non_audit} non-audit queries: {queries}"
+    # the rest: the cold-start seed while the first labels are 1.5 s away (about a tenth), and the documented
+    # explore share of 25% while labels are out (the previous default left 32% to the strategy here)
+    assert chosen / non_audit >= 0.6, f"the strategy chose {chosen} of {non_audit} non-audit queries: {queries}"
+    print(f"\nlive reasons with an analyst 1.5 s away: {queries}; chosen {chosen / non_audit:.0%} of non-audit")
     alarms = sum(v for k, v in m.items() if k.startswith("streamal_drift_alarms_total"))
     assert alarms >= 1, "the flip raised no drift alarm"
     assert queries.get("drift", 0) > 0, f"no query with reason drift after {alarms:g} alarms: {queries}"
