@@ -16,18 +16,27 @@ earns. Reasons, in the order they are tried:
   a random ``budget`` share of the events: querying
   never waits for labels, so a burst of events that outruns the analysts
   still gets its budget spent (a restart from a checkpoint is no cold start);
+* ``novelty``: an event outside what was labelled (or asked) so far, on any
+  feature (:class:`~streamal.core.novelty.NoveltyWatch`), or a look-alike of a
+  class an analyst has just named for the first time; at most
+  ``novelty_share`` of the queries, never for the baselines;
 * ``uncertainty`` (or ``drift`` during a drift boost): the strategy's own
-  choice, among the most valuable events at the plain budget;
-* ``explore``: the strategy's choice beyond that (spending paced back up
-  after a slow stretch, an event whose utility is nil, a strategy's own
-  random share), and **late-label exploration**: while ``pending`` queries
-  wait for their label, ``pending / (pending + late_explore)`` of the
-  decisions are random. Uncertainty sampling chooses well when each label
-  is back before the next choice; when labels are late the model does not
-  move meanwhile and keeps asking about the same unsure region (the
-  redundancy of batch-mode active learning), which random exploration breaks.
-  The strategy sees those events as ``"unasked"``: a strategy that steers its
-  own rate moves it only on the decisions it took.
+  choice, the events it ranks highest (also when the pace spends more after
+  a slow stretch). **Questions on their way** count: an event's utility is
+  divided by ``1 + pending_discount * q``, where ``q`` is the number of
+  queried events in its region (a :class:`~streamal.core.neighbourhood.Cells`
+  cell) whose label has not come back, forgotten after ``window`` events
+  (:class:`~streamal.core.neighbourhood.PendingCounts`); a strategy that
+  ``simulates_pending`` (``pal``) takes ``q`` into its own utility instead, as
+  labels with the model's probabilities (Forgetting and Simulating);
+* ``explore``: a nil utility, a strategy's own random share, and while
+  labels are outstanding a fixed ``explore_share`` of the decisions, taken
+  at random: a small, separate share, so a model that lags behind the stream
+  does not only ever see its own doubts (the earlier rule,
+  ``pending / (pending + late_explore)``, made chance the main mode as soon
+  as labels were late, and is off by default). The strategy sees those
+  events as ``"unasked"``: a strategy that steers its own rate moves it only
+  on the decisions it took.
 
 Around them:
 

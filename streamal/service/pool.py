@@ -20,7 +20,9 @@ Only the strategy's own questions (``uncertainty``, ``drift``) are withdrawn:
 the random audit must stay a uniform sample (its accuracy estimate is
 unbiased only so), and the cold-start seed and exploration are not chosen by
 their utility in the first place. Answered, half-answered and claimed items
-are never withdrawn.
+are never withdrawn. Which questions a replica asked is kept in memory only:
+after a restart, the questions asked before it stay in the queue (re-ranked,
+not withdrawn) until they are answered.
 """
 
 from __future__ import annotations
