@@ -210,6 +210,8 @@ class Settings(KafkaSettings):
     review_answers: int = Field(
         1, ge=1, le=9, description="Answers wanted per review item; the label learned is the agreed one.")
     review_claim_seconds: float = Field(300.0, gt=0, description="How long an analyst's claim on an item lasts.")
+    review_expire_seconds: float = Field(
+        0.0, ge=0, description="A question unanswered this long is withdrawn (its query refunded); 0: never.")
     review_undo_seconds: float = Field(
         30.0, ge=0, description="How long an answer may be undone; its label is learned after that.")
     review_labels: str = Field("", description="Labels analysts may give, comma-separated (empty: any).")

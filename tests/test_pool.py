@@ -98,3 +98,18 @@ def test_next_is_the_most_useful_open_item_claimed_for_the_one_who_asks():
     store.apply_drop("far")
     store.apply_drop("mid")
     assert store.next_for("analyst-3") is None  # the rest held or closed
+
+
+def test_a_question_unanswered_past_the_expiry_is_withdrawn():
+    learner, store, published = _taught(), ReviewStore(clock=lambda: 0.0), Published()
+    now = [1000.0]
+    pool = ReviewPool(learner, store, published, expire=600.0, wall_clock=lambda: now[0])
+    item = PendingItem("near", {"x": 0.05}, None, "a", {"a": 0.5, "b": 0.5}, 0.9, "uncertainty", 0, 900.0)
+    learner.remember(item)
+    store.add_item(item)
+    pool.asked("near")
+    assert pool.rerank() == 0  # worth asking, and asked 100 s ago
+    now[0] = 1600.0
+    assert pool.rerank() == 1  # 700 s unanswered: past the 600 s expiry
+    assert published[0][1]["why"].startswith("expired: asked 700s ago")
+    assert store.entry("near").withdrawn is not None and learner.pending.get("near") is None

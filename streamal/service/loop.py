@@ -137,7 +137,8 @@ class Service:
         def publish_review(event_id: str, msg: dict[str, Any]) -> None:
             outputs.send(s.review_topic, event_id.encode(), fit(msg, s.max_output_bytes))
 
-        self.pool = ReviewPool(self.learner, self.review, publish_review)
+        self.pool = ReviewPool(self.learner, self.review, publish_review, expire=s.review_expire_seconds,
+                               wall_clock=self.clock)
         self.event_handler = EventHandler(s, self.learner, self.outputs, self.metrics, clock=self.clock,
                                           crashes=self.crashes, on_query=self.pool.asked)
         self.side = open_topic_reader(access, [s.review_topic, s.labels_topic], self.side_handler.positions,

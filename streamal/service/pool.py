@@ -11,7 +11,9 @@ shared with the HTTP threads), :meth:`ReviewPool.tick` looks again at the top
 * it sets each one's utility under the current model, which orders the queue;
 * a question this replica asked whose utility has fallen under half the
   admission bar (the utility an event needs now to be asked about;
-  :func:`streamal.core.pool.assess`) is **withdrawn**: a ``withdrawn`` message on the review
+  :func:`streamal.core.pool.assess`), or that has waited longer than
+  ``expire`` seconds (``STREAMAL_REVIEW_EXPIRE_SECONDS``, 0: never), is
+  **withdrawn**: a ``withdrawn`` message on the review
   topic (so every replica and every external tool drops it), the item closed
   in the review store, the label no longer waited for, and its query refunded
   to the budget, so the analysts' time goes to a question that still matters.
@@ -49,8 +51,8 @@ class ReviewPool:
     """
 
     def __init__(self, learner: Learner, review: ReviewStore, publish: Callable[[str, dict[str, Any]], None], *,
-                 every: float = 1.0, top: int = 50, max_own: int = 100_000,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 every: float = 1.0, top: int = 50, max_own: int = 100_000, expire: float = 0.0,
+                 clock: Callable[[], float] = time.monotonic, wall_clock: Callable[[], float] = time.time) -> None:
         self.learner = learner
         self.review = review
         self.publish = publish
@@ -58,6 +60,8 @@ class ReviewPool:
         self.top = top
         self.max_own = max_own
         self.clock = clock
+        self.expire = expire
+        self.wall_clock = wall_clock
         self.withdrawn = 0
         self._own: OrderedDict[str, None] = OrderedDict()
         self._last = clock()
@@ -79,10 +83,15 @@ class ReviewPool:
     def rerank(self) -> int:
         """Re-rank the top of the queue now; how many questions were withdrawn."""
         gone = 0
+        now = self.wall_clock()
         for entry in self.review.top_unanswered(WITHDRAWABLE, self.top):
             event_id = entry.item.event_id
             worth, why = assess(self.learner, entry.item.features, entry.item.reason)
             self.review.set_utility(event_id, worth)
+            asked = entry.item.queried_at
+            if why is None and self.expire > 0 and asked is not None and now - asked > self.expire:
+                why = f"expired: asked {now - asked:.0f}s ago, unanswered"
+
             if event_id in self._own and why is not None:
                 self.publish(event_id, {"event_id": event_id, "status": "withdrawn", "why": why})
                 if self.review.apply_withdraw(event_id, why):
