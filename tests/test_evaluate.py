@@ -41,8 +41,8 @@ def test_a_small_run_writes_the_table_the_files_and_the_plots(tmp_path, capsys):
         assert r["default"] == (r["strategy"] == "margin")
     by = {(r["strategy"], r["budget"]): r for r in runs}
     assert by[("passive", None)]["labels"] > 2900
-    for b in (0.05, 0.1):  # the budget is held: the seed is an advance on it
-        assert 0.95 * b * 3000 <= by[("margin", b)]["labels"] <= b * 3000
+    for b in (0.05, 0.1):  # the budget is held: the seed is an advance on it, the drift reserve (b * 500) kept
+        assert 0.95 * b * 3000 - b * 500 <= by[("margin", b)]["labels"] <= b * 3000
     with (out / "results.csv").open() as fh:
         assert len(list(csv.DictReader(fh))) == len(runs)
     for png in ("accuracy_over_time.png", "accuracy_vs_labels.png"):
@@ -153,7 +153,7 @@ def test_simulated_analysts_pull_from_the_pool_within_their_capacity():
     tr = run_learner(stream, model="linear", strategy="margin", budget=0.2, seed=1, analysts=team, rate=1.0)
     assert tr.answered is not None and tr.answered <= 6000 / 10 + 1  # never more than the capacity
     assert tr.labels <= 6000 * 360 / 3600 + 20  # the sampler asks what the analysts can answer (plus the seed)
-    assert tr.labels >= 0.9 * 6000 * 360 / 3600
+    assert tr.labels >= 0.9 * 6000 * 360 / 3600 - 0.2 * 500  # (less the drift reserve kept at the end)
     fixed = run_learner(stream, model="linear", strategy="margin", budget=0.2, seed=1)
     assert fixed.labels > 2 * tr.labels  # without analysts, the budget alone
 
