@@ -38,7 +38,7 @@ import orjson
 
 from streamal.core.config import LearnerConfig
 from streamal.evaluation.analysts import AnswerTimes
-from streamal.evaluation.classes import per_class
+from streamal.evaluation.classes import median_or_never, per_class
 from streamal.evaluation.paired import compare, data_efficiency, headroom_closed
 from streamal.evaluation.runs import run_learner
 from streamal.evaluation.streams import open_stream
@@ -125,8 +125,8 @@ def rows(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "macro_f1_random": round(statistics.fmean(r["macro_f1"] for r in rnd), 4),
                 "macro_f1_verdict": f1.verdict, "macro_f1_p": f1.p,
                 "macro_f1_seeds_better": sum(a["macro_f1"] > b["macro_f1"] for a, b in zip(default, rnd, strict=True)),
-                "discovery": {c: {"default": _median([r["discovery"].get(c) for r in default]),
-                                  "random": _median([r["discovery"].get(c) for r in rnd])}
+                "discovery": {c: {"default": median_or_never([r["discovery"].get(c) for r in default]),
+                                  "random": median_or_never([r["discovery"].get(c) for r in rnd])}
                               for c in default[0]["discovery"]},
             }
         out.append({
@@ -145,12 +145,6 @@ def rows(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
     latency_order = {"0": 0, "500": 1, "analysts": 2}
     out.sort(key=lambda r: (list(STREAMS).index(r["stream"]), latency_order.get(r["latency"], 3), r["budget"]))
     return out
-
-
-def _median(values: list[int | None]) -> int | None:
-    """The median, with None (never found) later than any number."""
-    ordered = sorted(values, key=lambda v: (v is None, v or 0))
-    return ordered[(len(ordered) - 1) // 2] if ordered else None
 
 
 def imbalanced_table(rs: list[dict[str, Any]]) -> str:

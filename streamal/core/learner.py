@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 from streamal.core.calibration import CalibrationMeter
@@ -31,9 +31,10 @@ from streamal.core.config import LearnerConfig
 from streamal.core.drift import DETECTORS, DriftMonitor
 from streamal.core.explain import explain
 from streamal.core.models import make_model
-from streamal.core.names import ESTIMATES, OUTCOMES, Estimate, Outcome
+from streamal.core.names import ESTIMATES, OUTCOMES, Estimate
+from streamal.core.outcomes import Decision, LearnerStats, LearnResult
 from streamal.core.pending import PendingItem, PendingStore, RecentIds
-from streamal.core.sampling import Query, Sampler
+from streamal.core.sampling import Sampler
 from streamal.core.schema import Schema
 from streamal.core.stopping import StoppingRule
 from streamal.core.strategies import make_strategy
@@ -45,63 +46,6 @@ __all__ = ["ESTIMATES", "OUTCOMES", "PRIOR_FADE", "Decision", "LearnResult", "Le
 #: With ``n`` labels learned, the model's probabilities count ``n / (n + PRIOR_FADE)`` against the class
 #: prior's: a model that has seen a handful of labels does not claim certainty (a tree's P = 1e-80).
 PRIOR_FADE = 10.0
-
-
-@dataclass(slots=True)
-class Decision:
-    """What the learner made of one event."""
-
-    event_id: str
-    prediction: str | None
-    proba: dict[str, float]
-    query: Query | None
-    model_version: int
-    alarms: list[str] = field(default_factory=list)
-    item: PendingItem | None = None
-
-    def prediction_message(self) -> dict[str, Any]:
-        """The predictions-topic message (DESIGN.md's shape)."""
-        return {
-            "event_id": self.event_id,
-            "prediction": self.prediction,
-            "proba": self.proba,
-            "model_version": self.model_version,
-            "queried": self.query is not None,
-        }
-
-
-@dataclass(slots=True)
-class LearnResult:
-    """What the learner made of one label: ``outcome`` is one of :data:`OUTCOMES`."""
-
-    outcome: Outcome
-    correct: bool | None = None
-    reason: str | None = None  # of the queried event (as read back from the review topic)
-    delay: float | None = None
-    alarms: list[str] = field(default_factory=list)
-    error: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class LearnerStats:
-    """A snapshot of what the learner knows, for the metrics (taken on the loop's thread)."""
-
-    model_version: int
-    backlog: int
-    evicted: int
-    accuracy: dict[Estimate, float]
-    accuracy_labels: dict[Estimate, int]
-    spent_run: float
-    spent_recent: float
-    threshold: float
-    oldest_queried_at: float | None
-    classes: int
-    brier: float
-    ece: float
-    schema_mismatches: int
-    saturated: bool
-    stop_agreement: float | None
-    audit_by_class: dict[str, tuple[float, float, int]] = field(default_factory=dict)
 
 
 class Learner:

@@ -69,6 +69,11 @@ class _Open:
     asked_at: int
 
 
+def _order(o: _Open) -> tuple[int, float, int]:
+    """The queue's order: by reason, then worth now (highest first), then age (as the review store orders)."""
+    return REASON_ORDER.get(o.reason, 3), -o.worth, o.asked_at
+
+
 class Analysts:
     """The pool and the team: :meth:`ask` adds a question, :meth:`due` gives the answers back in time.
 
@@ -110,8 +115,7 @@ class Analysts:
             yield event_id, label, x
 
     def _pull(self, t: int) -> None:
-        ranked = sorted(self._pool.values(), key=lambda o: (REASON_ORDER.get(o.reason, 3), -o.worth, o.asked_at))
-        for o in ranked[:RERANK_TOP]:
+        for o in heapq.nsmallest(RERANK_TOP, self._pool.values(), key=_order):
             o.worth, why = assess(self.learner, o.x, o.reason)
             if why is not None:
                 del self._pool[o.event_id]
@@ -119,7 +123,7 @@ class Analysts:
                 self.withdrawn += 1
         if not self._pool:
             return
-        best = min(self._pool.values(), key=lambda o: (REASON_ORDER.get(o.reason, 3), -o.worth, o.asked_at))
+        best = min(self._pool.values(), key=_order)
         del self._pool[best.event_id]
         self.pulled += 1
         took = self.median * math.exp(self.sigma * self._rng.gauss(0.0, 1.0)) if self.median > 0 else 0.0

@@ -32,7 +32,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-__all__ = ["RARE_SHARE", "ClassFigures", "ClassTracker", "per_class"]
+__all__ = ["RARE_SHARE", "ClassFigures", "ClassTracker", "median_or_never", "per_class"]
 
 #: A class with fewer than this share of a stream's events is rare (its discovery delay is reported).
 RARE_SHARE = 0.03
@@ -97,3 +97,13 @@ class ClassTracker:
         """The classes under ``share`` of the events so far, rarest first."""
         n = sum(self.seen.values())
         return sorted((c for c, k in self.seen.items() if k < share * n), key=lambda c: (self.seen[c], c))
+
+
+def median_or_never(values: list[int | None]) -> int | None:
+    """The median of discovery delays over seeds, ``None`` (never) counting as later than any number.
+
+    >>> median_or_never([3, None, 1]), median_or_never([None, None, 2])
+    (3, None)
+    """
+    ordered = sorted(values, key=lambda v: (v is None, v or 0))
+    return ordered[(len(ordered) - 1) // 2] if ordered else None

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from streamal.core.agreement import cohen_kappa
-from streamal.evaluation.classes import per_class
+from streamal.evaluation.classes import median_or_never, per_class
 from streamal.evaluation.measures import kappa_temporal, labels_to_reach, prefix_sums, recovery_time
 from streamal.evaluation.runs import PASSIVE, RANDOM, Trace
 
@@ -123,13 +123,6 @@ def summarise(
     )
 
 
-def _median_or_never(values: list[int | None]) -> int | None:
-    """The median of ``values``, with ``None`` (never) counting as later than any number."""
-    ordered = sorted(values, key=lambda v: (v is None, v or 0))
-    mid = ordered[(len(ordered) - 1) // 2] if ordered else None
-    return mid
-
-
 def _class_measures(traces: list[Trace]) -> dict[str, Any]:
     """Macro-F1, balanced accuracy, recall per class, discovery of the rare classes, the summed confusion."""
     figures = [per_class(tr.confusion) for tr in traces]
@@ -142,8 +135,8 @@ def _class_measures(traces: list[Trace]) -> dict[str, Any]:
     first = traces[0].classes
     discovery = {
         c: {"events": first.seen[c],
-            "queried_after": _median_or_never([tr.classes.discovery(c)[0] for tr in traces]),
-            "predicted_after": _median_or_never([tr.classes.discovery(c)[1] for tr in traces])}
+            "queried_after": median_or_never([tr.classes.discovery(c)[0] for tr in traces]),
+            "predicted_after": median_or_never([tr.classes.discovery(c)[1] for tr in traces])}
         for c in first.rare()
     }
     return {

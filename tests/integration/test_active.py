@@ -31,20 +31,27 @@ def truth(i: int, x: dict) -> str:
 class Source(threading.Thread):
     """``n`` events at ``rate`` per second; their truth flips at ``FLIP``."""
 
+    seed = 3
+
     def __init__(self, bootstrap: str, topic: str, n: int, rate: float) -> None:
         super().__init__(daemon=True)
         self.bootstrap, self.topic, self.n, self.rate = bootstrap, topic, n, rate
         self.truth: dict[str, str] = {}
         self.index: dict[str, int] = {}
 
+    def event(self, i: int, rng: random.Random) -> tuple[dict, str]:
+        """Event ``i``'s features and its truth."""
+        x = {"size": rng.random() * 100, "proto": rng.choice(["tcp", "udp"]), "noise": rng.gauss(0, 1)}
+        return x, truth(i, x)
+
     def run(self) -> None:
         producer = KafkaProducer(bootstrap_servers=self.bootstrap, linger_ms=5)
-        rng = random.Random(3)
+        rng = random.Random(self.seed)
         started = time.monotonic()
         for i in range(self.n):
             eid = f"evt-{i}"
-            x = {"size": rng.random() * 100, "proto": rng.choice(["tcp", "udp"]), "noise": rng.gauss(0, 1)}
-            self.truth[eid], self.index[eid] = truth(i, x), i
+            x, self.truth[eid] = self.event(i, rng)
+            self.index[eid] = i
             producer.send(self.topic, key=eid.encode(), value=orjson.dumps({"id": eid, "features": x}))
             ahead = (i + 1) / self.rate - (time.monotonic() - started)
             if ahead > 0:
@@ -134,24 +141,13 @@ def test_with_labels_outstanding_the_strategy_chooses_and_drift_reaches_the_anal
 class NewClassSource(Source):
     """Two classes by size; from event 2500 on, one in 40 is a huge upload of a class never seen (``exfil``)."""
 
-    def run(self) -> None:
-        producer = KafkaProducer(bootstrap_servers=self.bootstrap, linger_ms=5)
-        rng = random.Random(5)
-        started = time.monotonic()
-        for i in range(self.n):
-            eid = f"evt-{i}"
-            if i >= 2500 and rng.random() < 1 / 40:
-                x, y = {"size": rng.uniform(1e8, 2e8), "proto": "tcp"}, "exfil"
-            else:
-                x = {"size": rng.random() * 100, "proto": rng.choice(["tcp", "udp"])}
-                y = "bad" if x["size"] > 50 else "ok"
-            self.truth[eid], self.index[eid] = y, i
-            producer.send(self.topic, key=eid.encode(), value=orjson.dumps({"id": eid, "features": x}))
-            ahead = (i + 1) / self.rate - (time.monotonic() - started)
-            if ahead > 0:
-                time.sleep(ahead)
-        producer.flush()
-        producer.close()
+    seed = 5
+
+    def event(self, i: int, rng: random.Random) -> tuple[dict, str]:
+        if i >= 2500 and rng.random() < 1 / 40:
+            return {"size": rng.uniform(1e8, 2e8), "proto": "tcp"}, "exfil"
+        x = {"size": rng.random() * 100, "proto": rng.choice(["tcp", "udp"])}
+        return x, "bad" if x["size"] > 50 else "ok"
 
 
 def test_a_new_class_is_asked_at_once_named_counted_and_its_audit_recall_exported(make_service, broker):
