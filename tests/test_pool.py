@@ -94,7 +94,7 @@ def test_next_is_the_most_useful_open_item_claimed_for_the_one_who_asks():
     assert first is not None and second is not None
     assert first.item.event_id == "near" and first.claimed_by == "analyst-1"
     assert second.item.event_id != "near"  # claimed by the first: the next best
-    assert store.next_for("analyst-1") is first  # asking again gives back what you hold
+    assert store.next_for("analyst-1") == first  # asking again gives back what you hold
     store.apply_drop("far")
     store.apply_drop("mid")
     assert store.next_for("analyst-3") is None  # the rest held or closed

@@ -19,7 +19,7 @@ from streamal.http.desk import ReviewDesk
 from streamal.review.store import ReviewStore
 from streamal.service.health import Health
 
-TOKENS = parse_tokens("analyst-1:token-one-1234,analyst-2:token-two-5678")
+TOKENS = parse_tokens("analyst-1:token-one-1234,analyst-2:token-two-5678,analyst-3:token-three-9012")
 NOW = 1_800_000_000.0
 
 
@@ -265,6 +265,48 @@ def test_concurrent_answers_from_several_analysts_fill_the_quorum_once_each(api)
     entry = api.store.entry("e1")
     assert sorted(a.annotator for a in entry.live_answers()) == ["analyst-1", "analyst-2"]
     assert entry.agreed == "malicious"
+
+
+def test_three_analysts_racing_for_a_quorum_of_two_are_accepted_twice(api):
+    """Answers on their way count towards the quorum: the third analyst is told the item is taken care of.
+
+    Kafka's acknowledgement is slow here (all three requests are publishing at
+    once), the case where counting only recorded answers let all three through.
+    """
+    import concurrent.futures
+    import threading
+
+    api.store.answers_wanted = 2
+    publishing = threading.Barrier(2, timeout=5)
+    slow = api.rec.__call__
+
+    def publish(topic, key, msg):
+        try:
+            publishing.wait()  # two answers in flight together: the third arrives meanwhile
+        except threading.BrokenBarrierError:
+            pass
+        slow(topic, key, msg)
+
+    api.desk.publish = publish
+    tokens = ["token-one-1234", "token-two-5678", "token-three-9012"]
+    for i in range(10):
+        event_id = f"race-{i}"
+        api.store.add_item(item(event_id))
+        publishing.reset()
+        with concurrent.futures.ThreadPoolExecutor(3) as pool:
+            codes = list(pool.map(lambda t, e=event_id: api.call(f"/api/review/{e}/label", "POST", token=t,
+                                                                  body={"label": "malicious"})[0], tokens))
+        assert sorted(codes) == [200, 200, 409], (event_id, codes)
+        assert len(api.store.entry(event_id).live_answers()) == 2
+    assert sum(m["event_id"].startswith("race-") for _, _, m in api.rec.sent) == 20
+
+
+def test_what_the_store_hands_out_is_a_copy_the_loop_cannot_change_underneath(api):
+    before = api.store.entry("e0")
+    api.store.apply_answer("e0", "benign", "analyst-2", answer_id="x")
+    assert before.open and before.answers == () and not api.store.entry("e0").open
+    with pytest.raises(AttributeError):
+        before.agreed = "benign"  # type: ignore[misc]
 
 
 def test_the_labels_topic_decides_between_two_replicas_answers_of_one_analyst(api):

@@ -1,9 +1,13 @@
-"""The review store's memory bound: closed items are kept up to a limit, open ones always."""
+"""The review store itself: memory bound, claims, skips, answers read back, retractions, corrections, old state."""
 
 from __future__ import annotations
 
+import pickle
+
+import pytest
+
 from streamal.core.pending import PendingItem
-from streamal.review.store import ReviewStore
+from streamal.review.store import Answer, ReviewConflict, ReviewEntry, ReviewStore, UnknownItem
 
 
 def test_closed_items_past_max_closed_are_let_go_oldest_first_and_open_ones_stay():
@@ -16,4 +20,83 @@ def test_closed_items_past_max_closed_are_let_go_oldest_first_and_open_ones_stay
     assert [k for k in ("e0", "e1", "e2", "e3", "e4", "e5") if store.knows(k)] == ["e2", "e3", "e4", "e5"]
     restored = ReviewStore(max_closed=3)
     restored.restore(store.snapshot())
-    assert list(restored._closed) == ["e2", "e3", "e4"]
+    assert list(restored._book.closed) == ["e2", "e3", "e4"]
+
+
+def _store(**kw):
+    now = [100.0]
+    store = ReviewStore(clock=lambda: now[0], **kw)
+    for i in range(3):
+        store.add_item(PendingItem(f"e{i}", {"x": i}, None, "ok", {"ok": 0.6, "bad": 0.4}, 0.1 * (i + 1),
+                                   "uncertainty", 0, 90.0))
+    return store, now
+
+
+def test_a_claim_keeps_others_off_until_it_expires_and_next_skips_what_is_held():
+    store, now = _store(claim_seconds=30.0)
+    assert store.next_for("a").item.event_id == "e2"  # the highest score first, claimed for "a"
+    assert store.next_for("b").item.event_id == "e1"  # not what "a" holds
+    with pytest.raises(ReviewConflict, match="claimed by a"):
+        store.reserve("e2", "b")
+    now[0] += 31.0
+    assert store.entry("e2").claimed_by is None  # expired by itself
+    store.reserve("e2", "b")
+
+
+def test_a_skip_hides_the_item_from_its_analyst_only_and_a_drop_closes_it():
+    store, _ = _store()
+    store.skip("e2", "a")
+    assert [e.item.event_id for e in store.open_items(annotator="a")[0]] == ["e1", "e0"]
+    assert [e.item.event_id for e in store.open_items(annotator="b")[0]] == ["e2", "e1", "e0"]
+    store.apply_drop("e2")
+    with pytest.raises(ReviewConflict, match="already closed"):
+        store.skip("e2", "b")
+    with pytest.raises(UnknownItem):
+        store.skip("nope", "b")
+
+
+def test_an_answer_read_back_is_confirmed_once_and_a_retraction_reopens_the_item():
+    store, now = _store(undo_seconds=10.0)
+    store.reserve("e0", "a")
+    store.record_local("e0", "bad", "a", answer_id="x1", at=100.0)
+    assert store.entry("e0").answers[0].tentative and not store.entry("e0").open
+    assert store.apply_answer("e0", "bad", "a", answer_id="x1", at=100.0)  # read back from the topic
+    assert not store.entry("e0").answers[0].tentative
+    assert store.undoable("e0", "a").answer_id == "x1"
+    assert store.apply_retraction("e0", "x1") and store.entry("e0").open
+    now[0] += 100.0
+    assert store.due(now[0]) == []  # nothing agreed any more
+
+
+def test_a_correction_after_the_label_was_learned_returns_the_label_to_learn():
+    store, now = _store(undo_seconds=0.0)
+    store.apply_answer("e0", "ok", "a", answer_id="x1", at=100.0)
+    assert store.due(now=101.0) == [("e0", "ok", 100.0)]
+    assert store.correctable("e0", "a").answer_id == "x1"
+    fixed = Answer("x2", "a", "bad", 102.0, corrects="x1")
+    assert store.apply_correction("e0", "x1", fixed) == "bad"
+    assert store.apply_correction("e0", "x1", fixed) is None  # read twice: once
+    assert [a.answer_id for a in store.entry("e0").live_answers()] == ["x2"]
+
+
+def test_checkpoints_written_before_answers_were_frozen_and_claims_moved_out_still_load():
+    store, _ = _store()
+    store.apply_answer("e0", "ok", "a", answer_id="x1", at=100.0)
+    state = pickle.loads(store.snapshot())
+    # the shapes the earlier store pickled: a claim on the entry, an answer's state as (None, {...})
+    entry = state["_entries"]["e0"]
+    old_entry = {f: getattr(entry, f) for f in ("item", "added_at", "answers", "skipped_by", "dropped", "agreed",
+                                                 "closed_at", "handed", "utility", "withdrawn")}
+    old_entry.update(claimed_by="a", claim_until=500.0)
+    answer = entry.answers[0]
+    old_answer = (None, {f: getattr(answer, f) for f in ("answer_id", "annotator", "label", "at", "retracted",
+                                                          "tentative", "comment", "corrects")})
+    rebuilt_answer = Answer.__new__(Answer)
+    rebuilt_answer.__setstate__(old_answer)
+    rebuilt = ReviewEntry.__new__(ReviewEntry)
+    rebuilt.__setstate__((None, {**old_entry, "answers": [rebuilt_answer]}))
+    state["_entries"]["e0"] = rebuilt
+    restored = ReviewStore()
+    restored.restore(pickle.dumps(state))
+    assert restored.entry("e0").agreed == "ok" and restored.entry("e0").answers[0].answer_id == "x1"
+    assert restored.entry("e0").claimed_by is None  # claims do not survive a restore

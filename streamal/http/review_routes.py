@@ -19,79 +19,40 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, HTTPException, Query, Response
-from pydantic import BaseModel, ConfigDict, Field
 
 from streamal.core.names import REASON_PHRASES
 from streamal.errors import BrokerError
 from streamal.http.deps import Analyst, Desk
 from streamal.http.desk import ReviewDesk
-from streamal.review.store import Answer, ReviewConflict, ReviewEntry, ReviewStore
-from streamal.wire.messages import MAX_LABEL_CHARS, format_ts
-
-MAX_COMMENT_CHARS = 1000
+from streamal.http.review_models import (
+    AnswerOut,
+    AnswerRow,
+    AnswersOut,
+    ClaimOut,
+    GuidelinesOut,
+    ItemOut,
+    LabelBody,
+    MeOut,
+    QueueOut,
+    ReleaseOut,
+    SkipBody,
+    SkipOut,
+    StatsOut,
+    UndoOut,
+)
+from streamal.review.store import Answer, AnswerView, ItemView, ReviewStore
+from streamal.wire.messages import format_ts
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/api", tags=["review"])
 
 
-# -- request and response bodies ---------------------------------------------------------------
-
-
-class LabelBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    label: str = Field(min_length=1, max_length=MAX_LABEL_CHARS, description="The class of this event.")
-    comment: str | None = Field(None, max_length=MAX_COMMENT_CHARS,
-                                description="A note for the other analysts and the auditors (carried on the label).")
-
-
-class SkipBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    requeue: bool = Field(True, description="True: back to the queue for the others; false: dropped for everyone.")
-
-
-class ItemOut(BaseModel):
-    event_id: str
-    features: dict[str, Any]
-    meta: dict[str, Any] | None
-    prediction: str | None
-    proba: dict[str, float]
-    score: float
-    utility: float = Field(description="What answering it is worth to the model now (the queue's order); "
-                                       "the score when asked until the pool re-ranks it.")
-    reason: str
-    reason_text: str = Field(description="Why the item was asked, in a phrase for the analyst.")
-    explanation: dict[str, Any] | None = Field(
-        None, description="What drove the prediction: a linear model's largest terms, a tree's path.")
-    model_version: int
-    queried_at: str | None
-    age_seconds: float | None
-    answers: int
-    answers_wanted: int
-    claimed_by: str | None
-
-
-class QueueOut(BaseModel):
-    items: list[ItemOut]
-    total: int
-    limit: int
-    offset: int
-
-
-class AnswerOut(BaseModel):
-    event_id: str
-    label: str
-    annotator: str
-    answer_id: str
-    labeled_at: str
-    undo_until: str
-
-
 def _phrase(reason: str) -> str:
     return next((text for name, text in REASON_PHRASES.items() if name == reason), reason)
 
 
-def _item(entry: ReviewEntry, store: ReviewStore, now: float) -> ItemOut:
+def _item(entry: ItemView, store: ReviewStore, now: float) -> ItemOut:
     it = entry.item
     return ItemOut(
         event_id=it.event_id, features=it.features, meta=it.meta, prediction=it.prediction, proba=it.proba,
@@ -108,18 +69,16 @@ ANSWER_FIELDS = ("event_id", "answer_id", "annotator", "label", "answered_at", "
                  "item_label", "reason", "prediction_seen", "model_version_seen", "queried_at")
 
 
-def _answer_row(entry: ReviewEntry, answer: Answer, store: ReviewStore, now: float) -> dict[str, Any]:
-    it = entry.item
+def _answer_row(row: AnswerView) -> AnswerRow:
+    it, answer, entry = row.item.item, row.answer, row.item
     status = "retracted" if answer.retracted else "pending" if answer.tentative else "recorded"
-    undoable = not answer.retracted and not entry.handed and now - answer.at <= store.undo_seconds
-    return {
-        "event_id": it.event_id, "answer_id": answer.answer_id, "annotator": answer.annotator,
-        "label": answer.label, "answered_at": format_ts(answer.at), "comment": answer.comment, "status": status,
-        "corrects": answer.corrects, "item_label": entry.agreed, "reason": it.reason,
-        "prediction_seen": it.prediction, "model_version_seen": it.model_version,
-        "queried_at": format_ts(it.queried_at) if it.queried_at is not None else None,
-        "can_undo": undoable, "can_change": not answer.retracted and not entry.dropped and not undoable,
-    }
+    return AnswerRow(
+        event_id=it.event_id, answer_id=answer.answer_id, annotator=answer.annotator, label=answer.label,
+        answered_at=format_ts(answer.at), comment=answer.comment, status=status, corrects=answer.corrects,
+        item_label=entry.agreed, reason=it.reason, prediction_seen=it.prediction, model_version_seen=it.model_version,
+        queried_at=format_ts(it.queried_at) if it.queried_at is not None else None,
+        can_undo=row.can_undo, can_change=row.can_change,
+    )
 
 
 def _csv_cell(value: Any) -> Any:
@@ -152,13 +111,13 @@ def _publish(desk: ReviewDesk, topic: str, key: str, msg: dict[str, Any]) -> Non
 # -- routes ------------------------------------------------------------------------------------
 
 
-@router.get("/me")
-def me(who: Analyst, desk: Desk) -> dict[str, Any]:
+@router.get("/me", response_model=MeOut)
+def me(who: Analyst, desk: Desk) -> MeOut:
     """Who the token belongs to, what they answered, the queue size and the classes."""
     stats = desk.store.stats()
     last = desk.store.last_undoable(who)
-    return {"annotator": who, "answered": stats["by_annotator"].get(who, 0), "open": stats["open"],
-            "classes": desk.classes(), "undoable": last[0] if last else None}
+    return MeOut(annotator=who, answered=stats["by_annotator"].get(who, 0), open=stats["open"],
+                 classes=desk.classes(), undoable=last[0] if last else None)
 
 
 @router.get("/review", response_model=QueueOut)
@@ -176,42 +135,41 @@ def queue(who: Analyst, desk: Desk,
     return QueueOut(items=[_item(e, desk.store, now) for e in entries], total=total, limit=limit, offset=offset)
 
 
-@router.get("/review/stats")
-def stats(who: Analyst, desk: Desk) -> dict[str, Any]:
+@router.get("/review/stats", response_model=StatsOut)
+def stats(who: Analyst, desk: Desk) -> StatsOut:
     """Open, answered, by reason, by annotator, median answer time, agreement between annotators."""
-    return desk.store.stats()
+    return StatsOut(**desk.store.stats())
 
 
-@router.get("/review/guidelines")
-def guidelines(who: Analyst, desk: Desk) -> dict[str, Any]:
+@router.get("/review/guidelines", response_model=GuidelinesOut)
+def guidelines(who: Analyst, desk: Desk) -> GuidelinesOut:
     """The labelling guidelines (``STREAMAL_REVIEW_GUIDELINES``) as HTML, from Markdown with raw HTML disabled."""
-    return {"html": desk.guidelines_html}
+    return GuidelinesOut(html=desk.guidelines_html)
 
 
 @router.get("/review/answers", response_model=None)
 def answers(who: Analyst, desk: Desk,
             format: Annotated[str, Query(pattern="^(json|jsonl|csv)$")] = "json",  # noqa: A002
             mine: bool = False, limit: Annotated[int | None, Query(ge=1, le=1_000_000)] = None,
-            ) -> dict[str, Any] | Response:
+            ) -> AnswersOut | Response:
     """Every answer kept, newest first, retracted and corrected ones too: for auditors (``jsonl``, ``csv``).
 
     ``mine``: only yours, each with whether it can still be undone or changed (the page's "my answers").
     """
     now = desk.clock()
-    rows = [_answer_row(e, a, desk.store, now) for e, a in desk.store.answers(annotator=who if mine else None,
-                                                                            limit=limit)]
+    rows = [_answer_row(r) for r in desk.store.answers(annotator=who if mine else None, limit=limit)]
     if format == "json":
-        return {"answers": rows}
+        return AnswersOut(answers=rows)
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now))
     if format == "jsonl":
-        body = b"".join(orjson.dumps(r) + b"\n" for r in rows)
+        body = b"".join(orjson.dumps(r.model_dump()) + b"\n" for r in rows)
         return Response(body, media_type="application/x-ndjson",
                         headers={"Content-Disposition": f'attachment; filename="streamal-answers-{stamp}.jsonl"'})
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=list(ANSWER_FIELDS), extrasaction="ignore")
     writer.writeheader()
     for r in rows:
-        writer.writerow({k: _csv_cell(r.get(k)) for k in ANSWER_FIELDS})
+        writer.writerow({k: _csv_cell(getattr(r, k)) for k in ANSWER_FIELDS})
     return Response(out.getvalue(), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="streamal-answers-{stamp}.csv"'})
 
@@ -235,27 +193,24 @@ def item(event_id: str, who: Analyst, desk: Desk) -> ItemOut:
     return _item(desk.store.entry(event_id), desk.store, desk.clock())
 
 
-@router.post("/review/{event_id}/claim")
-def claim(event_id: str, who: Analyst, desk: Desk) -> dict[str, Any]:
+@router.post("/review/{event_id}/claim", response_model=ClaimOut)
+def claim(event_id: str, who: Analyst, desk: Desk) -> ClaimOut:
     """Claim an item so nobody else answers it meanwhile; the claim expires by itself."""
     until = desk.store.claim(event_id, who)
-    return {"event_id": event_id, "claimed_by": who, "claimed_until": format_ts(until)}
+    return ClaimOut(event_id=event_id, claimed_by=who, claimed_until=format_ts(until))
 
 
-@router.post("/review/{event_id}/release")
-def release(event_id: str, who: Analyst, desk: Desk) -> dict[str, Any]:
+@router.post("/review/{event_id}/release", response_model=ReleaseOut)
+def release(event_id: str, who: Analyst, desk: Desk) -> ReleaseOut:
     """Give a claimed item back."""
     desk.store.release(event_id, who)
-    return {"event_id": event_id, "released": True}
+    return ReleaseOut(event_id=event_id, released=True)
 
 
-@router.post("/review/{event_id}/skip")
-def skip(event_id: str, who: Analyst, desk: Desk, body: SkipBody | None = None) -> dict[str, Any]:
+@router.post("/review/{event_id}/skip", response_model=SkipOut)
+def skip(event_id: str, who: Analyst, desk: Desk, body: SkipBody | None = None) -> SkipOut:
     """Skip an item: back to the queue for the others (``requeue``), or dropped for everyone."""
     requeue = body.requeue if body is not None else True
-    entry = desk.store.entry(event_id)
-    if not entry.open:
-        raise ReviewConflict(f"item {event_id!r} is already closed")
     if requeue:
         desk.store.skip(event_id, who)
     else:
@@ -263,7 +218,7 @@ def skip(event_id: str, who: Analyst, desk: Desk, body: SkipBody | None = None) 
         _publish(desk, desk.review_topic, event_id, {"event_id": event_id, "status": "dropped", "annotator": who,
                                                     "at": format_ts(desk.clock())})
         desk.store.apply_drop(event_id)
-    return {"event_id": event_id, "requeued": requeue}
+    return SkipOut(event_id=event_id, requeued=requeue)
 
 
 @router.post("/review/{event_id}/label", response_model=AnswerOut)
@@ -318,8 +273,8 @@ def correct(event_id: str, body: LabelBody, who: Analyst, desk: Desk) -> AnswerO
                      labeled_at=format_ts(now), undo_until=format_ts(now))
 
 
-@router.post("/review/{event_id}/undo")
-def undo(event_id: str, who: Analyst, desk: Desk) -> dict[str, Any]:
+@router.post("/review/{event_id}/undo", response_model=UndoOut)
+def undo(event_id: str, who: Analyst, desk: Desk) -> UndoOut:
     """Take back your answer within the undo window (a correcting label message); the item opens again."""
     answer = desk.store.undoable(event_id, who)
     _publish(desk, desk.labels_topic, event_id, {
@@ -327,4 +282,4 @@ def undo(event_id: str, who: Analyst, desk: Desk) -> dict[str, Any]:
         "retracts": answer.answer_id, "source": "review",
     })
     desk.store.apply_retraction(event_id, answer.answer_id)
-    return {"event_id": event_id, "undone": answer.answer_id}
+    return UndoOut(event_id=event_id, undone=answer.answer_id)

@@ -1,14 +1,12 @@
 """The review store: open and answered review items, materialised from the review and labels topics.
 
 The topics are the source of truth. The service feeds this store every review
-item and every label message it reads (and the review API applies its own
-answers as soon as Kafka has acknowledged them, so the page does not wait for
-the round trip; the message coming back is recognised by its ``answer_id``).
-The store is saved with the learner in the checkpoint, at the same topic
-positions, so a restart or another replica arrives at the same state.
-
-Claims are the one thing kept only in memory: they are short-lived locks
-between analysts working on one replica, and expire by themselves.
+item and label it reads (the review API applies its own answers once Kafka has
+acknowledged them; the message coming back is known by its ``answer_id``). It
+is checkpointed with the learner, at the same topic positions. Claims alone
+live in memory only (:class:`~streamal.review.claims.Claims`). Every rule is
+kept here, under one lock, and nothing live leaves the store: readers get
+frozen :class:`~streamal.review.entries.ItemView` copies.
 
 >>> from streamal.core.pending import PendingItem
 >>> store = ReviewStore(answers_wanted=2, clock=lambda: 100.0)
@@ -31,18 +29,33 @@ from __future__ import annotations
 import pickle
 import threading
 import time
-from collections import OrderedDict, deque
 from collections.abc import Callable
 from typing import Any
 
 from streamal.core.pending import PendingItem
-from streamal.review.claims import AnalystRules
-from streamal.review.entries import Answer, ReviewConflict, ReviewEntry, UnknownItem, majority
+from streamal.review.book import Book
+from streamal.review.claims import (
+    Claims,
+    changeable_answer,
+    check_answerable,
+    not_held_by_another,
+    undoable_answer,
+)
+from streamal.review.entries import (
+    Answer,
+    AnswerView,
+    ItemView,
+    ReviewConflict,
+    ReviewEntry,
+    UnknownItem,
+    majority,
+)
 from streamal.review.figures import agreement_kappa, summarize
 
-__all__ = ["Answer", "ReviewConflict", "ReviewEntry", "ReviewStore", "UnknownItem"]
+__all__ = ["Answer", "AnswerView", "ItemView", "ReviewConflict", "ReviewEntry", "ReviewStore", "UnknownItem"]
 
-class ReviewStore(AnalystRules):
+
+class ReviewStore:
     """Review items by event id, with their answers, claims and agreement.
 
     Parameters
@@ -53,12 +66,8 @@ class ReviewStore(AnalystRules):
         How long a claim holds before it is released by itself.
     undo_seconds
         How long an analyst may take back an answer.
-    max_items
-        Items kept; the oldest closed ones go first.
-    max_closed
-        Closed (answered or dropped) items kept, for "my answers", the export and
-        changes of answer; the oldest go first, so memory stays flat however long
-        the analysts keep up (the labels topic keeps every answer for good).
+    max_items, max_closed
+        Items kept, and closed items kept (:class:`~streamal.review.book.Book`).
     """
 
     def __init__(self, answers_wanted: int = 1, claim_seconds: float = 300.0, undo_seconds: float = 60.0,
@@ -66,23 +75,19 @@ class ReviewStore(AnalystRules):
         self.answers_wanted = answers_wanted
         self.claim_seconds = claim_seconds
         self.undo_seconds = undo_seconds
-        self.max_items = max_items
-        self.max_closed = max_closed
-        self._closed: deque[str] = deque()  # closed items' ids, in the order they closed
         self.clock = clock
-        self._entries: OrderedDict[str, ReviewEntry] = OrderedDict()
+        self._book = Book(max_items, max_closed)
         self._lock = threading.RLock()
         self.classes: list[str] = []  # the classes the model knows (from the items' probabilities)
-        self._due: list[str] = []  # agreed items whose label has not gone to the learner yet
-        self._inflight: set[tuple[str, str]] = set()  # (event_id, annotator): answers being published
-
-    _STATE = ("answers_wanted", "claim_seconds", "undo_seconds", "max_items", "_entries", "classes", "_due",
-              "_closed")
+        self._claims = Claims(claim_seconds, clock)  # in memory only: who holds what, whose answer is on its way
 
     def snapshot(self) -> bytes:
         """The store as bytes, taken whole under the lock (HTTP threads may be changing it)."""
         with self._lock:
-            return pickle.dumps({k: getattr(self, k) for k in self._STATE}, protocol=pickle.HIGHEST_PROTOCOL)
+            state = {"answers_wanted": self.answers_wanted, "claim_seconds": self.claim_seconds,
+                     "undo_seconds": self.undo_seconds, "max_items": self._book.max_items, "classes": self.classes,
+                     **self._book.state()}
+            return pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
 
     def restore(self, data: bytes) -> None:
         """Replace the contents with a :meth:`snapshot`, in place; claims do not survive it.
@@ -92,66 +97,45 @@ class ReviewStore(AnalystRules):
         """
         state = pickle.loads(data)  # noqa: S301 - our own checkpoint, in the trusted state directory
         with self._lock:
-            self._entries = state["_entries"]
+            self._book.load(state)
             self.classes = state["classes"]
-            self._due = state["_due"]
-            self._closed = state.get("_closed") or deque(k for k, e in self._entries.items() if not e.open)
-            self._inflight = set()
-            for entry in self._entries.values():
-                entry.claimed_by, entry.claim_until = None, 0.0
-            self._trim()
+            self._claims.clear()
 
     # -- from the topics -----------------------------------------------------------------------
 
     def add_item(self, item: PendingItem) -> bool:
         """A review item was read from the review topic; ``False`` if it was known already."""
         with self._lock:
-            if item.event_id in self._entries:
+            if not self._book.add(ReviewEntry(item, self.clock())):
                 return False
-            self._entries[item.event_id] = ReviewEntry(item, self.clock())
             for c in item.proba:
                 if c not in self.classes:
                     self.classes.append(c)
-            self._trim()
             return True
 
-    def _closing(self, event_id: str) -> None:
-        """``event_id`` closed: past ``max_closed`` closed items, the oldest one still closed is let go."""
-        self._closed.append(event_id)
-        while len(self._closed) > self.max_closed:
-            old = self._closed.popleft()
-            entry = self._entries.get(old)
-            if entry is not None and not entry.open and (entry.handed or entry.dropped):
-                del self._entries[old]
+    def reserve(self, event_id: str, annotator: str) -> ItemView:
+        """Hold ``event_id`` for one answer of ``annotator`` while it is published (atomic).
 
-    def _trim(self) -> None:
-        while len(self._entries) > self.max_items:
-            victim = next((k for k, e in self._entries.items() if not e.open), None)
-            self._entries.pop(victim if victim is not None else next(iter(self._entries)))
-
-    def reserve(self, event_id: str, annotator: str) -> ReviewEntry:
-        """Hold ``event_id`` for one answer of ``annotator`` while it is published (atomic: a second one is refused).
-
-        :class:`ReviewConflict` when the analyst may not answer now, or already has an answer on its way.
+        :class:`ReviewConflict` when the analyst may not answer now, already has
+        an answer on its way, or the answers wanted are all on their way already.
         """
         with self._lock:
-            entry = self.check_answerable(event_id, annotator)
-            if (event_id, annotator) in self._inflight:
-                raise ReviewConflict(f"your answer to item {event_id!r} is already on its way")
-            self._inflight.add((event_id, annotator))
-            return entry
+            entry = self._get(event_id)
+            check_answerable(entry, annotator, self._claims, self.answers_wanted)
+            self._claims.reserve(event_id, annotator)
+            return self._view(entry)
 
     def unreserve(self, event_id: str, annotator: str) -> None:
         """The reserved answer was not published after all."""
         with self._lock:
-            self._inflight.discard((event_id, annotator))
+            self._claims.unreserve(event_id, annotator)
 
     def record_local(self, event_id: str, label: str, annotator: str, *, answer_id: str, at: float,
                      comment: str | None = None) -> None:
         """An answer this replica published (and Kafka acknowledged): counted now, confirmed when read back."""
         with self._lock:
-            self._inflight.discard((event_id, annotator))
-            entry = self._entries.get(event_id)
+            self._claims.unreserve(event_id, annotator)
+            entry = self._book.get(event_id)
             if entry is None or entry.dropped or any(a.answer_id == answer_id for a in entry.answers):
                 return
             entry.answers.append(Answer(answer_id, annotator, label, at, tentative=True, comment=comment))
@@ -159,36 +143,19 @@ class ReviewStore(AnalystRules):
 
     def apply_answer(self, event_id: str, label: str, annotator: str, *, answer_id: str | None = None,
                      at: float | None = None, comment: str | None = None) -> bool:
-        """A label message for ``event_id`` read from the labels topic; ``False`` if it does not count.
-
-        The topic decides: the first answer of an annotator to an item, in topic
-        order, is the one that counts (idempotent by ``answer_id``); a later one
-        is a duplicate, and a tentative local answer it contradicts gives way to it.
-        """
+        """A label read from the labels topic; ``False`` if it does not count (:meth:`ReviewEntry.take`)."""
         with self._lock:
-            entry = self._entries.get(event_id)
+            entry = self._book.get(event_id)
             if entry is None or entry.dropped:
                 return False
-            same = next((a for a in entry.answers if answer_id is not None and a.answer_id == answer_id), None)
-            if same is not None:
-                same.tentative = False
-                return True
-            mine = [a for a in entry.live_answers() if a.annotator == annotator]
-            if any(not a.tentative for a in mine):
-                return False  # this analyst already answered this item, earlier in the topic
-            for a in mine:  # a tentative answer the topic did not keep
-                entry.answers.remove(a)
-            answer = Answer(answer_id or f"{event_id}:{len(entry.answers)}", annotator, label,
-                            self.clock() if at is None else at, comment=comment)
-            entry.answers.append(answer)
-            if mine and entry.agreed is not None and not entry.handed:
-                entry.agreed, entry.closed_at = None, None  # agreed on what the topic replaced: agree again
-            self._answered(entry, annotator)
-            return True
+            taken = entry.take(Answer(answer_id or f"{event_id}:{len(entry.answers)}", annotator, label,
+                                      self.clock() if at is None else at, comment=comment), by_id=bool(answer_id))
+            if taken:
+                self._answered(entry, annotator)
+            return taken
 
     def _answered(self, entry: ReviewEntry, annotator: str) -> None:
-        if entry.claimed_by == annotator:
-            entry.claimed_by, entry.claim_until = None, 0.0
+        self._claims.let_go(entry.item.event_id, annotator)
         self._settle(entry)
 
     def _settle(self, entry: ReviewEntry) -> None:
@@ -196,116 +163,91 @@ class ReviewStore(AnalystRules):
         if entry.agreed is None and len(live) >= self.answers_wanted:
             entry.agreed = majority(live)
             entry.closed_at = live[-1].at
-            self._due.append(entry.item.event_id)
-            self._closing(entry.item.event_id)
+            self._book.closing(entry.item.event_id, agreed=True)
 
     def apply_retraction(self, event_id: str, answer_id: str) -> bool:
         """An answer was taken back: the item opens again unless its label already went to the learner."""
         with self._lock:
-            entry = self._entries.get(event_id)
+            entry = self._book.get(event_id)
             if entry is None:
                 return False
-            for a in entry.answers:
-                if a.answer_id == answer_id and not a.retracted:
-                    a.retracted = True
-                    if entry.agreed is not None and len(entry.live_answers()) < self.answers_wanted:
-                        entry.agreed, entry.closed_at, entry.handed = None, None, False
-                    return True
-            return False
+            return entry.retract(answer_id, self.answers_wanted)
 
     def record_correction(self, event_id: str, old_answer_id: str, answer: Answer) -> None:
         """A correction this replica published: shown now; what is learned waits for the labels topic."""
         with self._lock:
-            entry = self._entries.get(event_id)
-            if entry is None or any(a.answer_id == answer.answer_id for a in entry.answers):
-                return
-            for a in entry.answers:
-                if a.answer_id == old_answer_id:
-                    a.retracted = True
-            entry.answers.append(answer)
+            entry = self._book.get(event_id)
+            if entry is not None:
+                entry.record_correction(old_answer_id, answer)
 
     def apply_correction(self, event_id: str, old_answer_id: str, answer: Answer) -> str | None:
-        """A correction read from the labels topic; the label to learn now, if the item's agreed label changed.
-
-        The old answer is replaced by the new one and the agreement counted
-        again. If the old agreed label had already gone to the learner, the new
-        one is returned to be learned as well (a model cannot unlearn; the
-        correction outweighs the mistake as more labels come); if not, the
-        item simply closes on the new agreement when its time comes.
-        """
+        """A correction read from the labels topic; the label to learn now (:meth:`ReviewEntry.correct`)."""
         with self._lock:
-            entry = self._entries.get(event_id)
+            entry = self._book.get(event_id)
             if entry is None or entry.dropped:
                 return None
-            known = next((a for a in entry.answers if a.answer_id == answer.answer_id), None)
-            if known is not None and not known.tentative:
-                return None  # read twice
-            old = next((a for a in entry.answers if a.answer_id == old_answer_id), None)
-            if old is None or old.annotator != answer.annotator:
-                return None
-            old.retracted = True
-            if known is not None:
-                known.tentative = False
-            else:
-                entry.answers.append(answer)
-            live = entry.live_answers()
-            if len(live) < self.answers_wanted:
-                return None
-            agreed = majority(live)
-            changed = agreed != entry.agreed
+            relearn = entry.correct(old_answer_id, answer, self.answers_wanted)
             if entry.agreed is None:
                 self._settle(entry)
-                return None
-            entry.agreed = agreed
-            return agreed if changed and entry.handed else None
+            return relearn
 
-    def answers(self, *, annotator: str | None = None, limit: int | None = None) -> list[tuple[ReviewEntry, Answer]]:
-        """Every answer kept (retracted ones too), newest first; only ``annotator``'s if given."""
+    def answers(self, *, annotator: str | None = None, limit: int | None = None) -> list[AnswerView]:
+        """Every answer kept (retracted ones too), newest first; only ``annotator``'s if given.
+
+        Each with whether its analyst may still undo it (in the undo window, not
+        learned yet) or change it (a correction, once the window is over).
+        """
         with self._lock:
-            out = [(e, a) for e in self._entries.values() for a in e.answers
-                   if annotator is None or a.annotator == annotator]
-        out.sort(key=lambda ea: ea[1].at, reverse=True)
-        return out[:limit] if limit is not None else out
+            now = self.clock()
+            pairs = [(e, a) for e in self._book.entries.values() for a in e.answers
+                     if annotator is None or a.annotator == annotator]
+            pairs.sort(key=lambda ea: ea[1].at, reverse=True)
+            out = []
+            for e, a in pairs[:limit] if limit is not None else pairs:
+                undo = not a.retracted and not e.handed and now - a.at <= self.undo_seconds
+                out.append(AnswerView(self._view(e), a, undo, not a.retracted and not e.dropped and not undo))
+            return out
 
     def apply_drop(self, event_id: str) -> None:
         """An analyst dropped the item: nobody is asked for it any more."""
         with self._lock:
-            entry = self._entries.get(event_id)
+            entry = self._book.get(event_id)
             if entry is not None:
                 entry.dropped = True
                 entry.closed_at = self.clock()
-                self._closing(event_id)
+                self._book.closing(event_id)
 
     def apply_withdraw(self, event_id: str, why: str) -> bool:
         """The service took the question back (``why``): closed like a drop; ``False`` if it was not open."""
         with self._lock:
-            entry = self._entries.get(event_id)
+            entry = self._book.get(event_id)
             if entry is None or not entry.open:
                 return False
             entry.dropped = True
             entry.withdrawn = why
-            entry.claimed_by, entry.claim_until = None, 0.0
+            self._claims.let_go(event_id)
             entry.closed_at = self.clock()
-            self._closing(event_id)
+            self._book.closing(event_id)
             return True
 
     def withdrawn_features(self, event_id: str) -> dict[str, Any] | None:
         """The features of a withdrawn item (an answer that comes anyway is still learned), else ``None``."""
         with self._lock:
-            entry = self._entries.get(event_id)
+            entry = self._book.get(event_id)
             return dict(entry.item.features) if entry is not None and entry.withdrawn is not None else None
 
-    def top_unanswered(self, reasons: frozenset[str], limit: int) -> list[ReviewEntry]:
-        """The first ``limit`` open items of the queue with one of ``reasons``, unanswered and unclaimed.
+    def top_unanswered(self, reasons: frozenset[str], limit: int) -> list[ItemView]:
+        """The first ``limit`` open items of the queue with one of ``reasons``, unanswered, unclaimed, none on its way.
 
         What the pool re-ranks: only the top of the queue is looked at again, not every item.
         """
         with self._lock:
-            entries, _ = self.open_items(limit=len(self._entries) or 1)
             out = []
-            for e in entries:
-                if e.item.reason in reasons and not e.live_answers() and e.claimed_by is None:
-                    out.append(e)
+            for e in self._book.queue():
+                event_id = e.item.event_id
+                if (e.item.reason in reasons and not e.live_answers() and self._claims.holder(event_id) is None
+                        and not self._claims.on_the_way(event_id)):
+                    out.append(self._view(e))
                     if len(out) >= limit:
                         break
             return out
@@ -313,51 +255,142 @@ class ReviewStore(AnalystRules):
     def set_utility(self, event_id: str, utility: float) -> None:
         """The question's worth to the model now (the queue is ordered by it)."""
         with self._lock:
-            entry = self._entries.get(event_id)
+            entry = self._book.get(event_id)
             if entry is not None:
                 entry.utility = utility
 
     def due(self, now: float) -> list[tuple[str, str, float]]:
         """Agreed items whose undo window is over: ``(event_id, label, closed_at)``, each handed out once."""
         with self._lock:
-            out, keep = [], []
-            for event_id in self._due:
-                entry = self._entries.get(event_id)
-                if entry is None or entry.handed or entry.agreed is None or entry.closed_at is None:
-                    continue
-                if now - entry.closed_at < self.undo_seconds:
-                    keep.append(event_id)
-                    continue
-                entry.handed = True
-                out.append((event_id, entry.agreed, entry.closed_at))
-            self._due = keep
-            return out
+            return self._book.take_due(now, self.undo_seconds)
 
     def mark_handed(self, event_id: str) -> None:
         """The learner got this item's label another way (a label message from outside the review API)."""
         with self._lock:
-            entry = self._entries.get(event_id)
+            entry = self._book.get(event_id)
             if entry is not None:
                 entry.handed = True
 
     def features(self, event_id: str) -> dict[str, Any] | None:
         """The features of the item for ``event_id`` (``None`` if it is not kept)."""
         with self._lock:
-            entry = self._entries.get(event_id)
+            entry = self._book.get(event_id)
             return dict(entry.item.features) if entry is not None else None
 
     def knows(self, event_id: str) -> bool:
         with self._lock:
-            return event_id in self._entries
+            return event_id in self._book.entries
+
+    # -- the analysts --------------------------------------------------------------------------
+
+    def _get(self, event_id: str) -> ReviewEntry:
+        entry = self._book.get(event_id)
+        if entry is None:
+            raise UnknownItem(f"no review item {event_id!r}")
+        return entry
+
+    def _view(self, entry: ReviewEntry) -> ItemView:
+        event_id = entry.item.event_id
+        return entry.view(self._claims.holder(event_id), self._claims.until(event_id))
+
+    def entry(self, event_id: str) -> ItemView:
+        """The item for ``event_id`` as it is now (:class:`UnknownItem` if it is not kept)."""
+        with self._lock:
+            return self._view(self._get(event_id))
+
+    def open_items(self, *, reason: str | None = None, annotator: str | None = None,
+                   available: bool = False, limit: int = 50, offset: int = 0) -> tuple[list[ItemView], int]:
+        """Open items, most valuable first (drift first, then by their worth now); and how many match.
+
+        ``annotator``: leave out what they skipped or answered; with ``available``, also
+        what another analyst holds.
+        """
+        with self._lock:
+            entries = [e for e in self._book.queue() if self._shown(e, reason, annotator, available)]
+            return [self._view(e) for e in entries[offset:offset + limit]], len(entries)
+
+    def _shown(self, e: ReviewEntry, reason: str | None, annotator: str | None, available: bool) -> bool:
+        if reason and e.item.reason != reason:
+            return False
+        if annotator is not None and (annotator in e.skipped_by
+                                      or any(a.annotator == annotator for a in e.live_answers())):
+            return False
+        return not available or self._claims.holder(e.item.event_id) in (None, annotator)
+
+    def next_for(self, annotator: str) -> ItemView | None:
+        """The most useful open item ``annotator`` may answer now, claimed for them; ``None`` if there is none.
+
+        Decided when asked (the pool is re-ranked as the model learns), and claimed in
+        the same step, so two analysts asking at once never get the same item.
+        """
+        with self._lock:
+            for entry in self._book.queue():
+                if not self._shown(entry, None, annotator, True):
+                    continue
+                try:
+                    check_answerable(entry, annotator, self._claims, self.answers_wanted)
+                except ReviewConflict:
+                    continue
+                self._claims.take(entry.item.event_id, annotator)
+                return self._view(entry)
+            return None
+
+    def claim(self, event_id: str, annotator: str) -> float:
+        """Claim an item for ``claim_seconds``; returns when the claim ends."""
+        with self._lock:
+            check_answerable(self._get(event_id), annotator, self._claims, self.answers_wanted)
+            return self._claims.take(event_id, annotator)
+
+    def release(self, event_id: str, annotator: str) -> None:
+        """Give back a claimed item (:class:`ReviewConflict` if another analyst holds it)."""
+        with self._lock:
+            not_held_by_another(self._get(event_id), annotator, self._claims)
+            self._claims.let_go(event_id)
+
+    def skip(self, event_id: str, annotator: str) -> None:
+        """Back to the queue for the others; this analyst is not shown it again."""
+        with self._lock:
+            self.check_droppable(event_id, annotator)
+            self._get(event_id).skipped_by.add(annotator)
+            self._claims.let_go(event_id)
+
+    def check_droppable(self, event_id: str, annotator: str) -> None:
+        """Raise unless ``annotator`` may skip or drop ``event_id`` now (open, and not claimed by someone else)."""
+        with self._lock:
+            entry = self._get(event_id)
+            if not entry.open:
+                raise ReviewConflict(f"item {event_id!r} is already closed")
+            not_held_by_another(entry, annotator, self._claims)
+
+    def undoable(self, event_id: str, annotator: str) -> Answer:
+        """The answer of ``annotator`` to ``event_id`` that may still be taken back."""
+        with self._lock:
+            return undoable_answer(self._get(event_id), annotator, self.clock(), self.undo_seconds)
+
+    def correctable(self, event_id: str, annotator: str) -> Answer:
+        """The answer of ``annotator`` to ``event_id`` that may be changed by a correction (its undo window over)."""
+        with self._lock:
+            return changeable_answer(self._get(event_id), annotator, self.clock(), self.undo_seconds)
+
+    def last_undoable(self, annotator: str) -> tuple[str, Answer] | None:
+        """This analyst's most recent answer still in its undo window."""
+        with self._lock:
+            now, best = self.clock(), None
+            for event_id, e in self._book.entries.items():
+                for a in e.live_answers():
+                    if a.annotator == annotator and now - a.at <= self.undo_seconds:
+                        if best is None or a.at > best[1].at:
+                            best = (event_id, a)
+            return best
 
     # -- statistics ----------------------------------------------------------------------------
 
     def agreement_kappa(self) -> float | None:
         """Fleiss' kappa over the agreed items answered more than once (``None`` while there are none)."""
         with self._lock:
-            return agreement_kappa(list(self._entries.values()))
+            return agreement_kappa(list(self._book.entries.values()))
 
     def stats(self) -> dict[str, Any]:
         """Open, answered, by reason, by annotator, median answer time, agreement."""
         with self._lock:
-            return summarize(list(self._entries.values()))
+            return summarize(list(self._book.entries.values()))

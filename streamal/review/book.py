@@ -1,0 +1,102 @@
+"""The kept review entries: in arrival order, within their memory bounds, and the agreed ones not yet learned.
+
+:class:`Book` is the review store's record keeping, apart from its rules: how
+many items are kept, which closed ones are let go first, which agreed labels
+are due to the learner once their undo window is over, and what of it goes
+into a checkpoint. Not thread-safe: the store calls it under its lock.
+
+>>> from streamal.core.pending import PendingItem
+>>> book = Book(max_items=2, max_closed=10)
+>>> for i in range(3):
+...     _ = book.add(ReviewEntry(PendingItem(f"e{i}", {}, None, "a", {"a": 1.0}, 0.0, "uncertainty", 0, 0.0), 0.0))
+>>> list(book.entries)                     # past max_items, the oldest goes (closed ones first)
+['e1', 'e2']
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict, deque
+from typing import Any
+
+from streamal.review.entries import REASON_ORDER, ReviewEntry
+
+__all__ = ["Book"]
+
+
+class Book:
+    """Review entries by event id, bounded; the closed ones in closing order; the agreed ones due to the learner.
+
+    Parameters
+    ----------
+    max_items
+        Items kept; the oldest closed ones go first.
+    max_closed
+        Closed (answered or dropped) items kept, for "my answers", the export and
+        changes of answer; the oldest go first, so memory stays flat however long
+        the analysts keep up (the labels topic keeps every answer for good).
+    """
+
+    def __init__(self, max_items: int, max_closed: int) -> None:
+        self.max_items = max_items
+        self.max_closed = max_closed
+        self.entries: OrderedDict[str, ReviewEntry] = OrderedDict()
+        self.closed: deque[str] = deque()  # closed items' ids, in the order they closed
+        self.due: list[str] = []  # agreed items whose label has not gone to the learner yet
+
+    def get(self, event_id: str) -> ReviewEntry | None:
+        return self.entries.get(event_id)
+
+    def add(self, entry: ReviewEntry) -> bool:
+        """Keep ``entry``; ``False`` if an entry for its event is kept already."""
+        if entry.item.event_id in self.entries:
+            return False
+        self.entries[entry.item.event_id] = entry
+        self.trim()
+        return True
+
+    def closing(self, event_id: str, *, agreed: bool = False) -> None:
+        """``event_id`` closed (``agreed``: its label is due to the learner); past ``max_closed``, the oldest goes."""
+        if agreed:
+            self.due.append(event_id)
+        self.closed.append(event_id)
+        while len(self.closed) > self.max_closed:
+            old = self.closed.popleft()
+            entry = self.entries.get(old)
+            if entry is not None and not entry.open and (entry.handed or entry.dropped):
+                del self.entries[old]
+
+    def queue(self) -> list[ReviewEntry]:
+        """Open entries, most valuable first: drift first, then by their worth now, then the oldest."""
+        entries = [e for e in self.entries.values() if e.open]
+        entries.sort(key=lambda e: (REASON_ORDER.get(e.item.reason, 3), -e.priority, e.added_at))
+        return entries
+
+    def trim(self) -> None:
+        while len(self.entries) > self.max_items:
+            victim = next((k for k, e in self.entries.items() if not e.open), None)
+            self.entries.pop(victim if victim is not None else next(iter(self.entries)))
+
+    def take_due(self, now: float, undo_seconds: float) -> list[tuple[str, str, float]]:
+        """Agreed items whose undo window is over: ``(event_id, label, closed_at)``, each handed out once."""
+        out, keep = [], []
+        for event_id in self.due:
+            entry = self.entries.get(event_id)
+            if entry is None or entry.handed or entry.agreed is None or entry.closed_at is None:
+                continue
+            if now - entry.closed_at < undo_seconds:
+                keep.append(event_id)
+                continue
+            entry.handed = True
+            out.append((event_id, entry.agreed, entry.closed_at))
+        self.due = keep
+        return out
+
+    def state(self) -> dict[str, Any]:
+        """What a checkpoint keeps (the names are those of earlier checkpoints, which still load)."""
+        return {"_entries": self.entries, "_due": self.due, "_closed": self.closed}
+
+    def load(self, state: dict[str, Any]) -> None:
+        self.entries = state["_entries"]
+        self.due = state["_due"]
+        self.closed = state.get("_closed") or deque(k for k, e in self.entries.items() if not e.open)
+        self.trim()
