@@ -206,7 +206,7 @@ def main() -> int:
     path = Path(a.out) / "active.json"
     if a.table:
         rs = orjson.loads(path.read_bytes())["rows"]
-        print(table(rs) + "\n\n" + imbalanced_table(rs))  # noqa: T201
+        print(table(rs) + "\n\n" + imbalanced_table(rs))
         return 0
     todo = jobs(a.streams.split(","), [float(b) for b in a.budgets.split(",")], a.latencies.split(","), a.seeds)
     results = []
@@ -215,11 +215,11 @@ def main() -> int:
         for i, r in enumerate(ex.map(job, todo, chunksize=1), 1):
             results.append(r)
             if i % 25 == 0 or i == len(todo):
-                print(f"{i}/{len(todo)} runs, {time.time() - started:.0f}s", file=sys.stderr, flush=True)  # noqa: T201
+                print(f"{i}/{len(todo)} runs, {time.time() - started:.0f}s", file=sys.stderr, flush=True)
     rs = rows(results)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(orjson.dumps({"rows": rs, "runs": results}, option=orjson.OPT_INDENT_2))
-    print(table(rs) + "\n\n" + imbalanced_table(rs))  # noqa: T201
+    print(table(rs) + "\n\n" + imbalanced_table(rs))
     return 0
 
 

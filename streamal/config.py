@@ -226,7 +226,7 @@ class Settings(KafkaSettings):
         description="Largest message streamal sends (keep it under the broker's message.max.bytes).")
 
     # Service
-    http_host: str = Field("0.0.0.0", description="Address the HTTP server listens on.")  # noqa: S104
+    http_host: str = Field("0.0.0.0", description="Address the HTTP server listens on.")
     http_port: int = Field(8000, ge=0, le=65535, description="Port of /healthz, /readyz, /metrics.")
     http_max_body_bytes: int = Field(
         65_536, ge=1024, le=10_000_000, description="Largest request body the HTTP API reads (413 beyond it).")

@@ -48,7 +48,7 @@ def test_a_second_process_cannot_use_the_same_state_directory(tmp_path):
 
 def test_a_checkpoint_of_the_old_format_says_how_to_start_afresh(tmp_path):
     (tmp_path / "checkpoint.pkl").write_bytes(pickle.dumps({"format": 1, "learner": None}))
-    with pytest.raises(CheckpointError, match="older streamal.*--reset-model"):
+    with pytest.raises(CheckpointError, match=r"older streamal.*--reset-model"):
         CheckpointStore(tmp_path).read_header()
 
 
@@ -72,7 +72,7 @@ def test_the_review_store_snapshot_is_consistent_while_analysts_change_it():
                 store.add_item(PendingItem(eid, {"x": i}, None, "a", {"a": 1.0}, 0.1, "uncertainty", 0, 0.0))
                 store.apply_answer(eid, "a", "analyst-1", answer_id=f"{eid}-1")
                 i += 1
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=analysts) for _ in range(3)]

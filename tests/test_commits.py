@@ -265,9 +265,13 @@ def test_no_offset_is_ever_committed_past_an_event_whose_outputs_are_not_all_ack
             assert commits.failed == failed  # a failed delivery stops the service at its next commit
             if kind == "checkpoint" and not commits.failed:
                 in_flight.clear()  # the flush acknowledged everything
-        # the invariant: every event below a committed offset has every output, and every earlier one, acknowledged
-        watermark = rec.acks.acked
-        for (_, p), offset in group.committed.items():
-            for o, numbers in events[p]:
-                if o < offset:
-                    assert all(n <= watermark for n in numbers), (p, o, offset, numbers, watermark)
+        _assert_nothing_committed_past_unacknowledged(group, events, rec.acks.acked)
+
+
+def _assert_nothing_committed_past_unacknowledged(group: Group, events: dict[int, list[tuple[int, set[int]]]],
+                                                 watermark: int) -> None:
+    """The invariant: every event below a committed offset has every output, and every earlier one, acknowledged."""
+    for (_, p), offset in group.committed.items():
+        for o, numbers in events[p]:
+            if o < offset:
+                assert all(n <= watermark for n in numbers), (p, o, offset, numbers, watermark)

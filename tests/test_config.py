@@ -42,7 +42,7 @@ def test_review_tokens_from_a_list_or_a_file(tmp_path):
                          (f"@{tmp_path / 'missing'}", "cannot read the token file")]:
         try:
             load_settings({"review_tokens": bad})
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             assert "STREAMAL_REVIEW_TOKENS" in str(exc) and message in str(exc), str(exc)
         else:
             raise AssertionError(f"{bad!r} was accepted")

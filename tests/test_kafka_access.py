@@ -121,7 +121,7 @@ def test_unloadable_tls_files_fail_before_any_connection(tmp_path):
     bad = tmp_path / "client.pem"
     bad.write_text("not a certificate")
     access = KafkaAccess("127.0.0.1:1", security_protocol="SSL", ssl_certfile=str(bad))
-    with pytest.raises(BrokerError, match="cannot load the TLS files .*STREAMAL_KAFKA_SSL_CERTFILE"):
+    with pytest.raises(BrokerError, match=r"cannot load the TLS files .*STREAMAL_KAFKA_SSL_CERTFILE"):
         access.probe_tls()
 
 

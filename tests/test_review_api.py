@@ -176,7 +176,7 @@ def test_skip_requeues_for_others_or_drops_for_everyone(api):
     theirs = [i["event_id"] for i in api.call("/api/review?mine=true", token="token-two-5678")[1]["items"]]
     assert "e0" not in mine and "e0" in theirs
     assert api.call("/api/review/e3/skip", "POST", body={"requeue": False})[0] == 200
-    (topic, key, msg), = rec.sent
+    (topic, _, msg), = rec.sent
     assert topic == "review" and msg == {"event_id": "e3", "status": "dropped", "annotator": "analyst-1",
                                          "at": msg["at"]}
     assert "e3" not in [i["event_id"] for i in api.call("/api/review", token="token-two-5678")[1]["items"]]

@@ -69,7 +69,7 @@ def test_an_answer_read_back_is_confirmed_once_and_a_retraction_reopens_the_item
 
 
 def test_a_correction_after_the_label_was_learned_returns_the_label_to_learn():
-    store, now = _store(undo_seconds=0.0)
+    store, _ = _store(undo_seconds=0.0)
     store.apply_answer("e0", "ok", "a", answer_id="x1", at=100.0)
     assert store.due(now=101.0) == [("e0", "ok", 100.0)]
     assert store.correctable("e0", "a").answer_id == "x1"

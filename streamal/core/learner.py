@@ -252,7 +252,7 @@ class Learner:
             self.model.learn_one(x, label)
             self.sampler.strategy.learn_one(x, label, audit=audit)
             self.sampler.learned(x)
-        except Exception as exc:  # noqa: BLE001 - one label must never stop the learner
+        except Exception as exc:
             return f"the model could not learn it: {type(exc).__name__}: {exc}"
         if new_class:
             self.classes.append(label)

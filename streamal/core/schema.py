@@ -81,18 +81,9 @@ class Schema:
                 continue
             kind = self.kinds.get(name)
             if isinstance(value, str):
-                if value.strip().lower() in MISSING_WORDS:
-                    continue
-                if kind == "number":
-                    number = _number(value)
-                    if number is None:
-                        self.mismatches += 1
-                    else:
-                        out[name] = number
-                    continue
-                if kind is None and learn:
-                    self.kinds[name] = "category"
-                out[name] = value
+                text = self._text(name, value, kind, learn)
+                if text is not None:
+                    out[name] = text
             elif kind == "category":
                 out[name] = _category(value)
             else:
@@ -100,3 +91,16 @@ class Schema:
                     self.kinds[name] = "number"
                 out[name] = value
         return out
+
+    def _text(self, name: str, value: str, kind: str | None, learn: bool) -> float | str | None:
+        """A text value of a feature that is not declared categorical: a number, a category, or missing."""
+        if value.strip().lower() in MISSING_WORDS:
+            return None
+        if kind == "number":
+            number = _number(value)
+            if number is None:
+                self.mismatches += 1
+            return number
+        if kind is None and learn:
+            self.kinds[name] = "category"
+        return value

@@ -128,10 +128,10 @@ def _skactiveml(kind: str) -> Callable[..., Trace]:
                 super().__init__(classes=classes, missing_label=-1)
                 self.proba = proba
 
-            def fit(self, X: Any, y: Any, sample_weight: Any = None) -> Current:  # noqa: N803
+            def fit(self, X: Any, y: Any, sample_weight: Any = None) -> Current:
                 return self
 
-            def predict_proba(self, X: Any) -> Any:  # noqa: N803
+            def predict_proba(self, X: Any) -> Any:
                 return np.asarray([self.proba] * len(X))
 
         def make(clf: Any, classes: list[str]) -> tuple[Decide, Callable[[dict[str, Any], str], None]]:

@@ -27,8 +27,22 @@ from streamal.evaluation.classes import ClassTracker
 from streamal.evaluation.streams import Pair
 from streamal.wire.messages import Event, Label
 
-__all__ = ["BASELINES", "PASSIVE", "RANDOM", "REFERENCES", "STOP", "DelayedOracle", "Tick", "Trace", "default_strategy",
-           "parse_delay", "run_learner", "run_reference", "ticked", "WARM"]
+__all__ = [
+    "BASELINES",
+    "PASSIVE",
+    "RANDOM",
+    "REFERENCES",
+    "STOP",
+    "WARM",
+    "DelayedOracle",
+    "Tick",
+    "Trace",
+    "default_strategy",
+    "parse_delay",
+    "run_learner",
+    "run_reference",
+    "ticked",
+]
 
 #: A progress callback: told how many more events were done.
 Tick = Callable[[int], object]
@@ -67,7 +81,7 @@ def parse_delay(text: str | float, rate: float | None = None) -> int:
     if rate is None:
         raise ConfigError(f"--delay: a duration ({text!r}) needs --rate (events per second) to become events")
     seconds = value * {"s": 1, "m": 60, "h": 3600}[unit]
-    return int(round(seconds * rate))
+    return round(seconds * rate)
 
 
 @dataclass

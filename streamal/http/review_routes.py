@@ -149,7 +149,7 @@ def guidelines(who: Analyst, desk: Desk) -> GuidelinesOut:
 
 @router.get("/review/answers", response_model=None)
 def answers(who: Analyst, desk: Desk,
-            format: Annotated[str, Query(pattern="^(json|jsonl|csv)$")] = "json",  # noqa: A002
+            format: Annotated[str, Query(pattern="^(json|jsonl|csv)$")] = "json",
             mine: bool = False, limit: Annotated[int | None, Query(ge=1, le=1_000_000)] = None,
             ) -> AnswersOut | Response:
     """Every answer kept, newest first, retracted and corrected ones too: for auditors (``jsonl``, ``csv``).

@@ -95,7 +95,7 @@ class ReviewStore:
         The settings given at construction (answers wanted, claim and undo
         times, size) win over those in the snapshot.
         """
-        state = pickle.loads(data)  # noqa: S301 - our own checkpoint, in the trusted state directory
+        state = pickle.loads(data)
         with self._lock:
             self._book.load(state)
             self.classes = state["classes"]

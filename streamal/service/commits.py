@@ -181,7 +181,7 @@ class Commits:
         self.crashes.reached("flushed")
         try:
             self.group.commit(offsets)
-        except Exception as exc:  # noqa: BLE001 - a failed commit is retried at the next poll
+        except Exception as exc:
             logger.warning("offset commit failed, retried at the next poll error=%s", exc)
             return
         self.crashes.reached("committed")

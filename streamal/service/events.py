@@ -62,7 +62,7 @@ class EventHandler:
         try:
             decision = self.learner.score(event, now=self.clock())
             outputs = [(topic, fit(msg, s.max_output_bytes)) for topic, msg in self._outputs_of(event, decision)]
-        except Exception as exc:  # noqa: BLE001 - one bad event must not stop the loop
+        except Exception as exc:
             logger.exception("scoring failed topic=%s partition=%d offset=%d", record.topic, record.partition,
                              record.offset)
             self._dead_letter(record, f"internal error while scoring: {type(exc).__name__}: {exc}", "internal")

@@ -284,12 +284,12 @@ class Service:
                 if client is not None:
                     try:
                         client.close()
-                    except Exception:  # noqa: BLE001 - closing is best effort
+                    except Exception:
                         logger.exception("closing a consumer failed")
             if self.outputs is not None:
                 try:
                     self.outputs.close()
-                except Exception:  # noqa: BLE001
+                except Exception:
                     logger.exception("closing the producer failed")
             self.health.set_ready(False, "stopped")
             self.metrics.ready.set(0)
@@ -338,5 +338,5 @@ class Service:
             try:
                 for partition, lag in self.events.lag().items():
                     m.consumer_lag.labels(partition=str(partition)).set(lag)
-            except Exception:  # noqa: BLE001, S110 - the lag gauge must never stop the loop
+            except Exception:  # noqa: S110 - the lag gauge must never stop the loop
                 pass

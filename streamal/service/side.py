@@ -51,7 +51,7 @@ class SideHandler:
                     self._review(record)
                 else:
                     self._label(record)
-            except Exception as exc:  # noqa: BLE001 - no record may stop the loop
+            except Exception as exc:
                 logger.exception("unexpected error on topic=%s offset=%d", record.topic, record.offset)
                 self._invalid(record, f"{type(exc).__name__}: {exc}")
             self.positions[f"{record.topic}:{record.partition}"] = record.offset + 1

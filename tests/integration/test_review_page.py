@@ -110,7 +110,7 @@ def test_two_answers_wanted_the_agreed_label_is_learned_and_survives_a_restart(m
     assert post(f"{svc.url}/api/review/q2/label", "second-token-2", {"label": "bad"})[0] == 200
     svc.wait_metric('streamal_labels_total{outcome="learned"}', 1, timeout=15)
     assert svc.metric('streamal_labels_total{outcome="learned"}') == 1  # q0, one answer of two: not learned
-    status, body = post(f"{svc.url}/api/review/q0/label", "first-token-1", {"label": "bad"})
+    status, _ = post(f"{svc.url}/api/review/q0/label", "first-token-1", {"label": "bad"})
     assert status == 409  # the same analyst cannot answer twice
     assert post(f"{svc.url}/api/review/q0/label", "second-token-2", {"label": "bad"})[0] == 200
     svc.wait_metric('streamal_labels_total{outcome="learned"}', 2, timeout=15)
