@@ -78,3 +78,12 @@ def test_json_logs_for_log_pipelines_including_the_last_word(tmp_path):
     assert any("review API has no tokens" in line["message"] and line["level"] == "WARNING" for line in lines)
     assert lines[-1]["level"] == "CRITICAL" and "cannot reach Kafka" in lines[-1]["message"]
     assert lines[-1]["exit_code"] == 1
+
+
+def test_evaluate_without_matplotlib_writes_the_results_and_says_the_plots_were_skipped(tmp_path, capsys,
+                                                                                       monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # an install without the eval extra: import fails
+    assert main(["evaluate", "--data", "sea-abrupt", "--limit", "800", "--budget", "0.1", "--quiet",
+                 "--out", str(tmp_path)]) == 0
+    assert (tmp_path / "results.json").exists() and not list(tmp_path.glob("*.png"))
+    assert "plots skipped: they need matplotlib; pip install 'streamal[eval]'" in capsys.readouterr().err

@@ -140,14 +140,19 @@ def run_evaluate(args: argparse.Namespace) -> int:
                       progress=not args.quiet, warm=args.warm)
         out = Path(args.out) / model if len(models) > 1 else Path(args.out)
         json_path, csv_path = write_results(ev, out)
-        pngs = []
+        pngs, skipped = [], None
         if not args.no_plots:
-            from streamal.evaluation.plots import plot
+            from streamal.evaluation.plots import PlotsSkipped, plot
 
-            pngs = plot(ev, out)
+            try:
+                pngs = plot(ev, out)
+            except PlotsSkipped as exc:
+                skipped = str(exc)
         print(format_table(ev))  # noqa: T201
         print("\n" + "\n".join(verdicts(ev)))  # noqa: T201
         print(f"\nwrote {json_path}, {csv_path}" + "".join(f", {p}" for p in pngs) + "\n")  # noqa: T201
+        if skipped:
+            print(f"note: {skipped}", file=sys.stderr)  # noqa: T201
     if stream.skipped:
         print("note: skipped " + ", ".join(f"{v} {k}" for k, v in sorted(stream.skipped.items()))  # noqa: T201
               + f" of {args.data}", file=sys.stderr)

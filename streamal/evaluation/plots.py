@@ -12,19 +12,24 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from streamal.errors import ConfigError
+from streamal.errors import StreamalError
 from streamal.evaluation.measures import prefix_sums
 from streamal.evaluation.runs import PASSIVE, RANDOM, Trace
 from streamal.evaluation.summary import Evaluation, RunSummary
 
-__all__ = ["plot"]
+__all__ = ["PlotsSkipped", "plot"]
+
+
+class PlotsSkipped(StreamalError):
+    """matplotlib is not installed: the results are written, the pictures are not."""
 
 
 def _pyplot() -> Any:
     try:
         import matplotlib
     except ImportError as exc:
-        raise ConfigError("the plots need matplotlib: pip install 'streamal[eval]' (or pass --no-plots)") from exc
+        raise PlotsSkipped("plots skipped: they need matplotlib; pip install 'streamal[eval]' to draw them "
+                           "(or pass --no-plots to say you do not want them)") from exc
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
