@@ -27,9 +27,9 @@ from end_to_end import security_events
 from river import compose, multiclass, preprocessing
 
 from streamal.core.config import LearnerConfig
+from streamal.core.domain import Event, Label
 from streamal.core.learner import Learner
 from streamal.core.models import make_model, prepare
-from streamal.wire.messages import Event, Label
 
 
 class LinearBatch:

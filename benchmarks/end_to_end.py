@@ -45,11 +45,12 @@ import orjson
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from streamal.core.config import LearnerConfig
+from streamal.core.domain import Label
 from streamal.core.learner import Learner
 from streamal.tools.demo import scrape
 from streamal.tools.embedded import EmbeddedBroker, free_port
 from streamal.tools.oracle import Oracle
-from streamal.wire.messages import Label, format_ts, parse_event
+from streamal.wire.messages import format_ts, parse_event
 
 SCORED = 'streamal_events_total{outcome="scored"}'
 

@@ -15,9 +15,10 @@ import time
 import orjson
 
 from streamal.core.config import LearnerConfig
+from streamal.core.domain import Label
 from streamal.core.learner import Learner
 from streamal.evaluation.streams import open_stream
-from streamal.wire.messages import Label, parse_event
+from streamal.wire.messages import parse_event
 
 
 def main() -> None:

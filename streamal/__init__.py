@@ -20,12 +20,12 @@ _EXPORTS = {
     "ConfigError": "streamal.errors",
     "DataError": "streamal.errors",
     "Decision": "streamal.core.learner",
-    "Event": "streamal.wire.messages",
+    "Event": "streamal.core.domain",
     "IncompatibleState": "streamal.errors",
     "InvalidEvent": "streamal.errors",
     "InvalidLabel": "streamal.errors",
     "InvalidMessage": "streamal.errors",
-    "Label": "streamal.wire.messages",
+    "Label": "streamal.core.domain",
     "LearnResult": "streamal.core.learner",
     "Learner": "streamal.core.learner",
     "LearnerConfig": "streamal.core.config",
@@ -64,6 +64,7 @@ __all__ = [
 if TYPE_CHECKING:
     from streamal.config import Settings, load_settings
     from streamal.core.config import LearnerConfig
+    from streamal.core.domain import Event, Label
     from streamal.core.learner import Decision, Learner, LearnResult
     from streamal.core.sampling import Query, Sampler
     from streamal.errors import (
@@ -78,7 +79,6 @@ if TYPE_CHECKING:
         OutputTooLarge,
         StreamalError,
     )
-    from streamal.wire.messages import Event, Label
 
 
 def __getattr__(name: str) -> Any:

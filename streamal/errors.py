@@ -28,6 +28,7 @@ __all__ = [
     "InvalidEvent",
     "InvalidLabel",
     "InvalidMessage",
+    "InvalidReviewItem",
     "OutputTooLarge",
     "StreamalError",
 ]
@@ -64,6 +65,10 @@ class InvalidEvent(InvalidMessage):
 
 class InvalidLabel(InvalidMessage):
     """A label message is malformed (no event id, no label, wrong types)."""
+
+
+class InvalidReviewItem(InvalidMessage):
+    """A review-topic message is malformed (not an item, a drop or a withdrawal streamal can read)."""
 
 
 class OutputTooLarge(StreamalError):

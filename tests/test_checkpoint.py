@@ -10,11 +10,13 @@ import threading
 import pytest
 
 from streamal.core.config import LearnerConfig
+from streamal.core.domain import Label as DomainLabel
 from streamal.core.learner import Learner
 from streamal.core.pending import PendingItem
 from streamal.errors import CheckpointError
 from streamal.review.store import ReviewStore
 from streamal.service.checkpoint import CheckpointStore
+from streamal.service.routing import Waiting
 
 
 def test_the_header_is_readable_without_loading_the_state(tmp_path):
@@ -89,3 +91,31 @@ def test_the_review_store_snapshot_is_consistent_while_analysts_change_it():
     assert len(state["_entries"]) > 0
     assert all(len(e.answers) <= 1 for e in state["_entries"].values())
     assert copy.stats()["open"] == len(state["_entries"])
+
+
+def test_labels_waiting_in_a_checkpoint_of_the_release_before_the_domain_moved_still_load(tmp_path, monkeypatch):
+    """Waiting labels were pickled as ``streamal.wire.messages.Label`` with ISO times and an ``extra`` dict."""
+    import dataclasses
+
+    import streamal.wire.messages
+
+    @dataclasses.dataclass(slots=True)
+    class Label:  # the shape of the earlier release's class, where it lived
+        event_id: str
+        label: str
+        annotator: str | None = None
+        labeled_at: str | None = None
+        features: dict | None = None
+        extra: dict = dataclasses.field(default_factory=dict)
+
+    Label.__module__, Label.__qualname__ = "streamal.wire.messages", "Label"
+    monkeypatch.setattr(streamal.wire.messages, "Label", Label, raising=False)
+    old = Label("e1", "bad", "siem", "2026-11-24T10:00:00Z", {"x": 1.0}, {"source": "event"})
+    store = CheckpointStore(tmp_path)
+    store.save({"model": "linear"}, {"learner": None, "waiting": [Waiting(old, 5.0)]})
+    monkeypatch.delattr(streamal.wire.messages, "Label")
+    [waiting] = store.load()["waiting"]
+    label = waiting.label
+    assert isinstance(label, DomainLabel) and waiting.since == 5.0
+    assert (label.event_id, label.label, label.annotator, label.labeled_at, label.features) == (
+        "e1", "bad", "siem", 1795514400.0, {"x": 1.0})

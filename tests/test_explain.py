@@ -8,12 +8,13 @@ import random
 import orjson
 
 from streamal.core.config import LearnerConfig
+from streamal.core.domain import Event
 from streamal.core.explain import explain
 from streamal.core.learner import Learner
 from streamal.core.models import make_model
 from streamal.core.pending import PendingItem
-from streamal.wire.messages import Event
 from streamal.wire.outputs import fit
+from streamal.wire.review import parse_review_message, review_item_message
 
 
 def trained(name: str, n: int = 3000):
@@ -53,8 +54,7 @@ def test_a_queried_event_carries_its_explanation_to_the_review_topic_and_back():
         learner.warm([({"size": float(i)}, "bad" if i > 25 else "ok")])
     decision = learner.score(Event("e1", {"size": 40.0}), now=0.0)
     assert decision.item is not None and decision.item.explanation is not None
-    msg = decision.item.to_review()
-    again = PendingItem.from_review(orjson.loads(orjson.dumps(msg)))
+    again = parse_review_message(orjson.dumps(review_item_message(decision.item)))
     assert again.explanation == decision.item.explanation
 
 

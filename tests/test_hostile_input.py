@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 from streamal.core.config import LearnerConfig
 from streamal.core.learner import Learner
 from streamal.errors import InvalidMessage
-from streamal.wire.messages import parse_event, parse_label
+from streamal.wire.labels import parse_label
+from streamal.wire.messages import parse_event
 
 json_leaf = (st.none() | st.booleans() | st.integers(min_value=-(2**63), max_value=2**64 - 1)
              | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=30))

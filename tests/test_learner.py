@@ -6,9 +6,9 @@ import random
 import pytest
 
 from streamal.core.config import LearnerConfig
+from streamal.core.domain import Event, Label
 from streamal.core.learner import Learner
 from streamal.evaluation.streams import open_stream
-from streamal.wire.messages import Event, Label
 
 
 def mixed_event(i, rng):
@@ -43,7 +43,7 @@ def test_label_outcomes():
     d = learner.score(Event("a", {"x": 1}), now=0.0)
     assert d.query is not None and learner.backlog == 1
     assert learner.learn(Label("nobody", "x"), now=1.0).outcome == "unknown"
-    r = learner.learn(Label("a", "pos", labeled_at="1970-01-01T00:00:04Z"), now=9.0)
+    r = learner.learn(Label("a", "pos", labeled_at=4.0), now=9.0)
     assert r.outcome == "learned" and r.delay == pytest.approx(4.0)
     assert learner.learn(Label("a", "pos"), now=10.0).outcome == "duplicate"
     assert learner.model_version == 1 and learner.backlog == 0

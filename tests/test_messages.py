@@ -3,9 +3,11 @@ import base64
 import orjson
 import pytest
 
-from streamal.errors import InvalidEvent, InvalidLabel, OutputTooLarge
-from streamal.wire.messages import MAX_ABS_NUMBER, parse_event, parse_label
+from streamal.errors import InvalidEvent, InvalidLabel, InvalidReviewItem, OutputTooLarge
+from streamal.wire.labels import Correction, ExternalLabel, Retraction, ReviewAnswer, parse_label, parse_label_message
+from streamal.wire.messages import MAX_ABS_NUMBER, parse_event
 from streamal.wire.outputs import dead_letter, fit
+from streamal.wire.review import Dropped, Withdrawn, dropped_message, parse_review_message
 
 
 @pytest.mark.parametrize(
@@ -139,3 +141,31 @@ def test_flattening_is_bounded():
     wide = {"o": {f"k{i}": i for i in range(60)}}
     with pytest.raises(InvalidEvent, match="once flattened is over the limit of 50"):
         parse_event(orjson.dumps({"id": "e", "features": wide}), max_features=50)
+
+
+@pytest.mark.parametrize(("fields", "kind"), [
+    ({"source": "review", "answer_id": "a1", "comment": "port 22"}, ReviewAnswer),
+    ({"source": "review", "retracts": "a1"}, Retraction),
+    ({"source": "review", "answer_id": "a2", "corrects": "a1"}, Correction),
+    ({"source": "event", "features": {"x": 1}}, ExternalLabel),
+    ({}, ExternalLabel),
+])
+def test_each_label_message_is_parsed_once_into_its_kind(fields, kind):
+    msg = parse_label_message(orjson.dumps({"event_id": "e1", "label": "bad", "annotator": "analyst-1",
+                                            "labeled_at": "2026-11-24T10:00:00Z", **fields}))
+    assert type(msg) is kind
+    if kind is not Retraction:
+        assert msg.label.labeled_at == 1795514400.0 and msg.label.annotator == "analyst-1"
+
+
+@pytest.mark.parametrize("raw", [b"[1]", b"{not json", b'{"event_id": 3}', b'{"event_id": "e", "features": 7}',
+                                 b'{"event_id": "e", "features": {}, "proba": [1]}',
+                                 b'{"event_id": "e", "features": {}, "score": "high"}'])
+def test_a_review_topic_message_that_is_no_kind_is_refused_with_its_reason(raw):
+    with pytest.raises(InvalidReviewItem):
+        parse_review_message(raw)
+
+
+def test_drops_and_withdrawals_on_the_review_topic_are_their_own_kinds():
+    assert parse_review_message(orjson.dumps(dropped_message("e1", "analyst-1", 0.0))) == Dropped("e1", "analyst-1")
+    assert parse_review_message(b'{"event_id": "e1", "status": "withdrawn"}') == Withdrawn("e1", "withdrawn")

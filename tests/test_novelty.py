@@ -5,11 +5,11 @@ from __future__ import annotations
 import random
 
 from streamal.core.config import LearnerConfig
+from streamal.core.domain import Event, Label
 from streamal.core.learner import Learner
 from streamal.evaluation.classes import ClassTracker, per_class
 from streamal.evaluation.runs import run_learner
 from streamal.evaluation.streams import open_stream
-from streamal.wire.messages import Event, Label
 
 
 def _flows(n: int, new_at: int, seed: int = 0):

@@ -5,11 +5,11 @@ from __future__ import annotations
 import random
 
 from streamal.core.config import LearnerConfig
+from streamal.core.domain import Event, Label
 from streamal.core.learner import Learner
 from streamal.core.pending import PendingItem
 from streamal.review.store import ReviewStore
 from streamal.service.pool import ReviewPool
-from streamal.wire.messages import Event, Label
 
 
 def _item(event_id: str, x: float, reason: str = "uncertainty", score: float = 0.9) -> PendingItem:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from streamal.cli import main
 from streamal.core.config import LearnerConfig
+from streamal.core.domain import Event, Label
 from streamal.core.learner import Learner
 from streamal.evaluation.streams import open_stream
-from streamal.wire.messages import Event, Label
 
 
 def run(learner: Learner, stream, start: int = 0) -> dict[str, int]:

@@ -6,6 +6,7 @@ import pytest
 from river import base
 
 from streamal.core.config import LearnerConfig
+from streamal.core.domain import Event, Label
 from streamal.core.learner import Learner
 from streamal.core.neighbourhood import Cells
 from streamal.core.sampling import Sampler
@@ -25,7 +26,6 @@ from streamal.core.strategies import (
     VariableUncertainty,
 )
 from streamal.core.strategies.pal import probabilistic_gain
-from streamal.wire.messages import Event, Label
 
 
 def decide(strategy, obs, rate):

@@ -8,10 +8,10 @@ import pytest
 
 from streamal.cli import main
 from streamal.core.config import LearnerConfig
+from streamal.core.domain import Event, Label
 from streamal.core.learner import Learner
 from streamal.errors import DataError
 from streamal.evaluation.streams import open_stream
-from streamal.wire.messages import Event, Label
 
 
 @pytest.mark.parametrize("model", ["linear", "hat", "arf"])

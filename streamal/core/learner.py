@@ -5,7 +5,7 @@ monitors and the store of queried-but-unlabelled events. It knows nothing of
 Kafka, HTTP or clocks: the caller passes ``now``. The service, the offline
 evaluation and the tests all drive this same object.
 
->>> from streamal.wire.messages import Event, Label
+>>> from streamal.core.domain import Event, Label
 >>> learner = Learner(LearnerConfig(model="hat", budget=0.5, seed_size=1, audit_share=0.0))
 >>> d = learner.score(Event("e1", {"port": 22, "proto": "ssh"}), now=0.0)
 >>> d.query.reason, d.prediction          # cold start: nothing known, so ask (the seed)
@@ -28,6 +28,7 @@ from typing import Any
 
 from streamal.core.calibration import CalibrationMeter
 from streamal.core.config import LearnerConfig
+from streamal.core.domain import Event, Label
 from streamal.core.drift import DETECTORS, DriftMonitor
 from streamal.core.explain import explain
 from streamal.core.models import make_model
@@ -39,7 +40,6 @@ from streamal.core.schema import Schema
 from streamal.core.stopping import StoppingRule
 from streamal.core.strategies import make_strategy
 from streamal.core.strategies.base import Observation
-from streamal.wire.messages import Event, Label, parse_ts
 
 __all__ = ["ESTIMATES", "OUTCOMES", "PRIOR_FADE", "Decision", "LearnResult", "Learner", "LearnerStats"]
 
@@ -225,9 +225,8 @@ class Learner:
             if self.drift.update_error(not correct, self.model_version):
                 result.alarms.append("error")
                 self._on_drift()
-        labeled_at = parse_ts(label.labeled_at)
         if item.queried_at is not None:
-            result.delay = max(0.0, (labeled_at if labeled_at is not None else now) - item.queried_at)
+            result.delay = max(0.0, (label.labeled_at if label.labeled_at is not None else now) - item.queried_at)
         return result
 
     def correct(self, event_id: str, features: Mapping[str, Any], label: str) -> LearnResult:

@@ -7,7 +7,6 @@ the learner's behaviour and this one the shapes of what it says.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from streamal.core.names import Estimate, Outcome
 from streamal.core.pending import PendingItem
@@ -27,16 +26,6 @@ class Decision:
     model_version: int
     alarms: list[str] = field(default_factory=list)
     item: PendingItem | None = None
-
-    def prediction_message(self) -> dict[str, Any]:
-        """The predictions-topic message (DESIGN.md's shape)."""
-        return {
-            "event_id": self.event_id,
-            "prediction": self.prediction,
-            "proba": self.proba,
-            "model_version": self.model_version,
-            "queried": self.query is not None,
-        }
 
 
 @dataclass(slots=True)

@@ -15,11 +15,11 @@ too, so the store can be rebuilt from it.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from streamal.wire.messages import FeatureValue, check_features, format_ts, parse_ts
+from streamal.core.domain import FeatureValue
 
 __all__ = ["PendingItem", "PendingStore", "RecentIds"]
 
@@ -48,45 +48,6 @@ class PendingItem:
             object.__setattr__(self, name, value)
         for name in self.__slots__[len(state):]:
             object.__setattr__(self, name, None)
-
-    def to_review(self) -> dict[str, Any]:
-        """The review-topic message of this item (DESIGN.md's shape)."""
-        return {
-            "event_id": self.event_id,
-            "features": self.features,
-            "meta": self.meta,
-            "prediction": self.prediction,
-            "proba": self.proba,
-            "score": self.score,
-            "reason": self.reason,
-            "model_version": self.model_version,
-            "queried_at": format_ts(self.queried_at) if self.queried_at is not None else None,
-            **({"explanation": self.explanation} if self.explanation else {}),
-        }
-
-    @classmethod
-    def from_review(cls, msg: Mapping[str, Any], max_features: int = 1000) -> PendingItem:
-        """Rebuild an item from a review-topic message; ``ValueError`` if it is not one."""
-        event_id = msg.get("event_id")
-        if not isinstance(event_id, str) or not event_id:
-            raise ValueError("review item without an 'event_id'")
-        features = check_features(msg.get("features"), max_features)
-        proba = msg.get("proba") or {}
-        if not isinstance(proba, dict):
-            raise ValueError("review item 'proba' is not an object")
-        queried_at = parse_ts(msg.get("queried_at"))
-        return cls(
-            event_id=event_id,
-            features=features,
-            meta=msg.get("meta") if isinstance(msg.get("meta"), dict) else None,
-            prediction=msg.get("prediction") if isinstance(msg.get("prediction"), str) else None,
-            proba={str(k): float(v) for k, v in proba.items()},
-            score=float(msg.get("score") or 0.0),
-            reason=str(msg.get("reason") or "uncertainty"),
-            model_version=int(msg.get("model_version") or 0),
-            queried_at=queried_at,
-            explanation=msg.get("explanation") if isinstance(msg.get("explanation"), dict) else None,
-        )
 
 
 class PendingStore:

@@ -33,9 +33,10 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
-from streamal.wire.files import MISSING_WORDS
-
 __all__ = ["MISSING_WORDS", "Schema"]
+
+#: Strings that mean "no value" (compared lower-cased, trimmed), in features and in data files.
+MISSING_WORDS = frozenset({"", "na", "n/a", "nan", "null", "none", "?", "-"})
 
 
 Kind = Literal["number", "category"]

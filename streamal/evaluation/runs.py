@@ -19,13 +19,13 @@ from typing import Any
 
 from streamal.core.calibration import CalibrationMeter
 from streamal.core.config import LearnerConfig
+from streamal.core.domain import Event, Label
 from streamal.core.learner import Learner
 from streamal.core.names import model_name, strategy_name
 from streamal.errors import ConfigError
 from streamal.evaluation.analysts import Analysts, AnswerTimes
 from streamal.evaluation.classes import ClassTracker
 from streamal.evaluation.streams import Pair
-from streamal.wire.messages import Event, Label
 
 __all__ = [
     "BASELINES",

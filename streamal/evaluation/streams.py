@@ -34,8 +34,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from streamal.datasets import Pair, label_text, read_labelled
 from streamal.errors import DataError
-from streamal.wire.files import Pair, label_text, read_labelled
 
 __all__ = ["REAL_DATASETS", "SYNTHETIC", "Pair", "Stream", "data_dir", "open_stream", "stream_names"]
 

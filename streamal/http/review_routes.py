@@ -41,7 +41,9 @@ from streamal.http.review_models import (
     UndoOut,
 )
 from streamal.review.store import Answer, AnswerView, ItemView, ReviewStore
+from streamal.wire.labels import answer_message, correction_message, retraction_message
 from streamal.wire.messages import format_ts
+from streamal.wire.review import dropped_message
 
 __all__ = ["router"]
 
@@ -215,8 +217,7 @@ def skip(event_id: str, who: Analyst, desk: Desk, body: SkipBody | None = None) 
         desk.store.skip(event_id, who)
     else:
         desk.store.check_droppable(event_id, who)  # a drop respects another analyst's claim, as a skip does
-        _publish(desk, desk.review_topic, event_id, {"event_id": event_id, "status": "dropped", "annotator": who,
-                                                    "at": format_ts(desk.clock())})
+        _publish(desk, desk.review_topic, event_id, dropped_message(event_id, who, desk.clock()))
         desk.store.apply_drop(event_id)
     return SkipOut(event_id=event_id, requeued=requeue)
 
@@ -230,14 +231,8 @@ def label(event_id: str, body: LabelBody, who: Analyst, desk: Desk) -> AnswerOut
     answer_id = uuid.uuid4().hex
     labeled_at = format_ts(now)
     comment = _comment(body)
-    msg: dict[str, Any] = {
-        "event_id": event_id, "label": value, "annotator": who, "labeled_at": labeled_at,
-        "answer_id": answer_id, "source": "review",
-        "model_version_seen": entry.item.model_version, "prediction_seen": entry.item.prediction,
-        "proba_seen": entry.item.proba,
-    }
-    if comment:
-        msg["comment"] = comment
+    msg = answer_message(event_id, value, who, now, answer_id, model_version_seen=entry.item.model_version,
+                         prediction_seen=entry.item.prediction, proba_seen=entry.item.proba, comment=comment)
     try:
         _publish(desk, desk.labels_topic, event_id, msg)
     except HTTPException:
@@ -262,11 +257,8 @@ def correct(event_id: str, body: LabelBody, who: Analyst, desk: Desk) -> AnswerO
     now = desk.clock()
     answer_id = uuid.uuid4().hex
     comment = _comment(body)
-    msg: dict[str, Any] = {"event_id": event_id, "label": value, "annotator": who, "labeled_at": format_ts(now),
-                           "answer_id": answer_id, "corrects": old.answer_id, "source": "review"}
-    if comment:
-        msg["comment"] = comment
-    _publish(desk, desk.labels_topic, event_id, msg)
+    _publish(desk, desk.labels_topic, event_id,
+             correction_message(event_id, value, who, now, answer_id, old.answer_id, comment))
     desk.store.record_correction(event_id, old.answer_id, Answer(answer_id, who, value, now, tentative=True,
                                                                  comment=comment, corrects=old.answer_id))
     return AnswerOut(event_id=event_id, label=value, annotator=who, answer_id=answer_id,
@@ -277,9 +269,7 @@ def correct(event_id: str, body: LabelBody, who: Analyst, desk: Desk) -> AnswerO
 def undo(event_id: str, who: Analyst, desk: Desk) -> UndoOut:
     """Take back your answer within the undo window (a correcting label message); the item opens again."""
     answer = desk.store.undoable(event_id, who)
-    _publish(desk, desk.labels_topic, event_id, {
-        "event_id": event_id, "label": answer.label, "annotator": who, "labeled_at": format_ts(desk.clock()),
-        "retracts": answer.answer_id, "source": "review",
-    })
+    _publish(desk, desk.labels_topic, event_id,
+             retraction_message(event_id, answer.label, who, desk.clock(), answer.answer_id))
     desk.store.apply_retraction(event_id, answer.answer_id)
     return UndoOut(event_id=event_id, undone=answer.answer_id)

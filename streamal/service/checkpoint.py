@@ -38,8 +38,10 @@ from typing import IO, Any
 
 import orjson
 
+from streamal.core.domain import Label
 from streamal.crashes import NO_CRASHES, CrashPoints
 from streamal.errors import CheckpointError
+from streamal.wire.messages import parse_ts
 
 __all__ = ["FORMAT", "CheckpointStore"]
 
@@ -157,9 +159,34 @@ class CheckpointStore:
         fh, _ = opened
         try:
             with fh:
-                state = pickle.load(fh)
+                state = _Unpickler(fh).load()
         except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError) as exc:
             raise CheckpointError(f"cannot read checkpoint {self.path}: {exc}; {_RESET_HINT}") from exc
         if not isinstance(state, dict):
             raise CheckpointError(f"{self.path} does not hold a streamal state; {_RESET_HINT}")
         return state
+
+
+class _LegacyLabel(Label):
+    """A label waiting in a checkpoint of an earlier release (``streamal.wire.messages.Label``, ISO times)."""
+
+    __slots__ = ()
+
+    def __setstate__(self, state: object) -> None:
+        values = state[1] if isinstance(state, tuple) and len(state) == 2 else state
+        if not isinstance(values, dict):
+            raise TypeError(f"cannot restore a label from {type(state).__name__}")
+        at = values.get("labeled_at")
+        for name, value in (("event_id", values["event_id"]), ("label", values["label"]),
+                            ("annotator", values.get("annotator")), ("features", values.get("features")),
+                            ("labeled_at", parse_ts(at) if isinstance(at, str) else at)):
+            object.__setattr__(self, name, value)
+
+
+class _Unpickler(pickle.Unpickler):
+    """Reads checkpoints of earlier releases too: a class that moved is found where it lives now."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) == ("streamal.wire.messages", "Label"):
+            return _LegacyLabel
+        return super().find_class(module, name)

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from streamal.config import Settings
+from streamal.core.domain import Event
 from streamal.core.learner import Decision, Learner
 from streamal.core.names import REASONS
 from streamal.crashes import NO_CRASHES, CrashPoints
@@ -21,8 +22,10 @@ from streamal.errors import InvalidEvent
 from streamal.service.logs import Throttled
 from streamal.service.metrics import Metrics
 from streamal.service.ports import Outputs, Record
-from streamal.wire.messages import Event, format_ts, parse_event
-from streamal.wire.outputs import FEATURES_HEADROOM, dead_letter, fit
+from streamal.wire.labels import event_label_message
+from streamal.wire.messages import parse_event
+from streamal.wire.outputs import FEATURES_HEADROOM, dead_letter, fit, prediction_message
+from streamal.wire.review import review_item_message
 
 __all__ = ["EventHandler"]
 
@@ -86,12 +89,11 @@ class EventHandler:
         s = self.settings
         out: list[tuple[str, dict[str, Any]]] = []
         if s.publish_predictions:
-            out.append((s.predictions_topic, decision.prediction_message()))
+            out.append((s.predictions_topic, prediction_message(decision)))
         if decision.item is not None:
-            out.append((s.review_topic, decision.item.to_review()))
+            out.append((s.review_topic, review_item_message(decision.item)))
         if event.label is not None:  # learned through the labels topic, so every replica learns it in one order
-            out.append((s.labels_topic, {"event_id": event.id, "label": event.label, "features": event.features,
-                                         "labeled_at": event.ts or format_ts(self.clock()), "source": "event"}))
+            out.append((s.labels_topic, event_label_message(event, self.clock())))
         return out
 
     def _dead_letter(self, record: Record, error: str, reason: str) -> None:

@@ -38,6 +38,7 @@ from streamal.config import Settings
 from streamal.core.config import LearnerConfig
 from streamal.core.learner import Learner
 from streamal.crashes import CrashPoints
+from streamal.datasets import read_labelled
 from streamal.errors import BrokerError, IncompatibleState
 from streamal.review.store import ReviewStore
 from streamal.service.access import KafkaAccess
@@ -58,7 +59,6 @@ from streamal.service.metrics import Metrics
 from streamal.service.pool import ReviewPool
 from streamal.service.routing import LabelRouter, Waiting
 from streamal.service.side import SideHandler
-from streamal.wire.files import read_labelled
 from streamal.wire.messages import format_ts
 from streamal.wire.outputs import fit
 

@@ -38,6 +38,7 @@ from typing import Any
 from streamal.core.learner import Learner
 from streamal.core.pool import WITHDRAWABLE, assess
 from streamal.review.store import ReviewStore
+from streamal.wire.review import withdrawn_message
 
 __all__ = ["ReviewPool"]
 
@@ -93,7 +94,7 @@ class ReviewPool:
                 why = f"expired: asked {now - asked:.0f}s ago, unanswered"
 
             if event_id in self._own and why is not None:
-                self.publish(event_id, {"event_id": event_id, "status": "withdrawn", "why": why})
+                self.publish(event_id, withdrawn_message(event_id, why))
                 if self.review.apply_withdraw(event_id, why):
                     self.learner.withdraw(event_id)
                     gone += 1

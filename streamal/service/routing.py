@@ -1,6 +1,6 @@
 """Label routing: where each review item and label read from the topics goes. No Kafka here.
 
-Four kinds of label message, each with its own path:
+Four kinds of label message (:mod:`streamal.wire.labels`), each with its own path:
 
 * an **analyst's answer through the review API** (``source: review``, for an
   item the review store knows): recorded in the store; its label is learned
@@ -20,7 +20,7 @@ Four kinds of label message, each with its own path:
 >>> from streamal.core.pending import PendingItem
 >>> from streamal.review.store import Answer, ReviewStore
 >>> router = LabelRouter(Learner(LearnerConfig(seed_size=1)), ReviewStore(clock=lambda: 0.0), wait=5.0)
->>> [r.outcome for r in router.label(Label("e1", "bad"), now=0.0)]     # nothing asked for e1 yet: it waits
+>>> [r.outcome for r in router.label(ExternalLabel(Label("e1", "bad")), now=0.0)]  # nothing asked yet: it waits
 []
 >>> router.add_item(PendingItem("e1", {"x": 1}, None, None, {}, 1.0, "seed", 0, 0.0))
 True
@@ -34,10 +34,11 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
+from streamal.core.domain import Label
 from streamal.core.learner import Learner, LearnResult
 from streamal.core.pending import PendingItem
 from streamal.review.store import Answer, ReviewStore
-from streamal.wire.messages import Label, format_ts, parse_ts
+from streamal.wire.labels import Correction, ExternalLabel, LabelMessage, Retraction, ReviewAnswer
 
 __all__ = ["LABEL_WAIT", "LabelRouter", "Waiting"]
 
@@ -87,32 +88,30 @@ class LabelRouter:
 
     # -- the labels topic -----------------------------------------------------------------------
 
-    def label(self, label: Label, now: float) -> list[LearnResult]:
+    def label(self, msg: LabelMessage, now: float) -> list[LearnResult]:
         """Route one label message; the outcomes of what was learned (empty while it waits)."""
-        retracts = label.extra.get("retracts")
-        if retracts is not None:
-            self.review.apply_retraction(label.event_id, str(retracts))
-            return []
-        at = parse_ts(label.labeled_at)
-        annotator = label.annotator or "unknown"
-        comment = label.extra.get("comment")
-        comment = str(comment) if comment is not None else None
-        corrects = label.extra.get("corrects")
-        if corrects is not None:
-            return self._correct(label, str(corrects), annotator, at, comment)
-        if label.extra.get("source") == "review" and self.review.knows(label.event_id):
-            self.review.apply_answer(label.event_id, label.label, annotator,
-                                     answer_id=str(label.extra.get("answer_id") or ""), at=at, comment=comment)
-            return []
-        self.review.apply_answer(label.event_id, label.label, annotator, at=at)
-        self.review.mark_handed(label.event_id)
-        return self._learn(label, now, since=now)
+        match msg:
+            case Retraction(event_id=event_id, answer_id=answer_id):
+                self.review.apply_retraction(event_id, answer_id)
+                return []
+            case Correction():
+                return self._correct(msg)
+            case ReviewAnswer(label=label) if self.review.knows(label.event_id):
+                self.review.apply_answer(label.event_id, label.label, label.annotator or "unknown",
+                                         answer_id=msg.answer_id, at=label.labeled_at, comment=msg.comment)
+                return []
+            case ReviewAnswer(label=label) | ExternalLabel(label=label):
+                self.review.apply_answer(label.event_id, label.label, label.annotator or "unknown",
+                                         at=label.labeled_at)
+                self.review.mark_handed(label.event_id)
+                return self._learn(label, now, since=now)
 
-    def _correct(self, label: Label, corrects: str, annotator: str, at: float | None,
-                 comment: str | None) -> list[LearnResult]:
-        answer = Answer(str(label.extra.get("answer_id") or f"{label.event_id}:{corrects}:c"), annotator,
-                        label.label, at if at is not None else self.review.clock(), comment=comment, corrects=corrects)
-        relearn = self.review.apply_correction(label.event_id, corrects, answer)
+    def _correct(self, msg: Correction) -> list[LearnResult]:
+        label = msg.label
+        at = label.labeled_at if label.labeled_at is not None else self.review.clock()
+        answer = Answer(msg.answer_id or f"{label.event_id}:{msg.corrects}:c", label.annotator or "unknown",
+                        label.label, at, comment=msg.comment, corrects=msg.corrects)
+        relearn = self.review.apply_correction(label.event_id, msg.corrects, answer)
         if relearn is None:
             return []
         features = self.review.features(label.event_id)
@@ -127,7 +126,7 @@ class LabelRouter:
             w = self.waiting.popleft()
             results += self._learn(w.label, now, since=w.since, give_up=review_caught_up)
         for event_id, label, at in self.review.due(now):
-            results += self._learn(Label(event_id, label, annotator="review", labeled_at=format_ts(at)), now,
+            results += self._learn(Label(event_id, label, annotator="review", labeled_at=at), now,
                                    since=now, give_up=True)
         return results
 

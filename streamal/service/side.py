@@ -13,17 +13,16 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 
-import orjson
-
 from streamal.config import Settings
 from streamal.core.learner import LearnResult
 from streamal.core.pending import PendingItem
-from streamal.errors import InvalidEvent, InvalidLabel
+from streamal.errors import InvalidLabel, InvalidReviewItem
 from streamal.service.logs import Throttled
 from streamal.service.metrics import Metrics
 from streamal.service.ports import Record
 from streamal.service.routing import LabelRouter
-from streamal.wire.messages import parse_label
+from streamal.wire.labels import parse_label_message
+from streamal.wire.review import Dropped, Withdrawn, parse_review_message
 
 __all__ = ["SideHandler"]
 
@@ -72,34 +71,30 @@ class SideHandler:
                           record.topic, record.partition, record.offset, error[:300])
 
     def _review(self, record: Record) -> None:
-        raw = record.value or b""
         try:
-            if len(raw) > self._limit():
-                raise ValueError(f"review item of {len(raw)} bytes is over the limit of {self._limit()}")
-            msg = orjson.loads(raw)
-            if not isinstance(msg, dict):
-                raise ValueError("a review item must be a JSON object")
-            if msg.get("status") == "dropped" and isinstance(msg.get("event_id"), str):
-                self.router.drop(msg["event_id"])
-                self.metrics.review_items.labels(outcome="dropped").inc()
-                return
-            if msg.get("status") == "withdrawn" and isinstance(msg.get("event_id"), str):
-                self.router.withdrawn(msg["event_id"], str(msg.get("why") or "withdrawn"))
-                return
-            item = PendingItem.from_review(msg, self.settings.max_features)
-        except (orjson.JSONDecodeError, ValueError, TypeError, InvalidEvent) as exc:
+            msg = parse_review_message(record.value or b"", max_bytes=self._limit(),
+                                       max_features=self.settings.max_features)
+        except InvalidReviewItem as exc:
             self._invalid(record, str(exc))
             return
-        added = self.router.add_item(item)
-        self.metrics.review_items.labels(outcome="added" if added else "known").inc()
+        match msg:
+            case Dropped(event_id=event_id):
+                self.router.drop(event_id)
+                self.metrics.review_items.labels(outcome="dropped").inc()
+            case Withdrawn(event_id=event_id, why=why):
+                self.router.withdrawn(event_id, why)
+            case PendingItem():
+                added = self.router.add_item(msg)
+                self.metrics.review_items.labels(outcome="added" if added else "known").inc()
 
     def _label(self, record: Record) -> None:
         try:
-            label = parse_label(record.value or b"", max_bytes=self._limit(), max_features=self.settings.max_features)
+            msg = parse_label_message(record.value or b"", max_bytes=self._limit(),
+                                      max_features=self.settings.max_features)
         except InvalidLabel as exc:
             self._invalid(record, str(exc))
             return
-        self._count(self.router.label(label, now=self.clock()))
+        self._count(self.router.label(msg, now=self.clock()))
 
     def _count(self, results: list[LearnResult]) -> None:
         m = self.metrics

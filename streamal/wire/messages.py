@@ -1,4 +1,7 @@
-"""The messages on the topics: parse and check what comes in, encode what goes out.
+"""Events in: parse and check what comes in, and the pieces every topic's messages share (limits, times).
+
+Label messages are :mod:`streamal.wire.labels`, review-topic messages
+:mod:`streamal.wire.review`, and what streamal sends :mod:`streamal.wire.outputs`.
 
 Parsing is strict and cheap (orjson, then a few type checks; no pydantic on the
 hot path). Every refusal is an :class:`~streamal.errors.InvalidEvent` or
@@ -15,25 +18,24 @@ service puts on the dead-letter topic or counts.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
-from streamal.errors import InvalidEvent, InvalidLabel
+from streamal.core.domain import Event, FeatureValue
+from streamal.errors import InvalidEvent, InvalidMessage
 
 __all__ = [
-    "Event",
-    "Label",
+    "check_features",
     "encode",
     "format_ts",
+    "label_value",
+    "load_object",
     "parse_event",
-    "parse_label",
     "parse_ts",
+    "string_id",
 ]
-
-FeatureValue = float | int | bool | str | None
 
 MAX_ID_CHARS = 256
 MAX_STRING_CHARS = 4096
@@ -51,35 +53,12 @@ LIST_PREFIX = 3
 REENCODE_GROWTH = 5
 
 
-@dataclass(slots=True)
-class Event:
-    """An event to score: ``features`` as sent, ``label`` when ground truth came with it."""
-
-    id: str
-    features: dict[str, FeatureValue]
-    ts: str | None = None
-    meta: dict[str, Any] | None = None
-    label: str | None = None
-
-
-@dataclass(slots=True)
-class Label:
-    """An analyst's answer for ``event_id`` (or ground truth with ``features``)."""
-
-    event_id: str
-    label: str
-    annotator: str | None = None
-    labeled_at: str | None = None
-    features: dict[str, FeatureValue] | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
 def encode(obj: Any) -> bytes:
     """Encode a message as UTF-8 JSON (orjson)."""
     return orjson.dumps(obj)
 
 
-def _load(raw: bytes, max_bytes: int, err: type[InvalidEvent] | type[InvalidLabel]) -> dict[str, Any]:
+def load_object(raw: bytes, max_bytes: int, err: type[InvalidMessage]) -> dict[str, Any]:
     if raw is None:
         raise err("empty message (no value)", "not_json")
     if len(raw) > max_bytes:
@@ -93,7 +72,7 @@ def _load(raw: bytes, max_bytes: int, err: type[InvalidEvent] | type[InvalidLabe
     return obj
 
 
-def _ident(value: Any, name: str, err: type[InvalidEvent] | type[InvalidLabel]) -> str:
+def string_id(value: Any, name: str, err: type[InvalidMessage]) -> str:
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise err(f"'{name}' is required and must be a string", "bad_id")
     text = str(value)
@@ -102,7 +81,7 @@ def _ident(value: Any, name: str, err: type[InvalidEvent] | type[InvalidLabel]) 
     return text
 
 
-def _scalar(value: Any, name: str, err: type[InvalidEvent] | type[InvalidLabel]) -> FeatureValue:
+def _scalar(value: Any, name: str, err: type[InvalidMessage]) -> FeatureValue:
     if value is None or isinstance(value, bool):
         return value
     if isinstance(value, int | float):
@@ -119,7 +98,7 @@ def _scalar(value: Any, name: str, err: type[InvalidEvent] | type[InvalidLabel])
 
 
 def _flatten(value: Any, name: str, depth: int, out: dict[str, FeatureValue],
-             err: type[InvalidEvent] | type[InvalidLabel]) -> None:
+             err: type[InvalidMessage]) -> None:
     if isinstance(value, dict):
         if depth + 1 >= MAX_DEPTH:  # its keys would make a name of more than MAX_DEPTH parts
             raise err(f"feature {name!r} nests deeper than {MAX_DEPTH} levels", "bad_features")
@@ -143,7 +122,7 @@ def _flatten(value: Any, name: str, depth: int, out: dict[str, FeatureValue],
 def check_features(
     features: Any,
     max_features: int,
-    err: type[InvalidEvent] | type[InvalidLabel] = InvalidEvent,
+    err: type[InvalidMessage] = InvalidEvent,
 ) -> dict[str, FeatureValue]:
     """Check ``features`` and flatten what is nested, as real security events are (Zeek, Suricata, ECS).
 
@@ -174,7 +153,7 @@ def check_features(
     return out
 
 
-def _label_value(value: Any, err: type[InvalidEvent] | type[InvalidLabel]) -> str:
+def label_value(value: Any, err: type[InvalidMessage]) -> str:
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise err("'label' must be a string")
     text = str(value)
@@ -196,8 +175,8 @@ def parse_event(
     ...
     streamal.errors.InvalidEvent: the features take 47 bytes once re-encoded, over the 40 an output message may take
     """
-    obj = _load(raw, max_bytes, InvalidEvent)
-    event_id = _ident(obj.get("id"), "id", InvalidEvent)
+    obj = load_object(raw, max_bytes, InvalidEvent)
+    event_id = string_id(obj.get("id"), "id", InvalidEvent)
     features = check_features(obj.get("features"), max_features)
     if max_output_bytes is not None and len(raw) * REENCODE_GROWTH > max_output_bytes:
         size = len(orjson.dumps(features))
@@ -213,31 +192,8 @@ def parse_event(
         raise InvalidEvent("'meta' must be an object")
     label = obj.get("label")
     if label is not None:
-        label = _label_value(label, InvalidEvent)
-    return Event(id=event_id, features=features, ts=ts, meta=meta, label=label)
-
-
-def parse_label(raw: bytes, *, max_bytes: int = 1_048_576, max_features: int = 1000) -> Label:
-    """Parse and check one label message; raise :class:`InvalidLabel` with the reason.
-
-    >>> parse_label(b'{"event_id": "evt-1", "label": "malicious", "annotator": "analyst-1"}').label
-    'malicious'
-    """
-    obj = _load(raw, max_bytes, InvalidLabel)
-    event_id = _ident(obj.get("event_id"), "event_id", InvalidLabel)
-    label = _label_value(obj.get("label"), InvalidLabel)
-    annotator = obj.get("annotator")
-    if annotator is not None and not isinstance(annotator, str):
-        raise InvalidLabel("'annotator' must be a string")
-    labeled_at = obj.get("labeled_at")
-    if labeled_at is not None and not isinstance(labeled_at, str):
-        raise InvalidLabel("'labeled_at' must be an ISO 8601 string")
-    features = obj.get("features")
-    if features is not None:
-        features = check_features(features, max_features, InvalidLabel)
-    known = {"event_id", "label", "annotator", "labeled_at", "features"}
-    extra = {k: v for k, v in obj.items() if k not in known}
-    return Label(event_id, label, annotator, labeled_at, features, extra)
+        label = label_value(label, InvalidEvent)
+    return Event(id=event_id, features=features, ts=parse_ts(ts), meta=meta, label=label)
 
 
 def parse_ts(text: str | None) -> float | None:

@@ -28,9 +28,10 @@ from typing import Any
 
 import orjson
 
+from streamal.core.outcomes import Decision
 from streamal.errors import OutputTooLarge
 
-__all__ = ["FEATURES_HEADROOM", "KEEP_CLASSES", "dead_letter", "fit"]
+__all__ = ["FEATURES_HEADROOM", "KEEP_CLASSES", "dead_letter", "fit", "prediction_message"]
 
 #: Room a review item needs besides its features (ids, the kept classes, times).
 FEATURES_HEADROOM = 32_768
@@ -110,3 +111,14 @@ def dead_letter(
     else:
         value, encoding = base64.b64encode(prefix).decode("ascii"), "base64"
     return orjson.dumps({**record, "value": value, "encoding": encoding, "truncated": True})
+
+
+def prediction_message(decision: Decision) -> dict[str, Any]:
+    """The predictions-topic message of one scored event (docs/contract.md's shape)."""
+    return {
+        "event_id": decision.event_id,
+        "prediction": decision.prediction,
+        "proba": decision.proba,
+        "model_version": decision.model_version,
+        "queried": decision.query is not None,
+    }

@@ -1,4 +1,4 @@
-"""Labelled files: CSV (a label column) and JSONL (events with a ``label``), read as users have them.
+"""Labelled data sets: CSV (a label column) and JSONL (events with a ``label``), read as users have them.
 
 Used by ``streamal evaluate`` to replay a file and by ``streamal run
 --seed-labels`` to learn a labelled history before the stream. Untidy input
@@ -19,14 +19,12 @@ from typing import IO, Any
 
 import orjson
 
+from streamal.core.schema import MISSING_WORDS
 from streamal.errors import DataError
 
-__all__ = ["MISSING_WORDS", "Pair", "label_text", "read_labelled"]
+__all__ = ["Pair", "label_text", "read_labelled"]
 
 Pair = tuple[dict[str, Any], str]
-
-#: Strings that mean "no value" (compared lower-cased, trimmed).
-MISSING_WORDS = frozenset({"", "na", "n/a", "nan", "null", "none", "?", "-"})
 
 
 def label_text(y: Any) -> str:

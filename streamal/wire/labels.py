@@ -1,0 +1,169 @@
+"""The labels topic's messages: parsed once into typed kinds, and built here when streamal sends one.
+
+A label message is one of four kinds, told apart by its fields:
+
+* :class:`ReviewAnswer`: an analyst's answer through the review API
+  (``"source": "review"``, with its ``answer_id``);
+* :class:`Retraction`: an answer taken back within its undo window (``retracts``);
+* :class:`Correction`: an answer changed after its window (``corrects``);
+* :class:`ExternalLabel`: anything else, ground truth or another tool's
+  answer, learned at once.
+
+>>> kind = parse_label_message(b'{"event_id": "e1", "label": "bad", "retracts": "a1", "source": "review"}')
+>>> kind
+Retraction(event_id='e1', answer_id='a1', annotator=None)
+>>> match parse_label_message(b'{"event_id": "e1", "label": "bad", "labeled_at": "2026-11-24T10:00:00Z"}'):
+...     case ExternalLabel(label=label):
+...         label.labeled_at
+1795514400.0
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from streamal.core.domain import Event, Label
+from streamal.errors import InvalidLabel
+from streamal.wire.messages import check_features, format_ts, label_value, load_object, parse_ts, string_id
+
+__all__ = [
+    "Correction",
+    "ExternalLabel",
+    "LabelMessage",
+    "Retraction",
+    "ReviewAnswer",
+    "answer_message",
+    "correction_message",
+    "event_label_message",
+    "parse_label",
+    "parse_label_message",
+    "retraction_message",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class ExternalLabel:
+    """A label from outside the review API (an event's own ground truth, another tool): learned at once."""
+
+    label: Label
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewAnswer:
+    """An analyst's answer through the review API: counted towards the item's agreement first."""
+
+    label: Label
+    answer_id: str | None = None
+    comment: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Retraction:
+    """An answer taken back within its undo window."""
+
+    event_id: str
+    answer_id: str
+    annotator: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Correction:
+    """An answer changed after its undo window: ``label`` replaces the answer ``corrects``."""
+
+    label: Label
+    corrects: str
+    answer_id: str | None = None
+    comment: str | None = None
+
+
+LabelMessage = ExternalLabel | ReviewAnswer | Retraction | Correction
+
+
+def _optional_text(obj: dict[str, Any], name: str) -> str | None:
+    value = obj.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise InvalidLabel(f"'{name}' must be a string")
+    return str(value)
+
+
+def parse_label_message(raw: bytes, *, max_bytes: int = 1_048_576, max_features: int = 1000) -> LabelMessage:
+    """Parse and check one label message into its kind; raise :class:`InvalidLabel` with the reason."""
+    obj = load_object(raw, max_bytes, InvalidLabel)
+    event_id = string_id(obj.get("event_id"), "event_id", InvalidLabel)
+    label = label_value(obj.get("label"), InvalidLabel)
+    annotator = obj.get("annotator")
+    if annotator is not None and not isinstance(annotator, str):
+        raise InvalidLabel("'annotator' must be a string")
+    labeled_at = obj.get("labeled_at")
+    if labeled_at is not None and not isinstance(labeled_at, str):
+        raise InvalidLabel("'labeled_at' must be an ISO 8601 string")
+    features = obj.get("features")
+    if features is not None:
+        features = check_features(features, max_features, InvalidLabel)
+    retracts = _optional_text(obj, "retracts")
+    if retracts is not None:
+        return Retraction(event_id, retracts, annotator)
+    parsed = Label(event_id, label, annotator, parse_ts(labeled_at), features)
+    answer_id, comment = _optional_text(obj, "answer_id"), _optional_text(obj, "comment")
+    corrects = _optional_text(obj, "corrects")
+    if corrects is not None:
+        return Correction(parsed, corrects, answer_id, comment)
+    if obj.get("source") == "review":
+        return ReviewAnswer(parsed, answer_id, comment)
+    return ExternalLabel(parsed)
+
+
+def parse_label(raw: bytes, *, max_bytes: int = 1_048_576, max_features: int = 1000) -> Label:
+    """The label a message carries, whatever its kind (a retraction's is the answer taken back).
+
+    >>> parse_label(b'{"event_id": "evt-1", "label": "malicious", "annotator": "analyst-1"}').label
+    'malicious'
+    """
+    kind = parse_label_message(raw, max_bytes=max_bytes, max_features=max_features)
+    if isinstance(kind, Retraction):
+        obj = load_object(raw, max_bytes, InvalidLabel)
+        return Label(kind.event_id, label_value(obj.get("label"), InvalidLabel), kind.annotator)
+    return kind.label
+
+
+# -- what streamal sends -------------------------------------------------------------------------
+
+
+def event_label_message(event: Event, now: float) -> dict[str, Any]:
+    """The label an event brought with it, sent on the labels topic so every replica learns it in one order."""
+    return {"event_id": event.id, "label": event.label, "features": event.features,
+            "labeled_at": format_ts(event.ts if event.ts is not None else now), "source": "event"}
+
+
+def answer_message(event_id: str, label: str, annotator: str, at: float, answer_id: str, *,
+                   model_version_seen: int, prediction_seen: str | None, proba_seen: dict[str, float],
+                   comment: str | None = None) -> dict[str, Any]:
+    """An analyst's answer from the review API, with the model version and prediction they saw."""
+    msg: dict[str, Any] = {
+        "event_id": event_id, "label": label, "annotator": annotator, "labeled_at": format_ts(at),
+        "answer_id": answer_id, "source": "review", "model_version_seen": model_version_seen,
+        "prediction_seen": prediction_seen, "proba_seen": proba_seen,
+    }
+    if comment:
+        msg["comment"] = comment
+    return msg
+
+
+def correction_message(event_id: str, label: str, annotator: str, at: float, answer_id: str, corrects: str,
+                       comment: str | None = None) -> dict[str, Any]:
+    """An answer changed after its undo window."""
+    msg: dict[str, Any] = {"event_id": event_id, "label": label, "annotator": annotator, "labeled_at": format_ts(at),
+                           "answer_id": answer_id, "corrects": corrects, "source": "review"}
+    if comment:
+        msg["comment"] = comment
+    return msg
+
+
+def retraction_message(event_id: str, label: str, annotator: str, at: float, retracts: str) -> dict[str, Any]:
+    """An answer taken back within its undo window (it carries the label taken back)."""
+    return {"event_id": event_id, "label": label, "annotator": annotator, "labeled_at": format_ts(at),
+            "retracts": retracts, "source": "review"}
+
