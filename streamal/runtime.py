@@ -21,20 +21,21 @@ import socket
 import threading
 import time
 from types import FrameType
+from typing import Any
 
 import uvicorn
 from prometheus_client import CollectorRegistry
 
 from streamal.config import Settings, TokenBook
-from streamal.errors import ConfigError, StreamalError
+from streamal.errors import BrokerError, ConfigError, StreamalError
 from streamal.http.app import create_app
 from streamal.http.desk import ReviewDesk
 from streamal.review.guidelines import load_guidelines
 from streamal.review.store import ReviewStore
 from streamal.service.health import Health
 from streamal.service.logs import configure_logging
-from streamal.service.loop import Service
 from streamal.service.metrics import Metrics
+from streamal.service.start import Service
 
 __all__ = ["bind_http", "configure_logging", "serve", "token_warnings"]
 
@@ -95,7 +96,7 @@ def serve(settings: Settings, stop: threading.Event | None = None, *, reset_mode
     service = Service(settings, metrics, health, review, reset_model=reset_model)
     for who in settings.tokens.names():
         metrics.review_answers.labels(annotator=who)
-    desk = ReviewDesk(review, service.publish_acked, labels_topic=settings.labels_topic,
+    desk = ReviewDesk(review, _not_connected_yet, labels_topic=settings.labels_topic,
                       review_topic=settings.review_topic, tokens=settings.tokens,
                       allowed_labels=settings.allowed_labels,
                       on_answer=lambda who: metrics.review_answers.labels(annotator=who).inc(),
@@ -119,19 +120,21 @@ def serve(settings: Settings, stop: threading.Event | None = None, *, reset_mode
         signal.signal(signal.SIGINT, _on_signal)
 
     try:
-        try:
-            service.start()
-        except BaseException:
-            service.close()
-            raise
+        running = service.start()  # if it fails, it closes what it opened
+        desk.publish = running.publish_acked
         logger.info(
             "streamal running bootstrap=%s events=%s model=%s strategy=%s budget=%s http=%s:%d",
             settings.kafka_bootstrap, settings.events_topic, settings.model, settings.strategy,
             settings.budget, settings.http_host, settings.http_port,
         )
-        service.run(stop)
+        running.run(stop)
     finally:
         http.should_exit = True
         http_thread.join(timeout=5)
         sock.close()
-    logger.info("stopped cleanly model_version=%d", service.learner.model_version)
+    logger.info("stopped cleanly model_version=%d", running.learner.model_version)
+
+
+def _not_connected_yet(topic: str, key: str, msg: dict[str, Any]) -> None:
+    """The review API's publisher until the service has reached Kafka."""
+    raise BrokerError("the service is not connected to Kafka yet")

@@ -1,0 +1,26 @@
+"""Starting the service: a start that fails leaves nothing open and the state directory free."""
+
+from __future__ import annotations
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from streamal.config import Settings
+from streamal.errors import BrokerError
+from streamal.review.store import ReviewStore
+from streamal.service.checkpoint import CheckpointStore
+from streamal.service.health import Health
+from streamal.service.metrics import Metrics
+from streamal.service.start import Service
+
+
+def test_a_start_that_cannot_reach_kafka_unlocks_the_state_and_says_not_ready(tmp_path):
+    settings = Settings(kafka_bootstrap="127.0.0.1:1", kafka_connect_timeout=1.0, state_dir=tmp_path)
+    health = Health()
+    service = Service(settings, Metrics(CollectorRegistry()), health, ReviewStore())
+    with pytest.raises(BrokerError):
+        service.start()
+    assert not health.ready
+    other = CheckpointStore(tmp_path)
+    other.lock()  # would raise if the failed start still held the directory
+    other.unlock()
