@@ -12,12 +12,13 @@ from kafka.errors import KafkaConnectionError, KafkaTimeoutError, SaslAuthentica
 
 from streamal.config import load_kafka_settings, load_settings
 from streamal.errors import BrokerError, ConfigError
-from streamal.service.access import KafkaAccess, _LastError
+from streamal.service.access import KafkaAccess
+from streamal.service.kafka_python import _config, _explain, _LastError
 
 
 def test_plain_text_is_the_default_and_sends_no_security_settings():
     access = KafkaAccess.from_settings(load_kafka_settings({}))
-    config = access.client_config()
+    config = _config(access)
     assert config["security_protocol"] == "PLAINTEXT"
     assert not [k for k in config if k.startswith(("ssl_", "sasl_"))]
 
@@ -33,7 +34,7 @@ def test_each_protocol_maps_to_the_client_settings_it_needs(protocol, tls, sasl,
         given["kafka_ssl_cafile"] = str(ca)
     if sasl:
         given |= {"kafka_sasl_username": "streamal", "kafka_sasl_password": "pw"}
-    config = KafkaAccess.from_settings(load_kafka_settings(given)).client_config()
+    config = _config(KafkaAccess.from_settings(load_kafka_settings(given)))
     assert config["security_protocol"] == protocol.upper()
     assert (config.get("ssl_cafile") == str(ca)) is tls
     assert config.get("ssl_check_hostname", True) is True
@@ -84,16 +85,49 @@ def test_each_failure_is_explained_with_the_settings_to_check():
                        sasl_username="svc", sasl_password="pw")
     untrusted = ssl.SSLCertVerificationError(1, "certificate verify failed")
     untrusted.verify_message = "unable to get local issuer certificate"
-    assert "not trusted (unable to get local issuer certificate); check STREAMAL_KAFKA_SSL_CAFILE" in tls.explain(
-        untrusted)
-    assert "STREAMAL_KAFKA_SSL_CERTFILE" in tls.explain(KafkaConnectionError("socket disconnected"))
-    refused = sasl.explain(SaslAuthenticationFailedError("invalid credentials"))
+    assert "not trusted (unable to get local issuer certificate); check STREAMAL_KAFKA_SSL_CAFILE" in _explain(
+        tls, untrusted)
+    assert "STREAMAL_KAFKA_SSL_CERTFILE" in _explain(tls, KafkaConnectionError("socket disconnected"))
+    refused = _explain(sasl, SaslAuthenticationFailedError("invalid credentials"))
     assert "refused the SASL login as 'svc' with SCRAM-SHA-256" in refused
     assert "STREAMAL_KAFKA_SASL_PASSWORD" in refused
-    assert "refused the SASL login" in sasl.explain(KeyError("v"))  # kafka-python's SCRAM on "e=unknown-user"
-    assert "hung up during the SASL login" in sasl.explain(KafkaConnectionError("socket disconnected"))
-    assert "STREAMAL_KAFKA_BOOTSTRAP" in KafkaAccess("k:9092").explain(KafkaConnectionError("refused"))
+    assert "refused the SASL login" in _explain(sasl, KeyError("v"))  # kafka-python's SCRAM on "e=unknown-user"
+    assert "hung up during the SASL login" in _explain(sasl, KafkaConnectionError("socket disconnected"))
+    assert "STREAMAL_KAFKA_BOOTSTRAP" in _explain(KafkaAccess("k:9092"), KafkaConnectionError("refused"))
     assert "pw" not in refused
+
+
+_SASL = KafkaAccess("k:9093", security_protocol="SASL_SSL", sasl_username="svc", sasl_password="pw")
+
+
+@pytest.mark.parametrize(("access", "kafka_python_error", "librdkafka_error"), [
+    (_SASL, SaslAuthenticationFailedError("Authentication failed"), ("_AUTHENTICATION", "Authentication failed")),
+    (KafkaAccess("k:9093", security_protocol="SSL"), KafkaConnectionError("socket disconnected"),
+     ("_TRANSPORT", "Disconnected while requesting")),
+    (KafkaAccess("k:9092"), KafkaConnectionError("refused"), ("_TRANSPORT", "Connection refused")),
+])
+def test_both_clients_say_the_same_sentence_for_the_same_failure(access, kafka_python_error, librdkafka_error):
+    """One table of what each failure means (service/failures.py): only the client's own detail differs."""
+    confluent = pytest.importorskip("streamal.service.confluent")
+    one = _explain(access, kafka_python_error)
+    other = confluent._explain(access, *librdkafka_error)
+    assert one.replace(str(kafka_python_error), "") == other.replace(librdkafka_error[1], ""), (one, other)
+
+
+def test_a_commit_the_broker_refuses_for_one_partition_is_an_error_with_the_librdkafka_client():
+    confluent = pytest.importorskip("streamal.service.confluent")
+    from types import SimpleNamespace
+
+    class Refusing:
+        def commit(self, offsets, asynchronous):
+            refused = SimpleNamespace(str=lambda: "Broker: Specified group generation id is not valid")
+            return [SimpleNamespace(topic=tp.topic, partition=tp.partition, error=refused if tp.partition else None)
+                    for tp in offsets]
+
+    consumer = confluent.EventsConsumer.__new__(confluent.EventsConsumer)
+    consumer._consumer = Refusing()
+    with pytest.raises(BrokerError, match=r"commit refused for events:1 \(Broker: Specified group generation"):
+        consumer.commit({("events", 0): 5, ("events", 1): 7})
 
 
 def test_the_cause_survives_the_client_s_retries_and_its_final_timeout():

@@ -53,7 +53,7 @@ from streamal.crashes import NO_CRASHES, CrashPoints
 from streamal.errors import BrokerError
 from streamal.service.ports import Partition
 
-__all__ = ["Commits", "Partition"]
+__all__ = ["Commits"]
 
 logger = logging.getLogger(__name__)
 

@@ -15,6 +15,7 @@ logger, shown only at ``DEBUG``.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 import uuid
@@ -29,9 +30,10 @@ from confluent_kafka.cimpl import NewTopic
 from streamal.errors import BrokerError
 from streamal.service.access import KafkaAccess
 from streamal.service.acks import Acks
+from streamal.service.failures import Failure, explain
 from streamal.service.ports import OnPartitions, Partition, Record
 
-__all__ = ["EventsConsumer", "Outputs", "TopicReader", "ensure_topics"]
+__all__ = ["CLIENT", "EventsConsumer", "Outputs", "TopicReader", "ensure_topics"]
 
 logger = logging.getLogger(__name__)
 _LIBRDKAFKA_LOG = logging.getLogger("kafka.librdkafka")
@@ -40,9 +42,12 @@ _LIBRDKAFKA_LOG = logging.getLogger("kafka.librdkafka")
 _REQUEST_HEADROOM = 65_536
 #: What each consumer may prefetch: librdkafka's default is 64 MB, which a backlog fills and memory keeps.
 _PREFETCH_KBYTES = 16_384
-#: kafka-python setting names the callers use, and librdkafka's for them.
-_NAMES = {"fetch_max_bytes": "fetch.max.bytes", "max_partition_fetch_bytes": "max.partition.fetch.bytes",
-          "linger_ms": "linger.ms", "acks": "acks", "retries": "retries"}
+#: Records one poll of the events consumer returns: a backlog is read in few round trips.
+_MAX_POLL_RECORDS = 2000
+#: What one fetch of the events consumer brings per partition, at least (a few MB: few round trips).
+_EVENTS_FETCH_BYTES = 8_388_608
+#: What one fetch of the side-topic reader brings, at least, in all and per partition.
+_SIDE_FETCH_BYTES, _SIDE_PARTITION_FETCH_BYTES = 52_428_800, 1_048_576
 
 
 class _Errors:
@@ -58,15 +63,49 @@ class _Errors:
         _LIBRDKAFKA_LOG.debug("librdkafka error: %s", err)
 
 
-def _config(access: KafkaAccess, errors: _Errors, overrides: Mapping[str, Any]) -> dict[str, Any]:
-    out = access.librdkafka_config() | {"error_cb": errors, "logger": _LIBRDKAFKA_LOG}
-    for name, value in overrides.items():
-        if name not in _NAMES:
-            raise TypeError(f"no librdkafka setting for {name!r}")
-        out[_NAMES[name]] = value
-    if "fetch.max.bytes" in out:  # librdkafka wants room for a whole fetch response in one receive
-        out["receive.message.max.bytes"] = max(100_000_000, int(out["fetch.max.bytes"]) + 1_048_576)
+def _config(access: KafkaAccess, errors: _Errors) -> dict[str, Any]:
+    """The librdkafka settings ``access`` stands for, with the error callback.
+
+    >>> access = KafkaAccess("k:9093", security_protocol="SASL_SSL", sasl_username="u", sasl_password="p")
+    >>> sorted(k for k in _config(access, _Errors()) if k.startswith("sasl"))
+    ['sasl.mechanism', 'sasl.password', 'sasl.username']
+    """
+    out: dict[str, Any] = {"bootstrap.servers": access.bootstrap, "client.id": "streamal",
+                           "security.protocol": access.security_protocol.lower(),
+                           "socket.connection.setup.timeout.ms": int(access.connect_timeout * 1000),
+                           "error_cb": errors, "logger": _LIBRDKAFKA_LOG}
+    if access.tls:
+        out["ssl.endpoint.identification.algorithm"] = "https" if access.ssl_check_hostname else "none"
+        for key, value in (("ssl.ca.location", access.ssl_cafile), ("ssl.certificate.location", access.ssl_certfile),
+                           ("ssl.key.location", access.ssl_keyfile), ("ssl.key.password", access.ssl_key_password)):
+            if value:
+                out[key] = value
+    if access.sasl:
+        out.update({"sasl.mechanism": access.sasl_mechanism, "sasl.username": access.sasl_username,
+                    "sasl.password": access.sasl_password})
     return out
+
+
+def _fetching(fetch_max_bytes: int, max_partition_fetch_bytes: int) -> dict[str, Any]:
+    # librdkafka wants room for a whole fetch response in one receive
+    return {"fetch.max.bytes": fetch_max_bytes, "max.partition.fetch.bytes": max_partition_fetch_bytes,
+            "receive.message.max.bytes": max(100_000_000, fetch_max_bytes + 1_048_576)}
+
+
+def _explain(access: KafkaAccess, code: str, text: str) -> str:
+    """What a librdkafka error (its code name and text) means under ``access``'s settings."""
+    text = re.sub(r"^\w+://\S+?/\S+: | \(after \d+ms in state \w+\)$", "", text)  # where and when: known
+    if "mechanism handshake failed" in text:
+        return explain(Failure.SASL_HANGUP, access, text)
+    if code == "_AUTHENTICATION" or "SASL" in text:
+        return explain(Failure.SASL_REFUSED, access, text)
+    if access.tls and code in ("_ALL_BROKERS_DOWN", "_TRANSPORT"):  # the TLS probe got through first
+        return explain(Failure.TLS_HANGUP, access, text)
+    if code == "_SSL" or "SSL" in text:
+        if "certificate verify failed" in text:
+            return explain(Failure.UNTRUSTED_CERTIFICATE, access, text)
+        return explain(Failure.TLS_HANDSHAKE, access, text)
+    return explain(Failure.UNREACHABLE, access, text)
 
 
 def _reachable(access: KafkaAccess, client: Any, errors: _Errors) -> Any:
@@ -79,14 +118,14 @@ def _reachable(access: KafkaAccess, client: Any, errors: _Errors) -> Any:
         client.poll(0.5)  # serves the error callback, which holds the cause
         err = errors.last or exc.args[0]
         raise BrokerError(f"cannot reach Kafka at {access.describe()} within {access.connect_timeout:g}s: "
-                          f"{access.explain_librdkafka(err.name(), err.str())}") from exc
+                          f"{_explain(access, err.name(), err.str())}") from exc
 
 
 def ensure_topics(access: KafkaAccess, topics: Mapping[str, int], *, create: bool = True) -> list[str]:
     """Check that ``topics`` (name -> partitions) exist; create the missing ones (or fail). Returns those created."""
     logger.info("connecting to %s", access.describe())
     errors = _Errors()
-    admin = AdminClient(_config(access, errors, {}))
+    admin = AdminClient(_config(access, errors))
     existing = set(_reachable(access, admin, errors).topics)
     missing = [n for n in topics if n not in existing]
     if missing and not create:
@@ -147,12 +186,12 @@ def _records(messages: list[Any]) -> list[Record]:
 class Outputs:
     """The producer: ``acks=all``, Java's partitioner (murmur2), delivery failures raised by :meth:`flush`."""
 
-    def __init__(self, access: KafkaAccess, *, max_output_bytes: int = 1_000_000, **overrides: Any) -> None:
+    def __init__(self, access: KafkaAccess, *, max_output_bytes: int = 1_000_000) -> None:
         self.bootstrap = access.bootstrap
         self._acks = Acks()
         errors = _Errors()
-        config = _config(access, errors, overrides) | {
-            "acks": overrides.get("acks", "all"), "linger.ms": overrides.get("linger_ms", 5),
+        config = _config(access, errors) | {
+            "acks": "all", "linger.ms": 5,
             "message.max.bytes": max_output_bytes + _REQUEST_HEADROOM, "partitioner": "murmur2_random",
         }
         self._producer = Producer(config)
@@ -225,11 +264,12 @@ class EventsConsumer:
     """The events topic, shared among the replicas through one consumer group; offsets committed by hand."""
 
     def __init__(self, access: KafkaAccess, group_id: str, *, session_timeout_ms: int = 10_000,
-                 max_poll_records: int = 500, **overrides: Any) -> None:
+                 max_message_bytes: int = 1_048_576) -> None:
         self.group_id = group_id
-        self._max = max_poll_records
+        self._max = _MAX_POLL_RECORDS
         errors = _Errors()
-        config = _config(access, errors, overrides) | {
+        partition_bytes = max(_EVENTS_FETCH_BYTES, max_message_bytes + _REQUEST_HEADROOM)
+        config = _config(access, errors) | _fetching(max(_SIDE_FETCH_BYTES, partition_bytes), partition_bytes) | {
             "group.id": group_id, "enable.auto.commit": False, "enable.auto.offset.store": False,
             "auto.offset.reset": "earliest", "session.timeout.ms": session_timeout_ms,
             "heartbeat.interval.ms": max(300, session_timeout_ms // 5),
@@ -256,9 +296,20 @@ class EventsConsumer:
         return _records(_batch(self._consumer, self._max, timeout_ms / 1000))
 
     def commit(self, offsets: Mapping[Partition, int]) -> None:
-        """Commit ``offsets`` (the next offset to read, per partition); raises on failure."""
-        self._consumer.commit(offsets=[TopicPartition(t, p, o) for (t, p), o in offsets.items()],
-                              asynchronous=False)
+        """Commit ``offsets`` (the next offset to read, per partition); :class:`BrokerError` if any failed.
+
+        A synchronous commit answers per partition: one refused (the partition
+        moved to another member, say) is an error of that partition, not an
+        exception, and is checked here.
+        """
+        try:
+            done = self._consumer.commit(offsets=[TopicPartition(t, p, o) for (t, p), o in offsets.items()],
+                                         asynchronous=False)
+        except KafkaException as exc:
+            raise BrokerError(f"commit failed: {exc.args[0].str()}") from exc
+        failed = [f"{tp.topic}:{tp.partition} ({tp.error.str()})" for tp in done or () if tp.error is not None]
+        if failed:
+            raise BrokerError(f"commit refused for {', '.join(failed)}")
 
     def lag(self) -> dict[int, int]:
         """Messages not yet read, per assigned partition (from the high watermarks the fetches carry)."""
@@ -277,10 +328,11 @@ class EventsConsumer:
 class TopicReader:
     """Every partition of some topics, read whole, with the positions kept by the caller (no group)."""
 
-    def __init__(self, access: KafkaAccess, topics: Iterable[str], positions: Mapping[str, int],
-                 **overrides: Any) -> None:
+    def __init__(self, access: KafkaAccess, topics: Iterable[str], positions: Mapping[str, int], *,
+                 max_message_bytes: int = 1_048_576) -> None:
         errors = _Errors()
-        config = _config(access, errors, overrides) | {
+        config = _config(access, errors) | _fetching(max(_SIDE_FETCH_BYTES, 2 * max_message_bytes),
+                                                     max(_SIDE_PARTITION_FETCH_BYTES, 2 * max_message_bytes)) | {
             "group.id": f"streamal-reader-{uuid.uuid4().hex}",  # required by librdkafka; never joined or committed
             "enable.auto.commit": False, "enable.auto.offset.store": False, "auto.offset.reset": "earliest",
             "queued.max.messages.kbytes": _PREFETCH_KBYTES,
@@ -320,3 +372,28 @@ class TopicReader:
 
     def close(self) -> None:
         self._consumer.close()
+
+
+class _Confluent:
+    """This module as a :class:`~streamal.service.ports.KafkaClient`."""
+
+    name = "confluent"
+
+    def ensure_topics(self, access: KafkaAccess, topics: Mapping[str, int], *, create: bool = True) -> list[str]:
+        return ensure_topics(access, topics, create=create)
+
+    def outputs(self, access: KafkaAccess, *, max_output_bytes: int) -> Outputs:
+        return Outputs(access, max_output_bytes=max_output_bytes)
+
+    def events_consumer(self, access: KafkaAccess, group_id: str, *, session_timeout_ms: int,
+                        max_message_bytes: int) -> EventsConsumer:
+        return EventsConsumer(access, group_id, session_timeout_ms=session_timeout_ms,
+                              max_message_bytes=max_message_bytes)
+
+    def topic_reader(self, access: KafkaAccess, topics: Iterable[str], positions: Mapping[str, int], *,
+                     max_message_bytes: int) -> TopicReader:
+        return TopicReader(access, topics, positions, max_message_bytes=max_message_bytes)
+
+
+#: The librdkafka adapter, as :mod:`streamal.service.kafka` picks it.
+CLIENT = _Confluent()

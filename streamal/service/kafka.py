@@ -1,63 +1,58 @@
 """The Kafka clients streamal opens, from the client ``STREAMAL_KAFKA_CLIENT`` names.
 
 ``kafka-python`` (pure Python, the default) or ``confluent`` (librdkafka, the
-``fast`` extra): both fill the protocols of :mod:`streamal.service.ports`, take
-the same :class:`~streamal.service.access.KafkaAccess` (address, TLS, SASL)
-and fail with the same one-line :class:`~streamal.errors.BrokerError`.
-Settings given as keywords use kafka-python's names; the librdkafka client
-translates those it knows.
+``fast`` extra): each is an adapter (:data:`streamal.service.kafka_python.CLIENT`,
+:data:`streamal.service.confluent.CLIENT`) that fills the protocols of
+:mod:`streamal.service.ports`, turns the same
+:class:`~streamal.service.access.KafkaAccess` (address, TLS, SASL) into its own
+configuration, picks its own fetch and batch sizes from the message sizes
+given, and fails with the same one-line :class:`~streamal.errors.BrokerError`
+(:mod:`streamal.service.failures`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
 
 from streamal.service.access import KafkaAccess
-from streamal.service.ports import EventsConsumer, OnPartitions, Outputs, Partition, Record, TopicReader
+from streamal.service.ports import EventsConsumer, KafkaClient, Outputs, TopicReader
 
-__all__ = [
-    "EventsConsumer", "OnPartitions", "Outputs", "Partition", "Record", "TopicReader", "ensure_topics",
-    "open_events_consumer", "open_outputs", "open_topic_reader",
-]
+__all__ = ["ensure_topics", "open_events_consumer", "open_outputs", "open_topic_reader"]
 
 
-def _client(access: KafkaAccess) -> Any:
+def _client(access: KafkaAccess) -> KafkaClient:
+    """The adapter of the client ``access`` names (confluent-kafka is imported only when it is chosen)."""
     if access.client == "confluent":
-        from streamal.service import confluent
+        from streamal.service.confluent import CLIENT
 
-        return confluent
-    from streamal.service import kafka_python
+        return CLIENT
+    from streamal.service.kafka_python import CLIENT as KAFKA_PYTHON
 
-    return kafka_python
+    return KAFKA_PYTHON
 
 
 def ensure_topics(target: KafkaAccess | str, topics: Mapping[str, int], *, create: bool = True) -> list[str]:
     """Check that ``topics`` (name -> partitions) exist; create the missing ones (or fail). Returns those created."""
     access = KafkaAccess.of(target)
-    created: list[str] = _client(access).ensure_topics(access, topics, create=create)
-    return created
+    return _client(access).ensure_topics(access, topics, create=create)
 
 
-def open_outputs(target: KafkaAccess | str, *, max_output_bytes: int = 1_000_000, **overrides: Any) -> Outputs:
+def open_outputs(target: KafkaAccess | str, *, max_output_bytes: int = 1_000_000) -> Outputs:
     """The producer (``acks=all``), sized for messages up to ``max_output_bytes``."""
     access = KafkaAccess.of(target)
-    out: Outputs = _client(access).Outputs(access, max_output_bytes=max_output_bytes, **overrides)
-    return out
+    return _client(access).outputs(access, max_output_bytes=max_output_bytes)
 
 
 def open_events_consumer(target: KafkaAccess | str, group_id: str, *, session_timeout_ms: int = 10_000,
-                         max_poll_records: int = 500, **overrides: Any) -> EventsConsumer:
-    """A member of consumer group ``group_id``, offsets committed by hand."""
+                         max_message_bytes: int = 1_048_576) -> EventsConsumer:
+    """A member of consumer group ``group_id``, offsets committed by hand, for messages up to ``max_message_bytes``."""
     access = KafkaAccess.of(target)
-    consumer: EventsConsumer = _client(access).EventsConsumer(
-        access, group_id, session_timeout_ms=session_timeout_ms, max_poll_records=max_poll_records, **overrides)
-    return consumer
+    return _client(access).events_consumer(access, group_id, session_timeout_ms=session_timeout_ms,
+                                           max_message_bytes=max_message_bytes)
 
 
-def open_topic_reader(target: KafkaAccess | str, topics: Iterable[str], positions: Mapping[str, int],
-                      **overrides: Any) -> TopicReader:
+def open_topic_reader(target: KafkaAccess | str, topics: Iterable[str], positions: Mapping[str, int], *,
+                      max_message_bytes: int = 1_048_576) -> TopicReader:
     """Every partition of ``topics`` from ``positions`` (``"topic:partition"`` -> next offset; else the start)."""
     access = KafkaAccess.of(target)
-    reader: TopicReader = _client(access).TopicReader(access, topics, positions, **overrides)
-    return reader
+    return _client(access).topic_reader(access, topics, positions, max_message_bytes=max_message_bytes)

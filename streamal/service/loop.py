@@ -34,16 +34,12 @@ from streamal.core.learner import Learner
 from streamal.crashes import CrashPoints
 from streamal.review.store import ReviewStore
 from streamal.service.checkpoint import CheckpointStore
-from streamal.service.commits import Commits, Partition
+from streamal.service.commits import Commits
 from streamal.service.events import EventHandler
 from streamal.service.health import Health
-from streamal.service.kafka import (
-    EventsConsumer,
-    Outputs,
-    TopicReader,
-)
 from streamal.service.metrics import Metrics
 from streamal.service.pool import ReviewPool
+from streamal.service.ports import EventsConsumer, Outputs, Partition, TopicReader
 from streamal.service.routing import LabelRouter, Waiting
 from streamal.service.side import SideHandler
 from streamal.service.state import SavedState

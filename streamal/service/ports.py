@@ -6,10 +6,13 @@ chosen by ``STREAMAL_KAFKA_CLIENT`` is opened by :mod:`streamal.service.kafka`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Protocol
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Protocol
 
-__all__ = ["EventsConsumer", "OnPartitions", "Outputs", "Partition", "Record", "TopicReader"]
+if TYPE_CHECKING:
+    from streamal.service.access import KafkaAccess
+
+__all__ = ["EventsConsumer", "KafkaClient", "OnPartitions", "Outputs", "Partition", "Record", "TopicReader"]
 
 #: ``(topic, partition)``.
 Partition = tuple[str, int]
@@ -69,3 +72,22 @@ class TopicReader(Protocol):
     def poll(self, max_records: int = 2000, timeout_ms: int = 0) -> list[Record]: ...
     def caught_up(self, topic: str | None = None) -> bool: ...
     def close(self) -> None: ...
+
+
+class KafkaClient(Protocol):
+    """One Kafka client library behind the protocols above (:mod:`streamal.service.kafka` picks one).
+
+    Each adapter owns its configuration (it translates the
+    :class:`~streamal.service.access.KafkaAccess` and chooses its own fetch and
+    batch sizes from the message sizes given) and its error explanations
+    (through :mod:`streamal.service.failures`).
+    """
+
+    name: str
+
+    def ensure_topics(self, access: KafkaAccess, topics: Mapping[str, int], *, create: bool = True) -> list[str]: ...
+    def outputs(self, access: KafkaAccess, *, max_output_bytes: int) -> Outputs: ...
+    def events_consumer(self, access: KafkaAccess, group_id: str, *, session_timeout_ms: int,
+                        max_message_bytes: int) -> EventsConsumer: ...
+    def topic_reader(self, access: KafkaAccess, topics: Iterable[str], positions: Mapping[str, int], *,
+                     max_message_bytes: int) -> TopicReader: ...

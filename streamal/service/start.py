@@ -118,15 +118,11 @@ class Service:
         event_handler = EventHandler(s, learner, outputs, self.metrics, clock=self.clock, crashes=self.crashes,
                                      on_query=pool.asked)
         side = open_topic_reader(access, [s.review_topic, s.labels_topic], side_handler.positions,
-                                 fetch_max_bytes=max(52_428_800, 2 * s.max_output_bytes),
-                                 max_partition_fetch_bytes=max(1_048_576, 2 * s.max_output_bytes))
+                                 max_message_bytes=s.max_output_bytes)
         opened.append(side)
         self._catch_up(side, side_handler, learner)
-        events = open_events_consumer(
-            access, s.group_id, session_timeout_ms=s.session_timeout_ms,
-            # a few MB a fetch and 2000 records a poll: a backlog is read in few round trips to the broker
-            max_partition_fetch_bytes=max(8_388_608, s.max_event_bytes + 65_536), max_poll_records=2000,
-        )
+        events = open_events_consumer(access, s.group_id, session_timeout_ms=s.session_timeout_ms,
+                                      max_message_bytes=s.max_event_bytes)
         opened.append(events)
         running = RunningService(s, self.metrics, self.health, self.review, self.store, learner=learner,
                                  router=router, side_handler=side_handler, event_handler=event_handler, pool=pool,

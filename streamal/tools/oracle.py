@@ -21,7 +21,8 @@ import orjson
 from streamal.config import default
 from streamal.errors import DataError
 from streamal.service.access import KafkaAccess
-from streamal.service.kafka import Outputs, Partition, ensure_topics, open_events_consumer, open_outputs
+from streamal.service.kafka import ensure_topics, open_events_consumer, open_outputs
+from streamal.service.ports import Outputs, Partition
 from streamal.wire.messages import encode, format_ts
 
 __all__ = ["Oracle", "TruthFile"]
