@@ -37,7 +37,6 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
@@ -47,8 +46,8 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from streamal.core.config import LearnerConfig
 from streamal.core.domain import Label
 from streamal.core.learner import Learner
-from streamal.tools.demo import scrape
-from streamal.tools.embedded import EmbeddedBroker, free_port
+from streamal.tools.child import ServiceProcess
+from streamal.tools.embedded import EmbeddedBroker
 from streamal.tools.oracle import Oracle
 from streamal.wire.messages import format_ts, parse_event
 
@@ -158,64 +157,22 @@ def model_ceiling(raw: list[bytes], truth: dict[str, str], model: str) -> float:
     return len(raw) / (time.perf_counter() - started)
 
 
-class Service:
-    """``streamal run`` as a child process on its own topics."""
+class Service(ServiceProcess):
+    """``streamal run`` as a child process on its own topics (launched, then waited for with :meth:`ready`)."""
 
     def __init__(self, bootstrap: str, events_topic: str, prefix: str, state: Path, **settings: str) -> None:
-        self.port = free_port()
         self.topics = {k: f"{prefix}.{k}" for k in ("review", "labels", "predictions", "deadletter")}
-        self.env = dict(os.environ) | {
-            "STREAMAL_KAFKA_BOOTSTRAP": bootstrap, "STREAMAL_EVENTS_TOPIC": events_topic,
-            "STREAMAL_HTTP_PORT": str(self.port), "STREAMAL_HTTP_HOST": "127.0.0.1",
-            "STREAMAL_STATE_DIR": str(state), "STREAMAL_GROUP_ID": f"{prefix}-group",
-            "STREAMAL_SESSION_TIMEOUT_MS": "6000", "STREAMAL_REVIEW_TOKENS": "bench:benchmark-token",
-            "STREAMAL_LOG_LEVEL": "WARNING",
-            **{f"STREAMAL_{k.upper()}_TOPIC": v for k, v in self.topics.items()},
-            **{f"STREAMAL_{k.upper()}": v for k, v in settings.items()},
-        }
-        self.log = state.parent / f"{prefix}.log"
-        self.proc: subprocess.Popen[bytes] | None = None
+        super().__init__(state.parent / f"{prefix}.log", kafka_bootstrap=bootstrap, events_topic=events_topic,
+                         state_dir=str(state), group_id=f"{prefix}-group", session_timeout_ms="6000",
+                         review_tokens="bench:benchmark-token", log_level="WARNING",
+                         **{f"{k}_topic": v for k, v in self.topics.items()}, **settings)
 
-    def start(self) -> Service:
-        with self.log.open("ab") as log:
-            self.proc = subprocess.Popen([sys.executable, "-m", "streamal", "run"], env=self.env, stdout=log,
-                                         stderr=subprocess.STDOUT)
+    def start(self, timeout: float = 120) -> Service:
+        self.launch()
         return self
 
     def ready(self, timeout: float = 120) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc is not None and self.proc.poll() is not None:
-                raise RuntimeError(f"service exited: {self.log.read_text()[-2000:]}")
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/readyz", timeout=1) as r:
-                    if r.status == 200:
-                        return
-            except OSError:
-                pass
-            time.sleep(0.05)
-        raise RuntimeError("service not ready")
-
-    def metric(self, key: str) -> float:
-        try:
-            return scrape(f"http://127.0.0.1:{self.port}/metrics").get(key, 0.0)
-        except OSError:
-            return 0.0
-
-    def rss_mib(self) -> float:
-        assert self.proc is not None
-        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-        return float("nan")
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
+        self.wait_ready(timeout)
 
 
 def with_oracle(bootstrap: str, svc: Service, truth: dict[str, str], prefix: str) -> tuple[threading.Event, Oracle]:

@@ -11,41 +11,24 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import signal
-import subprocess
-import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from prometheus_client.parser import text_string_to_metric_families
 
 from streamal.config import default
 from streamal.errors import StreamalError
 from streamal.evaluation.streams import open_stream
 from streamal.service.access import KafkaAccess
-from streamal.tools.embedded import EmbeddedBroker, free_port
+from streamal.tools.child import ServiceProcess, service_error
+from streamal.tools.embedded import EmbeddedBroker
 from streamal.tools.oracle import Oracle
 from streamal.tools.replay import replay
 
-__all__ = ["DemoResult", "run_demo", "scrape"]
+__all__ = ["DemoResult", "run_demo"]
 
 logger = logging.getLogger(__name__)
-
-
-def scrape(url: str, timeout: float = 2.0) -> dict[str, float]:
-    """Fetch a ``/metrics`` page as ``{'name{k="v"}': value}`` (samples only)."""
-    with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 - our own local URL
-        text = resp.read().decode()
-    out: dict[str, float] = {}
-    for family in text_string_to_metric_families(text):
-        for s in family.samples:
-            labels = ",".join(f'{k}="{v}"' for k, v in sorted(s.labels.items()))
-            out[f"{s.name}{{{labels}}}" if labels else s.name] = s.value
-    return out
 
 
 @dataclass
@@ -101,32 +84,6 @@ class DemoResult:
         return "\n".join(lines)
 
 
-def service_error(log_file: Path) -> str:
-    """The service's own last word from its log: its error line, else its last line."""
-    try:
-        lines = [line.strip() for line in log_file.read_text(errors="replace").splitlines() if line.strip()]
-    except OSError:
-        return "(no log)"
-    errors = [line for line in lines if ": error: " in line or " ERROR " in line]
-    return (errors or lines or ["(empty log)"])[-1]
-
-
-def _wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float, log_file: Path) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise StreamalError(f"the service exited with code {proc.returncode} before it was ready: "
-                                f"{service_error(log_file)}")
-        try:
-            with urllib.request.urlopen(url, timeout=1) as resp:  # noqa: S310
-                if resp.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise StreamalError(f"the service was not ready within {timeout}s ({url})")
-
-
 def run_demo(
     *,
     events: int = 20_000,
@@ -154,7 +111,6 @@ def run_demo(
     state = Path(state_dir or tempfile.mkdtemp(prefix="streamal-demo-"))
     state.mkdir(parents=True, exist_ok=True)
     log_file = Path(log_path) if log_path else state / "service.log"
-    port = free_port()
     with contextlib.ExitStack() as stack:
         if kafka is None:
             broker = stack.enter_context(EmbeddedBroker())
@@ -163,25 +119,13 @@ def run_demo(
             env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMAL_KAFKA_")}
         else:
             env = dict(os.environ)
-        env.update({
-            "STREAMAL_KAFKA_BOOTSTRAP": kafka.bootstrap,
-            "STREAMAL_HTTP_PORT": str(port),
-            "STREAMAL_HTTP_HOST": "127.0.0.1",
-            "STREAMAL_STATE_DIR": str(state),
-            "STREAMAL_BUDGET": str(budget),
-            "STREAMAL_MODEL": model,
-            "STREAMAL_STRATEGY": strategy,
-            "STREAMAL_SESSION_TIMEOUT_MS": "6000",
-        })
-        with log_file.open("ab") as log:
-            proc = subprocess.Popen([sys.executable, "-m", "streamal", "run"], env=env,
-                                    stdout=log, stderr=subprocess.STDOUT)
-        base = f"http://127.0.0.1:{port}"
+        service = ServiceProcess(log_file, base_env=env, kafka_bootstrap=kafka.bootstrap, state_dir=str(state),
+                                 budget=str(budget), model=model, strategy=strategy, session_timeout_ms="6000")
         stop = threading.Event()
         truth: dict[str, str] = {}
         threads: list[threading.Thread] = []
         try:
-            _wait_ready(base + "/readyz", proc, timeout=60, log_file=log_file)
+            service.start(timeout=60)
             oracle = Oracle(truth, kafka, delay=delay, error_rate=error_rate)
             source = open_stream(stream, n=events)
 
@@ -193,34 +137,27 @@ def run_demo(
                        threading.Thread(target=_replay, daemon=True, name="replay")]
             for t in threads:
                 t.start()
-            _follow(base + "/metrics", events, delay, proc, progress, log_file)
+            _follow(service, events, delay, progress)
         finally:
             stop.set()
             for t in threads:
                 t.join(timeout=10)
-            final = _safe_scrape(base + "/metrics")
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(30)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+            final = _safe_scrape(service)
+            exit_code = service.stop()
     result = DemoResult.from_metrics(final)
-    result.exit_code = proc.returncode
+    result.exit_code = exit_code
     result.seconds = time.monotonic() - started
     return result
 
 
-def _safe_scrape(url: str) -> dict[str, float]:
+def _safe_scrape(service: ServiceProcess) -> dict[str, float]:
     try:
-        return scrape(url)
+        return service.metrics()
     except OSError:
         return {}
 
 
-def _follow(url: str, events: int, delay: float, proc: subprocess.Popen[bytes], progress: bool,
-            log_file: Path) -> None:
+def _follow(service: ServiceProcess, events: int, delay: float, progress: bool) -> None:
     """Print live progress until every event is scored and the backlog has drained."""
     from tqdm import tqdm
 
@@ -228,10 +165,11 @@ def _follow(url: str, events: int, delay: float, proc: subprocess.Popen[bytes], 
     done_at: float | None = None
     try:
         while True:
-            if proc.poll() is not None:
-                raise StreamalError(f"the service exited with code {proc.returncode}: {service_error(log_file)} "
-                                    f"(log: {log_file})")
-            m = _safe_scrape(url)
+            if not service.alive:
+                code = service.proc.returncode if service.proc is not None else None
+                raise StreamalError(f"the service exited with code {code}: {service_error(service.log)} "
+                                    f"(log: {service.log})")
+            m = _safe_scrape(service)
             d = DemoResult.from_metrics(m)
             bar.n = d.events
             bar.set_postfix(

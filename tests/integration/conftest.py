@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 import urllib.parse
 import urllib.request
@@ -16,7 +15,8 @@ import orjson
 import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from streamal.tools.demo import scrape
+from streamal.errors import StreamalError
+from streamal.tools import child
 from streamal.tools.embedded import EmbeddedBroker, free_port
 
 
@@ -51,28 +51,17 @@ def broker(tmp_path_factory):
         yield b
 
 
-class ServiceProcess:
-    """``streamal run`` in a child process, with its own topics and group."""
+class ServiceProcess(child.ServiceProcess):
+    """``streamal run`` in a child process, with its own topics and group (and a test's assertions)."""
 
     def __init__(self, bootstrap: str, prefix: str, state_dir: Path, log: Path, **settings: str) -> None:
         self.bootstrap = bootstrap
         self.topics = {k: f"{prefix}.{k}" for k in ("events", "review", "labels", "predictions", "deadletter")}
-        self.port = free_port()
         self.state_dir = state_dir
-        self.log = log
-        self.env = dict(os.environ)
-        self.env.update({
-            "STREAMAL_KAFKA_BOOTSTRAP": bootstrap,
-            "STREAMAL_HTTP_HOST": "127.0.0.1",
-            "STREAMAL_HTTP_PORT": str(self.port),
-            "STREAMAL_STATE_DIR": str(state_dir),
-            "STREAMAL_GROUP_ID": f"{prefix}-group",
-            "STREAMAL_SESSION_TIMEOUT_MS": "6000",
-            "STREAMAL_REVIEW_TOKENS": "analyst:integration-test-token",  # a test may give its own
-            **{f"STREAMAL_{k.upper()}_TOPIC": v for k, v in self.topics.items()},
-            **{f"STREAMAL_{k.upper()}": v for k, v in settings.items()},
-        })
-        self.proc: subprocess.Popen[bytes] | None = None
+        super().__init__(log, kafka_bootstrap=bootstrap, state_dir=str(state_dir), group_id=f"{prefix}-group",
+                         session_timeout_ms="6000",
+                         review_tokens="analyst:integration-test-token",  # a test may give its own
+                         **{f"{k}_topic": v for k, v in self.topics.items()}, **settings)
         self.family: list[ServiceProcess] = [self]  # this process and its restarts, for the fixture to stop
 
     def again(self, **settings: str) -> ServiceProcess:
@@ -86,33 +75,12 @@ class ServiceProcess:
         self.family.append(twin)  # (the same list: the fixture kills every restart too, whatever a test does)
         return twin
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
     def start(self, timeout: float = 60) -> ServiceProcess:
-        with self.log.open("ab") as log:
-            self.proc = subprocess.Popen([sys.executable, "-m", "streamal", "run"], env=self.env,
-                                         stdout=log, stderr=subprocess.STDOUT)
-
-        def ready() -> bool:
-            assert self.proc is not None and self.proc.poll() is None, \
-                f"service exited early:\n{self.log.read_text()[-3000:]}"
-            try:
-                with urllib.request.urlopen(self.url + "/readyz", timeout=1) as resp:
-                    return resp.status == 200
-            except OSError:
-                return False
-
-        if not wait_until(ready, timeout, every=0.2):
-            raise AssertionError(f"service not ready:\n{self.log.read_text()[-3000:]}")
+        try:
+            super().start(timeout)
+        except StreamalError as exc:
+            raise AssertionError(f"{exc}\n{self.log.read_text()[-3000:]}") from exc
         return self
-
-    def metrics(self) -> dict[str, float]:
-        return scrape(self.url + "/metrics")
-
-    def metric(self, key: str) -> float:
-        return self.metrics().get(key, 0.0)
 
     def wait_metric(self, key: str, at_least: float, timeout: float = 30) -> float:
         seen = [0.0]
@@ -129,13 +97,8 @@ class ServiceProcess:
         assert self.proc is not None
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
-            self.proc.wait(timeout)
+            self.proc.wait(timeout)  # a service that does not stop in time fails the test
         return self.proc.returncode
-
-    def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
 
 
 @pytest.fixture
