@@ -14,12 +14,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, get_type_hints
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    create_model,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from streamal.core.config import LearnerConfig
+from streamal.core.config import LearnerConfig, out_of_range, settings_table
 from streamal.core.names import ModelName, StrategyName, model_name, strategy_name
 from streamal.crashes import CrashPoints
 from streamal.errors import ConfigError
@@ -30,7 +38,6 @@ __all__ = ["KafkaSettings", "Settings", "TokenBook", "default", "digest", "load_
 
 ENV_PREFIX = "STREAMAL_"
 _S = TypeVar("_S", bound="KafkaSettings")
-_L = LearnerConfig()  # the learner's defaults
 
 
 SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
@@ -142,7 +149,25 @@ PLAINTEXT: set it to SASL_PLAINTEXT or SASL_SSL
         return self
 
 
-class Settings(KafkaSettings):
+_TABLE = dict(settings_table())
+
+
+def _learning_fields() -> dict[str, Any]:
+    """The learner's settings as pydantic fields, from :func:`streamal.core.config.settings_table`."""
+    hints = get_type_hints(LearnerConfig)
+    out: dict[str, Any] = {}
+    for name, f in settings_table():  # the bounds are checked by Settings._learning_in_range, with the learner's words
+        out[name] = (hints[f.name], Field(f.default, description=f.metadata["doc"]))
+    return out
+
+
+if TYPE_CHECKING:
+    _WithLearning = KafkaSettings
+else:
+    _WithLearning = create_model("_WithLearning", __base__=KafkaSettings, **_learning_fields())
+
+
+class Settings(_WithLearning):
     """Everything the service can be told. Defaults suit a single local broker."""
 
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
@@ -159,48 +184,10 @@ class Settings(KafkaSettings):
     group_id: str = Field("streamal", description="Consumer group of the events consumer.")
     session_timeout_ms: int = Field(10_000, ge=1000, description="Kafka consumer-group session timeout.")
 
-    # Learning (defaults: streamal.core.config.LearnerConfig, the one place they are written)
-    budget: float = Field(_L.budget, description="Fraction of scored events that may be sent to review.")
-    strategy: StrategyName = Field(_L.strategy, description="Query strategy (see `streamal evaluate --help`).")
-    model: ModelName = Field(_L.model, description="Model: linear, hat or arf.")
-    audit_share: float = Field(
-        _L.audit_share, ge=0.0, le=1.0, description="Share of the budget spent on random audit queries.")
-    seed_size: int = Field(
-        _L.seed_size, ge=0, description="Labels queried first, at cold start, before trusting the model.")
-    budget_window: int = Field(
-        _L.window, ge=10, description="Events over which the recent spending is held to the budget.")
-    drift_warmup: int = Field(_L.drift_warmup, ge=0, description="Labels learned before drift alarms count.")
-    drift_boost: float = Field(_L.boost, ge=1.0, description="Spending multiplier in the window after a drift alarm.")
-    drift_boost_events: int = Field(_L.boost_events, ge=0, description="Events the boost lasts after a drift alarm.")
-    diversity: float = Field(
-        _L.diversity, ge=0.0, description="Discount on queries near recently queried events (0: off).")
-    capacity_per_hour: float = Field(
-        _L.capacity, ge=0.0, description="Most queries per hour the analysts can answer (0: no limit).")
-    max_backlog: int = Field(
-        _L.max_backlog, ge=0, description="Most unanswered review items; fewer queries as it fills (0: no limit).")
-    max_pending: int = Field(
-        _L.max_pending, ge=1, description="Queried-but-unlabelled events kept; the oldest go first.")
-    max_classes: int = Field(
-        _L.max_classes, ge=2, le=100_000, description="Most distinct labels learned; a label past it is invalid.")
-    seed: int = Field(_L.seed, description="Random seed of a fresh model and sampler.")
+    # Learning: the fields of streamal.core.config.LearnerConfig (its table: names, defaults, bounds,
+    # descriptions), added by _learning_fields() above; only what is not the learner's is declared here.
     seed_labels: Path | None = Field(
         None, description="A labelled history (CSV or JSONL) a fresh model learns before the stream (a warm start).")
-    late_explore: float = Field(
-        _L.late_explore, ge=0.0,
-        description="The earlier late-label exploration: pending/(pending+this) of decisions are random while labels "
-                    "are out (0, the default: off; explore_share is the small fixed share that replaced it).")
-    explore_share: float = Field(
-        _L.explore_share, ge=0.0, le=1.0,
-        description="While labels are outstanding, this share of the strategy's decisions are random (explore).")
-    novelty_share: float = Field(
-        _L.novelty_share, ge=0.0, le=1.0,
-        description="Most share of the queries that may go to events unlike anything labelled so far (novelty).")
-    pending_discount: float = Field(
-        _L.pending_discount, ge=0.0,
-        description="Each question on its way in an event's region divides its utility by 1 + this x their number "
-                    "(0: off).")
-    stopping: bool = Field(
-        False, description="Ask only for the audit once more labels no longer change the model's predictions.")
     categorical: str = Field(
         "", description="Features that are categories even when numbers (ports, protocols), comma-separated.")
 
@@ -239,18 +226,10 @@ class Settings(KafkaSettings):
     log_format: Literal["text", "json"] = Field("text", description="Log lines as text, or as JSON for log pipelines.")
 
     def learner_config(self) -> LearnerConfig:
-        """The learner's part of the settings."""
-        return LearnerConfig(
-            model=self.model, strategy=self.strategy, budget=self.budget, audit_share=self.audit_share,
-            seed_size=self.seed_size, window=self.budget_window, boost=self.drift_boost,
-            boost_events=self.drift_boost_events, diversity=self.diversity, capacity=self.capacity_per_hour,
-            max_backlog=self.max_backlog, drift_warmup=self.drift_warmup, max_pending=self.max_pending,
-            max_classes=self.max_classes, seed=self.seed,
-            categorical=tuple(sorted({c.strip() for c in self.categorical.split(",") if c.strip()})),
-            stopping=self.stopping, late_explore=self.late_explore,
-            pending_discount=self.pending_discount, explore_share=self.explore_share,
-            novelty_share=self.novelty_share,
-        )
+        """The learner's part of the settings (each field from the setting of the same table row)."""
+        values = {f.name: getattr(self, name) for name, f in settings_table()}
+        categorical = tuple(sorted({c.strip() for c in self.categorical.split(",") if c.strip()}))
+        return LearnerConfig(**values, categorical=categorical)
 
     @field_validator("seed_labels")
     @classmethod
@@ -278,11 +257,12 @@ class Settings(KafkaSettings):
         CrashPoints.parse(v)
         return v
 
-    @field_validator("budget")
+    @field_validator(*(name for name, _ in settings_table()))
     @classmethod
-    def _budget_in_range(cls, v: float) -> float:
-        if not 0.0 < v <= 1.0:
-            raise ValueError(f"must be in (0, 1], got {v}")
+    def _learning_in_range(cls, v: Any, info: ValidationInfo) -> Any:
+        problem = out_of_range(_TABLE[str(info.field_name)].metadata, v)
+        if problem is not None:
+            raise ValueError(problem)
         return v
 
     @field_validator("strategy", mode="before")
@@ -324,8 +304,9 @@ class Settings(KafkaSettings):
         from streamal.core.models import make_model
         from streamal.core.strategies import make_strategy
 
+        learner = self.learner_config()
         try:
-            make_strategy(self.strategy).check_model(make_model(self.model))
+            make_strategy(learner.strategy).check_model(make_model(learner.model))
         except ValueError as exc:
             raise ValueError(f"STREAMAL_STRATEGY: {exc}") from None
         return self

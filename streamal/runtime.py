@@ -91,8 +91,9 @@ def serve(settings: Settings, stop: threading.Event | None = None, *, reset_mode
     registry = CollectorRegistry()
     metrics = Metrics(registry)
     health = Health()
+    learning = settings.learner_config()
     review = ReviewStore(answers_wanted=settings.review_answers, claim_seconds=settings.review_claim_seconds,
-                         undo_seconds=settings.review_undo_seconds, max_items=settings.max_pending)
+                         undo_seconds=settings.review_undo_seconds, max_items=learning.max_pending)
     service = Service(settings, metrics, health, review, reset_model=reset_model)
     for who in settings.tokens.names():
         metrics.review_answers.labels(annotator=who)
@@ -124,8 +125,8 @@ def serve(settings: Settings, stop: threading.Event | None = None, *, reset_mode
         desk.publish = running.publish_acked
         logger.info(
             "streamal running bootstrap=%s events=%s model=%s strategy=%s budget=%s http=%s:%d",
-            settings.kafka_bootstrap, settings.events_topic, settings.model, settings.strategy,
-            settings.budget, settings.http_host, settings.http_port,
+            settings.kafka_bootstrap, settings.events_topic, learning.model, learning.strategy,
+            learning.budget, settings.http_host, settings.http_port,
         )
         running.run(stop)
     finally:

@@ -1,6 +1,8 @@
+import re
+
 import pytest
 
-from streamal.config import load_settings
+from streamal.config import Settings, load_settings
 from streamal.errors import ConfigError
 
 
@@ -46,3 +48,38 @@ def test_review_tokens_from_a_list_or_a_file(tmp_path):
             assert "STREAMAL_REVIEW_TOKENS" in str(exc) and message in str(exc), str(exc)
         else:
             raise AssertionError(f"{bad!r} was accepted")
+
+
+def test_every_learner_setting_comes_from_the_learner_s_own_table():
+    """LearnerConfig's fields are the settings (one table): same defaults, each setting reaches its field."""
+    from dataclasses import fields
+
+    from streamal.core.config import LearnerConfig, settings_table
+
+    table = dict(settings_table())
+    assert {f.name for f in fields(LearnerConfig)} - {f.name for f in table.values()} == {"accuracy_window",
+                                                                                        "categorical"}
+    for name, f in table.items():
+        assert Settings.model_fields[name].default == f.default, name
+        assert Settings.model_fields[name].description == f.metadata["doc"], name
+    changed = {"budget": "0.2", "budget_window": "50", "drift_boost": "3", "capacity_per_hour": "60",
+               "novelty_share": "0.1", "stopping": "true", "seed": "7"}
+    config = load_settings(changed).learner_config()
+    assert (config.budget, config.window, config.boost, config.capacity, config.novelty_share, config.stopping,
+            config.seed) == (0.2, 50, 3.0, 60.0, 0.1, True, 7)
+
+
+@pytest.mark.parametrize(("setting", "field", "value", "message"), [
+    ("budget", "budget", 0.0, "must be in (0, 1], got 0"),
+    ("budget_window", "window", 5, "must be at least 10, got 5"),
+    ("drift_boost", "boost", 0.5, "must be at least 1, got 0.5"),
+    ("explore_share", "explore_share", 1.5, "must be in [0, 1], got 1.5"),
+])
+def test_a_bound_is_checked_in_one_place_for_the_settings_and_the_learner(setting, field, value, message):
+    from streamal.core.config import LearnerConfig
+
+    with pytest.raises(ConfigError) as from_settings:
+        load_settings({setting: str(value)})
+    assert str(from_settings.value).startswith(f"STREAMAL_{setting.upper()}: must")
+    with pytest.raises(ValueError, match=re.escape(f"{field}: {message}")):
+        LearnerConfig(**{field: value})

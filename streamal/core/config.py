@@ -17,16 +17,45 @@ restart may change.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields, replace
+from collections.abc import Mapping
+from dataclasses import Field, asdict, dataclass, field, fields, replace
 from typing import Any
 
 from streamal.core.names import ModelName, StrategyName
 
-__all__ = ["SHAPING", "LearnerConfig", "replace"]
+__all__ = ["SHAPING", "LearnerConfig", "out_of_range", "replace", "settings_table"]
 
 #: Fields a checkpointed learner cannot change: a new value needs a fresh model
 #: (a feature declared categorical after a tree split on it as a number would break the tree).
 SHAPING = ("model", "strategy", "categorical")
+
+
+def _knob(default: Any, doc: str, *, setting: str | None = None, ge: float | None = None, gt: float | None = None,
+          le: float | None = None) -> Any:
+    """A field of :class:`LearnerConfig` with what the settings need to know of it (one table for both).
+
+    ``setting``: the name of the ``STREAMAL_`` setting, when it is not the field's own ("" for none).
+    """
+    return field(default=default, metadata={"doc": doc, "setting": setting, "ge": ge, "gt": gt, "le": le})
+
+
+def out_of_range(meta: Mapping[str, Any], value: Any) -> str | None:
+    """Why ``value`` is outside the bounds ``meta`` gives (``None`` if it is inside).
+
+    >>> out_of_range({"gt": 0.0, "le": 1.0}, 2.0)
+    'must be in (0, 1], got 2.0'
+    """
+    ge, gt, le = meta.get("ge"), meta.get("gt"), meta.get("le")
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    low = "[" if ge is not None else "(" if gt is not None else None
+    if (ge is not None and value < ge) or (gt is not None and value <= gt) or (le is not None and value > le):
+        if low is not None and le is not None:
+            return f"must be in {low}{ge if ge is not None else gt:g}, {le:g}], got {value}"
+        if le is not None:
+            return f"must be at most {le:g}, got {value}"
+        return f"must be {'at least' if ge is not None else 'more than'} {ge if ge is not None else gt:g}, got {value}"
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,28 +111,42 @@ class LearnerConfig:
         Random seed of the model and the sampler (used by a fresh model only).
     """
 
-    model: ModelName = "auto"
-    strategy: StrategyName = "margin"
-    budget: float = 0.05
-    audit_share: float = 0.1
-    seed_size: int = 20
-    window: int = 1000
-    boost: float = 2.0
-    boost_events: int = 500
-    diversity: float = 0.0
-    capacity: float = 0.0
-    max_backlog: int = 0
-    drift_warmup: int = 200
-    max_pending: int = 100_000
-    accuracy_window: int = 500
-    max_classes: int = 1000
-    categorical: tuple[str, ...] = ()
-    stopping: bool = False
-    late_explore: float = 0.0
-    explore_share: float = 0.25
-    pending_discount: float = 1.0
-    novelty_share: float = 0.2
-    seed: int = 42
+    model: ModelName = _knob("auto", "Model: linear, hat, arf, or auto (linear and hat, the better one serving).")
+    strategy: StrategyName = _knob("margin", "Query strategy (see `streamal evaluate --help`).")
+    budget: float = _knob(0.05, "Fraction of scored events that may be sent to review.", gt=0.0, le=1.0)
+    audit_share: float = _knob(0.1, "Share of the budget spent on random audit queries.", ge=0.0, le=1.0)
+    seed_size: int = _knob(20, "Labels queried first, at cold start, before trusting the model.", ge=0)
+    window: int = _knob(1000, "Events over which the recent spending is held to the budget.", ge=10,
+                        setting="budget_window")
+    boost: float = _knob(2.0, "Spending multiplier in the window after a drift alarm.", ge=1.0, setting="drift_boost")
+    boost_events: int = _knob(500, "Events the boost lasts after a drift alarm.", ge=0, setting="drift_boost_events")
+    diversity: float = _knob(0.0, "Discount on queries near recently queried events (0: off).", ge=0.0)
+    capacity: float = _knob(0.0, "Most queries per hour the analysts can answer (0: no limit).", ge=0.0,
+                            setting="capacity_per_hour")
+    max_backlog: int = _knob(0, "Most unanswered review items; fewer queries as it fills (0: no limit).", ge=0)
+    drift_warmup: int = _knob(200, "Labels learned before drift alarms count.", ge=0)
+    max_pending: int = _knob(100_000, "Queried-but-unlabelled events kept; the oldest go first.", ge=1)
+    accuracy_window: int = _knob(500, "Labels the accuracy estimates are computed over.", ge=1, setting="")
+    max_classes: int = _knob(1000, "Most distinct labels learned; a label past it is invalid.", ge=2, le=100_000)
+    categorical: tuple[str, ...] = _knob((), "Features that are categories even when numbers.", setting="")
+    stopping: bool = _knob(False, "Ask only for the audit once more labels no longer change the model's "
+                                  "predictions.")
+    late_explore: float = _knob(0.0, "The earlier late-label exploration: pending/(pending+this) of decisions are "
+                                     "random while labels are out (0, the default: off; explore_share is the small "
+                                     "fixed share that replaced it).", ge=0.0)
+    explore_share: float = _knob(0.25, "While labels are outstanding, this share of the strategy's decisions are "
+                                       "random (explore).", ge=0.0, le=1.0)
+    pending_discount: float = _knob(1.0, "Each question on its way in an event's region divides its utility by "
+                                         "1 + this x their number (0: off).", ge=0.0)
+    novelty_share: float = _knob(0.2, "Most share of the queries that may go to events unlike anything labelled "
+                                      "so far (novelty).", ge=0.0, le=1.0)
+    seed: int = _knob(42, "Random seed of a fresh model and sampler.")
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            problem = out_of_range(f.metadata, getattr(self, f.name))
+            if problem is not None:
+                raise ValueError(f"{f.name}: {problem}")
 
     def changes(self, other: LearnerConfig) -> dict[str, tuple[Any, Any]]:
         """The fields whose value differs in ``other``, as ``{name: (ours, theirs)}``."""
@@ -130,3 +173,14 @@ class LearnerConfig:
         if "categorical" in values:
             values["categorical"] = tuple(values["categorical"])
         return cls(**values)
+
+
+def settings_table() -> list[tuple[str, Field[Any]]]:
+    """``(setting name, field)`` of each field that is a ``STREAMAL_`` setting, in declaration order."""
+    out = []
+    for f in fields(LearnerConfig):
+        setting = f.metadata.get("setting")
+        if setting == "":
+            continue
+        out.append((setting or f.name, f))
+    return out

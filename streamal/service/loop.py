@@ -93,8 +93,9 @@ class RunningService:
         self.health.set_ready(False, f"waiting to join group {s.group_id}")
         logger.info("waiting to join group %s topic=%s", s.group_id, s.events_topic)
         m = self.metrics
-        m.budget.set(s.budget)
-        m.info.info({"version": __version__, "model": s.model, "strategy": s.strategy})
+        config = self.learner.config
+        m.budget.set(config.budget)
+        m.info.info({"version": __version__, "model": config.model, "strategy": config.strategy})
         m.publish(self.learner.stats(), self.clock(), self._last_checkpoint)
 
     # -- rebalance callbacks (on the client's IO thread: bookkeeping only) -------------------------
