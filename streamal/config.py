@@ -74,9 +74,10 @@ PLAINTEXT: set it to SASL_PLAINTEXT or SASL_SSL
     kafka_bootstrap: str = Field("localhost:9092", description="Kafka bootstrap servers, comma-separated.")
     kafka_connect_timeout: float = Field(
         10.0, gt=0, le=600, description="Seconds to reach Kafka at start before giving up.")
-    kafka_client: Literal["kafka-python", "confluent"] = Field(
-        "kafka-python", description="Kafka client: kafka-python (pure Python), or confluent (librdkafka, "
-                                    "the 'fast' extra: several times the throughput).")
+    kafka_client: Literal["auto", "kafka-python", "confluent"] = Field(
+        "auto", description="Kafka client: auto (confluent when installed, else kafka-python), kafka-python (pure "
+                            "Python, always installed) or confluent (librdkafka, the 'fast' extra: several times "
+                            "the throughput; the Docker image has it).")
     kafka_security_protocol: SecurityProtocol = Field(
         "PLAINTEXT", description="PLAINTEXT, SSL (TLS), SASL_PLAINTEXT or SASL_SSL (SASL over TLS).")
     kafka_ssl_cafile: Path | None = Field(

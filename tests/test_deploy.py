@@ -309,3 +309,16 @@ def test_the_image_build_context_leaves_out_the_venv_and_the_history():
     for line in copied:
         for path in line.split():
             assert (ROOT / path).exists() and path not in ignored, path
+
+
+def test_what_sres_deploy_runs_the_fast_client():
+    """The image installs the fast extra and nothing deployed pins the pure-Python client: auto picks librdkafka."""
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "'.[fast]'" in dockerfile
+    deployed = [ROOT / "docker-compose.yml", *sorted((ROOT / "deploy" / "kubernetes").glob("*.yaml"))]
+    for path in deployed:
+        text = path.read_text()
+        assert "KAFKA_CLIENT: kafka-python" not in text and "KAFKA_CLIENT=kafka-python" not in text, path
+    from streamal.config import Settings
+
+    assert Settings.model_fields["kafka_client"].default == "auto"

@@ -10,6 +10,7 @@ one table of :mod:`streamal.service.failures`.
 
 from __future__ import annotations
 
+import importlib.util
 import socket
 import ssl
 from dataclasses import dataclass, field
@@ -18,7 +19,18 @@ from streamal.config import ENV_PREFIX, KafkaSettings
 from streamal.errors import BrokerError
 from streamal.service.failures import explain, from_ssl
 
-__all__ = ["KafkaAccess"]
+__all__ = ["KafkaAccess", "resolve_client"]
+
+
+def resolve_client(name: str) -> str:
+    """The client ``STREAMAL_KAFKA_CLIENT`` names; ``auto`` is confluent when confluent-kafka is installed.
+
+    >>> resolve_client("kafka-python")
+    'kafka-python'
+    """
+    if name != "auto":
+        return name
+    return "confluent" if importlib.util.find_spec("confluent_kafka") is not None else "kafka-python"
 
 
 @dataclass(frozen=True)
@@ -44,7 +56,7 @@ class KafkaAccess:
     sasl_mechanism: str = "PLAIN"
     sasl_username: str | None = None
     sasl_password: str | None = field(default=None, repr=False)
-    client: str = "kafka-python"  # or "confluent" (librdkafka)
+    client: str = "kafka-python"  # or "confluent" (librdkafka); "auto" is resolved by from_settings
 
     @classmethod
     def from_settings(cls, s: KafkaSettings) -> KafkaAccess:
@@ -61,7 +73,7 @@ class KafkaAccess:
             ssl_check_hostname=s.kafka_ssl_check_hostname, sasl_mechanism=s.kafka_sasl_mechanism,
             sasl_username=s.kafka_sasl_username if sasl else None,
             sasl_password=s.kafka_sasl_password.get_secret_value() if sasl else None,
-            client=s.kafka_client,
+            client=resolve_client(s.kafka_client),
         )
 
     @classmethod

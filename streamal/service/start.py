@@ -97,6 +97,10 @@ class Service:
                                    clock=self.clock)
         self._warm_start(learner)
         access = KafkaAccess.from_settings(s)
+        logger.info("kafka client=%s%s", access.client, " (auto: confluent-kafka is installed)"
+                    if s.kafka_client == "auto" and access.client == "confluent" else
+                    " (auto: confluent-kafka is not installed; pip install 'streamal[fast]' for librdkafka)"
+                    if s.kafka_client == "auto" else "")
         if access.security_protocol == "SASL_PLAINTEXT" and access.sasl_mechanism == "PLAIN":
             logger.warning("SASL PLAIN over a plain-text connection sends the Kafka password in clear; "
                            "use STREAMAL_KAFKA_SECURITY_PROTOCOL=SASL_SSL or a SCRAM mechanism")

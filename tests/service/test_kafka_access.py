@@ -166,3 +166,18 @@ def test_the_tools_fail_with_exit_2_on_a_bad_security_setting(tmp_path):
     assert out.returncode == 2
     assert out.stderr.strip() == ("streamal replay: error: STREAMAL_KAFKA_SASL_USERNAME: needed with "
                                   "STREAMAL_KAFKA_SECURITY_PROTOCOL=SASL_SSL")
+
+
+def test_the_default_client_is_the_fast_one_where_it_is_installed_and_the_pure_one_elsewhere(monkeypatch):
+    import importlib.util
+
+    settings = load_kafka_settings({})
+    assert settings.kafka_client == "auto"
+    found = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: object() if name == "confluent_kafka" else
+                        found(name, *a))
+    assert KafkaAccess.from_settings(settings).client == "confluent"
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "confluent_kafka" else
+                        found(name, *a))
+    assert KafkaAccess.from_settings(settings).client == "kafka-python"
+    assert KafkaAccess.from_settings(load_kafka_settings({"kafka_client": "kafka-python"})).client == "kafka-python"
