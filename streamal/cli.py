@@ -1,4 +1,4 @@
-"""The ``streamal`` command line: run, demo, evaluate, replay, oracle.
+"""The ``streamal`` command line: run, demo, evaluate, replay, oracle, model.
 
 Every setting of ``streamal run`` is an environment variable
 (``STREAMAL_BUDGET``) and a flag (``--budget``); a flag wins.
@@ -173,6 +173,25 @@ def _cmd_oracle(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_model(args: argparse.Namespace) -> int:
+    from streamal.tools.model_admin import AdminClient, format_history, format_versions
+
+    client = AdminClient(args.url)
+    if args.action == "list":
+        print(format_versions(client.versions()))  # noqa: T201
+    elif args.action == "snapshot":
+        out = client.snapshot()
+        print(f"snapshot asked of every replica (control {out['control_id']})")  # noqa: T201
+    elif args.action == "rollback":
+        out = client.rollback(args.version, replay_labels=not args.no_replay_labels)
+        what = "dropping the labels learned since" if args.no_replay_labels else "learning the labels since again"
+        print(f"rollback to version {args.version} sent to every replica, {what} "  # noqa: T201
+              f"(control {out['control_id']}); `streamal model history` shows it once applied")
+    else:
+        print(format_history(client.history(args.limit)))  # noqa: T201
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The parser of every subcommand."""
     from streamal import __version__
@@ -267,6 +286,23 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--topic", default=default("events_topic"),
                     help=f"topic to publish to (default {default('events_topic')})")
     rp.set_defaults(func=_cmd_replay)
+
+    model = sub.add_parser("model", help="the model's versions: list, snapshot, rollback, history (admin API)",
+                           description="Talk to a running service's admin API (STREAMAL_ADMIN_TOKENS on the "
+                           "service; your token in STREAMAL_ADMIN_TOKEN). A snapshot or a rollback reaches every "
+                           "replica at the same point of the labels topic.")
+    model.add_argument("--url", default="http://127.0.0.1:8000", help="a replica's HTTP address")
+    actions = model.add_subparsers(dest="action", required=True, help="what to do")
+    actions.add_parser("list", help="this replica's model version and the snapshots kept")
+    actions.add_parser("snapshot", help="every replica keeps its model as it is now")
+    rb = actions.add_parser("rollback", help="every replica goes back to a kept model version")
+    rb.add_argument("version", type=int, help="the model version (see `streamal model list`)")
+    rb.add_argument("--no-replay-labels", action="store_true",
+                    help="drop the labels learned since from the model (default: learn them again, each with its "
+                    "answer as it stands now: undo the model, keep the answers)")
+    hist = actions.add_parser("history", help="what changed the model: labels learned (by whom), snapshots, rollbacks")
+    hist.add_argument("--limit", type=_count, default=50, help="lines, newest first (default 50)")
+    model.set_defaults(func=_cmd_model)
 
     oc = sub.add_parser("oracle", help="answer review items from a ground-truth file, after a delay")
     oc.add_argument("--truth", required=True, help="JSONL file of {event_id, label} lines (read as it grows)")

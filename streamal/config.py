@@ -206,6 +206,14 @@ class Settings(_WithLearning):
     review_guidelines: Path | None = Field(
         None, description="A Markdown file of labelling guidelines, shown on the review page.")
 
+    # The model's life
+    admin_tokens: str = Field(
+        "", description="Admin API bearer tokens (`streamal model ...`): 'name:token,...' or '@/path/to/file'; "
+                        "distinct from the review tokens. Empty: no admin API.")
+    snapshot_every: int = Field(
+        1000, ge=0, description="Labels learned between two snapshots of the model (0: only when asked).")
+    snapshot_keep: int = Field(10, ge=1, le=1000, description="Snapshots kept on the state volume, the newest.")
+
     # Limits on input
     max_event_bytes: int = Field(1_048_576, ge=64, description="Largest event accepted, in bytes.")
     max_features: int = Field(1000, ge=1, description="Most features an event may have.")
@@ -276,7 +284,7 @@ class Settings(_WithLearning):
     def _known_model(cls, v: object) -> ModelName:
         return model_name(str(v))
 
-    @field_validator("review_tokens")
+    @field_validator("review_tokens", "admin_tokens")
     @classmethod
     def _tokens_parse(cls, v: str) -> str:
         parse_tokens(v)
@@ -286,6 +294,18 @@ class Settings(_WithLearning):
     def tokens(self) -> TokenBook:
         """The review API's bearer tokens (as digests) and their annotators."""
         return parse_tokens(self.review_tokens)
+
+    @property
+    def admin(self) -> TokenBook:
+        """The admin API's bearer tokens (as digests) and whose they are."""
+        return parse_tokens(self.admin_tokens)
+
+    @model_validator(mode="after")
+    def _admin_tokens_are_not_review_tokens(self) -> Settings:
+        shared = self.admin.digests() & self.tokens.digests()
+        if shared:
+            raise ValueError(f"{ENV_PREFIX}ADMIN_TOKENS: a token is also a review token; give the admins their own")
+        return self
 
     @property
     def allowed_labels(self) -> list[str]:

@@ -28,14 +28,17 @@ from prometheus_client import CollectorRegistry
 
 from streamal.config import Settings, TokenBook
 from streamal.errors import BrokerError, ConfigError, StreamalError
+from streamal.http.admin import AdminDesk
 from streamal.http.app import create_app
 from streamal.http.desk import ReviewDesk
 from streamal.review.guidelines import load_guidelines
 from streamal.review.store import ReviewStore
 from streamal.service.health import Health
 from streamal.service.logs import configure_logging
+from streamal.service.loop import RunningService
 from streamal.service.metrics import Metrics
 from streamal.service.start import Service
+from streamal.service.versions import ModelVersions
 
 __all__ = ["bind_http", "configure_logging", "serve", "token_warnings"]
 
@@ -94,7 +97,9 @@ def serve(settings: Settings, stop: threading.Event | None = None, *, reset_mode
     learning = settings.learner_config()
     review = ReviewStore(answers_wanted=settings.review_answers, claim_seconds=settings.review_claim_seconds,
                          undo_seconds=settings.review_undo_seconds, max_items=learning.max_pending)
-    service = Service(settings, metrics, health, review, reset_model=reset_model)
+    versions = ModelVersions(settings.state_dir, every=settings.snapshot_every, keep=settings.snapshot_keep)
+    service = Service(settings, metrics, health, review, reset_model=reset_model, versions=versions)
+    live: list[RunningService] = []  # the running service, once started (the admin API reads its model version)
     for who in settings.tokens.names():
         metrics.review_answers.labels(annotator=who)
     desk = ReviewDesk(review, _not_connected_yet, labels_topic=settings.labels_topic,
@@ -102,7 +107,9 @@ def serve(settings: Settings, stop: threading.Event | None = None, *, reset_mode
                       allowed_labels=settings.allowed_labels,
                       on_answer=lambda who: metrics.review_answers.labels(annotator=who).inc(),
                       guidelines_html=load_guidelines(settings.review_guidelines))
-    app = create_app(health, registry, desk, max_body=settings.http_max_body_bytes)
+    admin = AdminDesk(settings.admin, versions, lambda: live[0].learner.model_version if live else 0,
+                      lambda topic, key, msg: desk.publish(topic, key, msg), settings.labels_topic, time.time)
+    app = create_app(health, registry, desk, max_body=settings.http_max_body_bytes, admin=admin)
     http = _HttpServer(uvicorn.Config(app, log_level="warning", access_log=False))
     http_thread = threading.Thread(target=http.run, kwargs={"sockets": [sock]}, name="http", daemon=True)
     http_thread.start()
@@ -122,6 +129,7 @@ def serve(settings: Settings, stop: threading.Event | None = None, *, reset_mode
 
     try:
         running = service.start()  # if it fails, it closes what it opened
+        live.append(running)
         desk.publish = running.publish_acked
         logger.info(
             "streamal running bootstrap=%s events=%s model=%s strategy=%s budget=%s http=%s:%d",

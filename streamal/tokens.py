@@ -49,6 +49,10 @@ class TokenBook:
         """The annotators, sorted."""
         return sorted({name for _, name in self._digests})
 
+    def digests(self) -> set[bytes]:
+        """The tokens' digests (to tell two books apart without any token)."""
+        return {d for d, _ in self._digests}
+
     def __bool__(self) -> bool:
         return bool(self._digests)
 

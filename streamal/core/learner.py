@@ -205,14 +205,14 @@ class Learner:
             if error is not None:
                 return LearnResult("invalid", error=error)
             self.labelled.add(label.event_id)
-            return LearnResult("learned")
+            return LearnResult("learned", features=label.features)
         error = self._learn_one(item.features, label.label, audit=item.reason == "random")
         if error is not None:
             self.pending.add(item)
             return LearnResult("invalid", reason=item.reason, error=error)
         self.labelled.add(label.event_id)
         correct = item.prediction == label.label
-        result = LearnResult("learned", correct=correct, reason=item.reason)
+        result = LearnResult("learned", correct=correct, reason=item.reason, features=item.features)
         if item.prediction is not None:
             self.accuracy["queried"].append(correct)
             if item.reason == "random":
@@ -239,7 +239,7 @@ class Learner:
         if error is not None:
             return LearnResult("invalid", error=error)
         self.labelled.add(event_id)
-        return LearnResult("learned")
+        return LearnResult("learned", features=dict(features))
 
     def _learn_one(self, features: dict[str, Any], label: str, *, audit: bool = False) -> str | None:
         """Learn one labelled example (``audit``: one of the random audit's); why it could not be, or ``None``."""

@@ -7,6 +7,7 @@ the learner's behaviour and this one the shapes of what it says.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from streamal.core.names import Estimate, Outcome
 from streamal.core.pending import PendingItem
@@ -38,6 +39,7 @@ class LearnResult:
     delay: float | None = None
     alarms: list[str] = field(default_factory=list)
     error: str | None = None
+    features: dict[str, Any] | None = None  # what was learned (for the journal of learned labels), when learned
 
 
 @dataclass(frozen=True, slots=True)

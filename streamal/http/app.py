@@ -17,7 +17,9 @@ from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from streamal import __version__
+from streamal.http import admin as admin_routes
 from streamal.http import probes, review_routes, security
+from streamal.http.admin import AdminDesk
 from streamal.http.desk import ReviewDesk
 from streamal.review.store import ReviewConflict, UnknownItem
 from streamal.service.health import Health
@@ -28,12 +30,16 @@ STATIC = Path(__file__).parent / "static"
 
 
 def create_app(health: Health, registry: CollectorRegistry, desk: ReviewDesk | None = None, *,
-               max_body: int = 65_536) -> FastAPI:
-    """The FastAPI app: ``/healthz``, ``/readyz``, ``/metrics``, ``/docs``; with a ``desk`` the review API and page."""
+               max_body: int = 65_536, admin: AdminDesk | None = None) -> FastAPI:
+    """The FastAPI app: ``/healthz``, ``/readyz``, ``/metrics``, ``/docs``; with a ``desk`` the review API and page.
+
+    With an ``admin`` desk that has tokens, the admin API too (:mod:`streamal.http.admin`).
+    """
     app = FastAPI(title="streamal", version=__version__, summary="Streaming active learning over Kafka.",
                   docs_url=None, redoc_url=None)
     app.state.health = health
     app.state.desk = desk
+    app.state.admin = admin
     security.install(app, max_body=max_body)
     app.include_router(probes.router)
     app.mount("/docs-assets", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="docs-assets")
@@ -50,6 +56,8 @@ def create_app(health: Health, registry: CollectorRegistry, desk: ReviewDesk | N
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     if desk is not None:
         _add_review(app)
+    if admin is not None and admin.tokens:
+        app.include_router(admin_routes.router)
     return app
 
 

@@ -30,6 +30,7 @@ True
 
 from __future__ import annotations
 
+import logging
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -38,9 +39,12 @@ from streamal.core.domain import Label
 from streamal.core.learner import Learner, LearnResult
 from streamal.core.pending import PendingItem
 from streamal.review.store import Answer, ReviewStore
-from streamal.wire.labels import Correction, ExternalLabel, LabelMessage, Retraction, ReviewAnswer
+from streamal.service.versions import ModelVersions, UnknownVersion
+from streamal.wire.labels import Control, Correction, ExternalLabel, LabelMessage, Retraction, ReviewAnswer
 
 __all__ = ["LABEL_WAIT", "LabelRouter", "Waiting"]
+
+logger = logging.getLogger(__name__)
 
 #: Seconds a label for an event not (yet) pending waits for its review item, once the review topic is read.
 LABEL_WAIT = 5.0
@@ -58,11 +62,12 @@ class LabelRouter:
     """Sends review items to the learner and the review store, and labels where they belong."""
 
     def __init__(self, learner: Learner, review: ReviewStore, *, wait: float = LABEL_WAIT,
-                 waiting: Iterable[Waiting] = ()) -> None:
+                 waiting: Iterable[Waiting] = (), versions: ModelVersions | None = None) -> None:
         self.learner = learner
         self.review = review
         self.wait = wait
         self.waiting: deque[Waiting] = deque(waiting)
+        self.versions = versions  # the journal of labels learned, snapshots, rollbacks (None: not kept)
 
     # -- the review topic -----------------------------------------------------------------------
 
@@ -105,6 +110,24 @@ class LabelRouter:
                                          at=label.labeled_at)
                 self.review.mark_handed(label.event_id)
                 return self._learn(label, now, since=now)
+            case Control():
+                self._control(msg)
+                return []
+
+    def _control(self, msg: Control) -> None:
+        """An operator's command, read at the same point of the labels topic by every replica."""
+        if self.versions is None:
+            logger.warning("control message %s id=%s ignored: model versions are not kept here", msg.action,
+                           msg.control_id)
+            return
+        try:
+            if msg.action == "snapshot":
+                self.versions.snapshot(self.learner, why="asked", by=msg.by)
+            elif msg.action == "rollback" and msg.version is not None:
+                self.versions.rollback(self.learner, msg.version, replay_labels=msg.replay_labels, by=msg.by)
+        except UnknownVersion as exc:
+            logger.error("control message %s id=%s not applied on this replica: %s", msg.action, msg.control_id,
+                         exc)
 
     def _correct(self, msg: Correction) -> list[LearnResult]:
         label = msg.label
@@ -117,7 +140,17 @@ class LabelRouter:
         features = self.review.features(label.event_id)
         if features is None:
             return [LearnResult("unknown")]
-        return [self.learner.correct(label.event_id, features, relearn)]
+        before = self.learner.model_version
+        result = self.learner.correct(label.event_id, features, relearn)
+        self._journal(replace(label, label=relearn), result, before, answer_id=msg.answer_id, kind="correction")
+        return [result]
+
+    def _journal(self, label: Label, result: LearnResult, before: int, *, answer_id: str | None = None,
+                 kind: str = "label") -> None:
+        if self.versions is None or result.outcome != "learned":
+            return
+        self.versions.learned(label, result, self.learner.model_version, answer_id=answer_id, kind=kind)
+        self.versions.maybe_snapshot(self.learner, before)
 
     def tick(self, now: float, *, review_caught_up: bool) -> list[LearnResult]:
         """Retry the waiting labels, and learn the agreed answers whose undo window is over."""
@@ -126,11 +159,13 @@ class LabelRouter:
             w = self.waiting.popleft()
             results += self._learn(w.label, now, since=w.since, give_up=review_caught_up)
         for event_id, label, at in self.review.due(now):
-            results += self._learn(Label(event_id, label, annotator="review", labeled_at=at), now,
+            who = ",".join(sorted({a.annotator for a in self.review.entry(event_id).live_answers()})) or "review"
+            results += self._learn(Label(event_id, label, annotator=who, labeled_at=at), now,
                                    since=now, give_up=True)
         return results
 
     def _learn(self, label: Label, now: float, *, since: float, give_up: bool = False) -> list[LearnResult]:
+        before = self.learner.model_version
         result = self.learner.learn(label, now=now)
         if result.outcome == "unknown" and label.features is None:
             # an answer to a question withdrawn meanwhile (the analyst had it open): still a label, learned
@@ -140,4 +175,5 @@ class LabelRouter:
         if result.outcome == "unknown" and not (give_up and now - since >= self.wait):
             self.waiting.append(Waiting(label, since))
             return []
+        self._journal(label, result, before)
         return [result]

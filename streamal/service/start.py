@@ -41,6 +41,7 @@ from streamal.service.ports import TopicReader
 from streamal.service.routing import LabelRouter
 from streamal.service.side import SideHandler
 from streamal.service.state import SavedState
+from streamal.service.versions import ModelVersions
 from streamal.wire.messages import format_ts
 from streamal.wire.outputs import fit
 
@@ -57,7 +58,8 @@ class Service:
     """The streaming active-learning service, not started yet: ``start()`` returns it running."""
 
     def __init__(self, settings: Settings, metrics: Metrics, health: Health, review: ReviewStore, *,
-                 reset_model: bool = False, clock: Callable[[], float] = time.time) -> None:
+                 reset_model: bool = False, clock: Callable[[], float] = time.time,
+                 versions: ModelVersions | None = None) -> None:
         self.settings = settings
         self.metrics = metrics
         self.health = health
@@ -69,6 +71,8 @@ class Service:
             logger.warning("STREAMAL_CRASH_AT=%s: this process kills itself at that step (for crash tests only)",
                            settings.crash_at)
         self.store = CheckpointStore(settings.state_dir, self.crashes)
+        self.versions = versions or ModelVersions(settings.state_dir, every=settings.snapshot_every,
+                                                  keep=settings.snapshot_keep, clock=clock)
 
     def start(self) -> RunningService:
         """Load the state, reach Kafka, read the side topics to their end, join the events group."""
@@ -92,7 +96,13 @@ class Service:
             logger.info("removed a temporary file left by an interrupted checkpoint path=%s", path)
         saved = self._restore()
         learner = saved.learner if saved is not None else Learner(s.learner_config())
-        router = LabelRouter(learner, self.review, waiting=saved.waiting if saved is not None else ())
+        if saved is None:
+            self.versions.start_afresh()
+        elif dropped := self.versions.cut_back(learner.model_version):
+            logger.info("journal cut back to the checkpoint's model version %d (%d labels learned after it are "
+                        "read again)", learner.model_version, dropped)
+        router = LabelRouter(learner, self.review, waiting=saved.waiting if saved is not None else (),
+                             versions=self.versions)
         side_handler = SideHandler(s, router, self.metrics, saved.positions if saved is not None else {},
                                    clock=self.clock)
         self._warm_start(learner)

@@ -7,7 +7,11 @@ A label message is one of four kinds, told apart by its fields:
 * :class:`Retraction`: an answer taken back within its undo window (``retracts``);
 * :class:`Correction`: an answer changed after its window (``corrects``);
 * :class:`ExternalLabel`: anything else, ground truth or another tool's
-  answer, learned at once.
+  answer, learned at once;
+
+and one message that is not a label: a :class:`Control` (``"control"``), an
+operator's command to every replica at the same point of the one ordered log
+(a snapshot of the model, a rollback), sent by the admin API.
 
 >>> kind = parse_label_message(b'{"event_id": "e1", "label": "bad", "retracts": "a1", "source": "review"}')
 >>> kind
@@ -28,12 +32,15 @@ from streamal.errors import InvalidLabel
 from streamal.wire.messages import check_features, format_ts, label_value, load_object, parse_ts, string_id
 
 __all__ = [
+    "CONTROL_ACTIONS",
+    "Control",
     "Correction",
     "ExternalLabel",
     "LabelMessage",
     "Retraction",
     "ReviewAnswer",
     "answer_message",
+    "control_message",
     "correction_message",
     "event_label_message",
     "parse_label",
@@ -77,7 +84,39 @@ class Correction:
     comment: str | None = None
 
 
-LabelMessage = ExternalLabel | ReviewAnswer | Retraction | Correction
+#: What a control message may ask of every replica.
+CONTROL_ACTIONS = ("snapshot", "rollback")
+
+
+@dataclass(frozen=True, slots=True)
+class Control:
+    """An operator's command to every replica, at this point of the labels topic."""
+
+    action: str
+    control_id: str
+    by: str | None = None
+    at: float | None = None
+    version: int | None = None  # rollback: the model version to go back to
+    replay_labels: bool = True  # rollback: learn the labels learned since that version again
+
+
+LabelMessage = ExternalLabel | ReviewAnswer | Retraction | Correction | Control
+
+
+def _control(obj: dict[str, Any]) -> Control:
+    action = obj.get("control")
+    if action not in CONTROL_ACTIONS:
+        raise InvalidLabel(f"'control' must be one of {', '.join(CONTROL_ACTIONS)}, got {action!r}")
+    control_id = string_id(obj.get("id"), "id", InvalidLabel)
+    by, at = obj.get("by"), obj.get("at")
+    version = obj.get("version")
+    if action == "rollback" and (isinstance(version, bool) or not isinstance(version, int) or version < 0):
+        raise InvalidLabel("a rollback needs 'version', the model version to go back to (an integer >= 0)")
+    replay = obj.get("replay_labels", True)
+    if not isinstance(replay, bool):
+        raise InvalidLabel("'replay_labels' must be true or false")
+    return Control(str(action), control_id, by if isinstance(by, str) else None,
+                   parse_ts(at) if isinstance(at, str) else None, version, replay)
 
 
 def _optional_text(obj: dict[str, Any], name: str) -> str | None:
@@ -92,6 +131,8 @@ def _optional_text(obj: dict[str, Any], name: str) -> str | None:
 def parse_label_message(raw: bytes, *, max_bytes: int = 1_048_576, max_features: int = 1000) -> LabelMessage:
     """Parse and check one label message into its kind; raise :class:`InvalidLabel` with the reason."""
     obj = load_object(raw, max_bytes, InvalidLabel)
+    if "control" in obj:
+        return _control(obj)
     event_id = string_id(obj.get("event_id"), "event_id", InvalidLabel)
     label = label_value(obj.get("label"), InvalidLabel)
     annotator = obj.get("annotator")
@@ -123,6 +164,8 @@ def parse_label(raw: bytes, *, max_bytes: int = 1_048_576, max_features: int = 1
     'malicious'
     """
     kind = parse_label_message(raw, max_bytes=max_bytes, max_features=max_features)
+    if isinstance(kind, Control):
+        raise InvalidLabel(f"a control message ({kind.action}), not a label")
     if isinstance(kind, Retraction):
         obj = load_object(raw, max_bytes, InvalidLabel)
         return Label(kind.event_id, label_value(obj.get("label"), InvalidLabel), kind.annotator)
@@ -167,3 +210,12 @@ def retraction_message(event_id: str, label: str, annotator: str, at: float, ret
     return {"event_id": event_id, "label": label, "annotator": annotator, "labeled_at": format_ts(at),
             "retracts": retracts, "source": "review"}
 
+
+
+def control_message(action: str, control_id: str, by: str, at: float, *, version: int | None = None,
+                    replay_labels: bool = True) -> dict[str, Any]:
+    """An operator's command to every replica (the admin API sends it on the labels topic)."""
+    msg: dict[str, Any] = {"control": action, "id": control_id, "by": by, "at": format_ts(at)}
+    if action == "rollback":
+        msg.update(version=version, replay_labels=replay_labels)
+    return msg

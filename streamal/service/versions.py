@@ -1,0 +1,218 @@
+"""The model's life on disk: named snapshots, the journal of every label learned, and rollbacks.
+
+In the state directory, beside the checkpoint:
+
+* ``snapshots/v<version>.pkl``: the model at that version
+  (:class:`~streamal.core.versions.ModelState`), taken every
+  ``STREAMAL_SNAPSHOT_EVERY`` labels (at the same versions on every replica:
+  labels are learned in the one order of the labels topic) and when an
+  operator asks (a control message: every replica at the same point); the
+  newest ``STREAMAL_SNAPSHOT_KEEP`` are kept;
+* ``journal.jsonl``: one line per label learned: the version it made, who
+  answered, when, which item, which answer, its features (what a replay
+  learns again), and one line per rollback and snapshot: the audit trail
+  ``streamal model history`` prints.
+
+A rollback puts the snapshot's model back and, unless told not to, learns the
+labels learned since again (each event once, with its answer as it stands
+now: corrected answers replace the first ones). Without replay, those labels
+leave the journal's lineage (kept as ``dropped`` in the rollback's line). The
+journal is cut back to the checkpoint's version at start, so labels learned
+again after a restart are not written twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from streamal.core.domain import Label
+from streamal.core.learner import Learner, LearnResult
+from streamal.core.versions import ModelState, replay_order
+from streamal.errors import StreamalError
+
+__all__ = ["ModelVersions", "Snapshot", "UnknownVersion"]
+
+logger = logging.getLogger(__name__)
+
+_NAME = re.compile(r"^v(\d+)\.pkl$")
+
+
+class UnknownVersion(StreamalError):
+    """No snapshot of that model version is kept here."""
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """A kept model version: its number, when it was taken, why, and its file."""
+
+    version: int
+    taken_at: float
+    path: Path
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"version": self.version, "taken_at": self.taken_at, "bytes": self.path.stat().st_size}
+
+
+class ModelVersions:
+    """Snapshots and the journal of one replica's model (used on the loop's thread; listing from any)."""
+
+    def __init__(self, directory: Path, *, every: int = 1000, keep: int = 10,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.directory = Path(directory) / "snapshots"
+        self.journal_path = Path(directory) / "journal.jsonl"
+        self.every = every
+        self.keep = keep
+        self.clock = clock
+        self.directory.mkdir(parents=True, exist_ok=True)
+
+    def start_afresh(self) -> None:
+        """A fresh model (no checkpoint, or ``--reset-model``): the old lineage's journal and snapshots go aside."""
+        stamp = time.strftime("%Y%m%dT%H%M%S")
+        if self.journal_path.exists():
+            os.replace(self.journal_path, self.journal_path.with_name(f"journal-{stamp}.replaced"))
+        if any(self.directory.iterdir()):
+            os.replace(self.directory, self.directory.with_name(f"snapshots-{stamp}.replaced"))
+            self.directory.mkdir(parents=True, exist_ok=True)
+
+    # -- the journal ---------------------------------------------------------------------------
+
+    def _append(self, record: dict[str, Any]) -> None:
+        with self.journal_path.open("ab") as fh:
+            fh.write(orjson.dumps(record) + b"\n")
+
+    def entries(self) -> Iterator[dict[str, Any]]:
+        """The journal's records, oldest first (a torn last line, from a kill, is skipped)."""
+        try:
+            fh = self.journal_path.open("rb")
+        except FileNotFoundError:
+            return
+        with fh:
+            for line in fh:
+                try:
+                    yield orjson.loads(line)
+                except orjson.JSONDecodeError:
+                    continue
+
+    def learned(self, label: Label, result: LearnResult, version: int, *, answer_id: str | None = None,
+                kind: str = "label") -> None:
+        """A label was learned (``version`` is the model version it made): journaled."""
+        self._append({"v": version, "kind": kind, "event_id": label.event_id, "label": label.label,
+                      "annotator": label.annotator, "at": label.labeled_at, "answer_id": answer_id,
+                      "learned_at": self.clock(), "features": result.features})
+
+    def cut_back(self, version: int) -> int:
+        """Drop the label records past ``version`` (learned after the checkpoint a restart resumes from)."""
+        kept, dropped = [], 0
+        for record in self.entries():
+            if "control" not in record and int(record.get("v", 0)) > version:
+                dropped += 1
+            else:
+                kept.append(record)
+        if dropped:
+            self._rewrite(kept)
+        return dropped
+
+    def _rewrite(self, records: list[dict[str, Any]]) -> None:
+        tmp = self.journal_path.with_suffix(".tmp")
+        with tmp.open("wb") as fh:
+            for record in records:
+                fh.write(orjson.dumps(record) + b"\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, self.journal_path)
+
+    # -- snapshots -----------------------------------------------------------------------------
+
+    def snapshots(self) -> list[Snapshot]:
+        """The kept snapshots, oldest first."""
+        out = []
+        for path in self.directory.glob("v*.pkl"):
+            match = _NAME.match(path.name)
+            if match:
+                out.append(Snapshot(int(match.group(1)), path.stat().st_mtime, path))
+        return sorted(out, key=lambda s: s.version)
+
+    def maybe_snapshot(self, learner: Learner, before: int) -> Snapshot | None:
+        """A snapshot if the labels just learned (from version ``before``) crossed a multiple of ``every``."""
+        if self.every <= 0 or learner.model_version // self.every == before // self.every:
+            return None
+        return self.snapshot(learner, why="every")
+
+    def snapshot(self, learner: Learner, *, why: str, by: str | None = None) -> Snapshot:
+        """Keep the model as it is now, named by its version (an existing one of that version is replaced)."""
+        state = ModelState.capture(learner)
+        path = self.directory / f"v{state.version}.pkl"
+        tmp = path.with_suffix(".tmp")
+        tmp.write_bytes(state.data)
+        os.replace(tmp, path)
+        for old in self.snapshots()[:-self.keep] if self.keep > 0 else []:
+            old.path.unlink(missing_ok=True)
+        self._append({"control": "snapshot", "v": state.version, "why": why, "by": by, "at": self.clock()})
+        logger.info("model snapshot version=%d why=%s", state.version, why)
+        return Snapshot(state.version, self.clock(), path)
+
+    def has(self, version: int) -> bool:
+        return (self.directory / f"v{version}.pkl").exists()
+
+    # -- rollback ------------------------------------------------------------------------------
+
+    def rollback(self, learner: Learner, version: int, *, replay_labels: bool = True,
+                 by: str | None = None) -> dict[str, Any]:
+        """Put the model of ``version`` back; learn the labels since again unless ``replay_labels`` is false."""
+        path = self.directory / f"v{version}.pkl"
+        if not path.exists():
+            raise UnknownVersion(f"no snapshot of model version {version} here; kept: "
+                                 f"{', '.join(str(s.version) for s in self.snapshots()) or 'none'}")
+        was = learner.model_version
+        records = list(self.entries())
+        ModelState(version, path.read_bytes()).restore(learner)
+        replayed = 0
+        labels = [r for r in records if "control" not in r]
+        if replay_labels:
+            for item in replay_order(labels, after=version):
+                if learner.correct(item.event_id, item.features, item.label).outcome == "learned":
+                    replayed += 1
+        kept = [r for r in records if "control" in r or int(r.get("v", 0)) <= version]
+        after = [r for r in labels if int(r.get("v", 0)) > version]
+        if replay_labels:  # the lineage goes on with the labels learned again, numbered as they are now
+            for i, item in enumerate(replay_order(after, after=version), start=version + 1):
+                kept.append({"v": i, "kind": "replay", "event_id": item.event_id, "label": item.label,
+                             "learned_at": self.clock(), "features": dict(item.features)})
+        summary = {"control": "rollback", "v": learner.model_version, "from": was, "to": version,
+                   "replayed": replayed, "dropped": 0 if replay_labels else len(after), "by": by,
+                   "at": self.clock()}
+        kept.append(summary)
+        self._rewrite(kept)
+        for newer in self.snapshots():  # snapshots of the abandoned versions would name another model now
+            if newer.version > version:
+                newer.path.unlink(missing_ok=True)
+        logger.warning("model rolled back from version %d to %d, labels learned again=%d, dropped=%d, by=%s",
+                       was, version, replayed, summary["dropped"], by)
+        return summary
+
+    def history(self, limit: int = 200) -> list[dict[str, Any]]:
+        """What changed the model, newest first: runs of labels learned, snapshots, rollbacks."""
+        out: list[dict[str, Any]] = []
+        run: dict[str, Any] | None = None
+        for record in self.entries():
+            if "control" in record:
+                run = None
+                out.append({k: v for k, v in record.items() if k != "features"})
+                continue
+            if run is None:
+                run = {"kind": "labels", "from": record["v"], "to": record["v"], "labels": 0, "annotators": {}}
+                out.append(run)
+            run["to"] = record["v"]
+            run["labels"] += 1
+            who = str(record.get("annotator") or "unknown")
+            run["annotators"][who] = run["annotators"].get(who, 0) + 1
+        return out[::-1][:limit]

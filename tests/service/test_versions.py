@@ -1,0 +1,119 @@
+"""The model's life on one replica: snapshots, the journal of labels learned, rollbacks, history."""
+
+from __future__ import annotations
+
+import orjson
+
+from streamal.core.config import LearnerConfig
+from streamal.core.learner import Learner
+from streamal.core.pending import PendingItem
+from streamal.review.store import ReviewStore
+from streamal.service.routing import LabelRouter
+from streamal.service.versions import ModelVersions, UnknownVersion
+from streamal.wire.labels import LabelMessage, parse_label_message
+
+PROBES = [{"x": x / 4, "y": (x % 3) - 1.0} for x in range(-8, 9)]
+
+
+def said(**fields) -> LabelMessage:
+    return parse_label_message(orjson.dumps(fields))
+
+
+def setup(tmp_path, every=4):
+    learner = Learner(LearnerConfig(model="linear", seed_size=0, seed=1))
+    versions = ModelVersions(tmp_path, every=every, keep=3, clock=lambda: 1000.0)
+    return learner, versions, LabelRouter(learner, ReviewStore(clock=lambda: 0.0), versions=versions)
+
+
+def teach(router, start, n, wrong=False, annotator="analyst-1"):
+    for i in range(start, start + n):
+        x = {"x": (i % 7) - 3.0, "y": float(i % 2)}
+        truth = "pos" if x["x"] > 0 else "neg"
+        label = ("neg" if truth == "pos" else "pos") if wrong else truth
+        router.label(said(event_id=f"e{i}", label=label, annotator=annotator, features=x), now=float(i))
+
+
+def predictions(learner):
+    return [learner.predict_proba(x) for x in PROBES]
+
+
+def test_snapshots_come_every_n_labels_named_by_version_and_the_newest_are_kept(tmp_path):
+    learner, versions, router = setup(tmp_path, every=4)
+    teach(router, 0, 17)
+    assert [s.version for s in versions.snapshots()] == [8, 12, 16]  # every 4, the newest 3
+    assert learner.model_version == 17
+    lines = [r for r in versions.entries() if "control" not in r]
+    assert [r["v"] for r in lines] == list(range(1, 18)) and lines[0]["annotator"] == "analyst-1"
+    assert lines[0]["features"] == {"x": -3.0, "y": 0.0}
+
+
+def test_a_rollback_without_replay_gives_the_model_of_that_version_and_drops_the_labels_since(tmp_path):
+    learner, versions, router = setup(tmp_path, every=8)
+    teach(router, 0, 8)
+    at_eight = predictions(learner)
+    teach(router, 8, 12, wrong=True, annotator="careless")
+    assert predictions(learner) != at_eight
+    router.label(said(control="rollback", id="c1", by="sre", version=8, replay_labels=False), now=99.0)
+    assert learner.model_version == 8 and predictions(learner) == at_eight
+    [rollback] = [h for h in versions.history() if h.get("control") == "rollback"]
+    assert (rollback["from"], rollback["to"], rollback["dropped"], rollback["by"]) == (20, 8, 12, "sre")
+    assert not [s for s in versions.snapshots() if s.version > 8]  # snapshots of the abandoned model are gone
+    teach(router, 100, 1)
+    assert learner.model_version == 9  # the lineage goes on from 8
+
+
+def test_a_rollback_with_replay_learns_the_answers_as_they_stand_now(tmp_path):
+    """Undo the model, keep the answers: a label corrected after it was learned is learned right this time."""
+    learner, versions, router = setup(tmp_path, every=4)
+    teach(router, 0, 4)
+    item = PendingItem("q1", {"x": 2.0, "y": 1.0}, None, None, {}, 0.5, "uncertainty", 4, 0.0)
+    router.add_item(item)
+    router.label(said(event_id="q1", label="neg", annotator="analyst-2", source="review", answer_id="a1"), now=5.0)
+    assert [r.outcome for r in router.tick(now=1e9, review_caught_up=True)] == ["learned"]  # the wrong answer
+    router.label(said(event_id="q1", label="pos", annotator="analyst-2", source="review", answer_id="a2",
+                      corrects="a1"), now=6.0)
+    assert learner.model_version == 6  # the correction is learned after the mistake: both are in the model
+    fresh = Learner(LearnerConfig(model="linear", seed_size=0, seed=1))
+    teach(LabelRouter(fresh, ReviewStore(clock=lambda: 0.0)), 0, 4)
+    fresh.correct("q1", item.features, "pos")  # the right answer alone
+    assert predictions(learner) != predictions(fresh)
+    router.label(said(control="rollback", id="c2", version=4), now=50.0)
+    assert learner.model_version == 5 and predictions(learner) == predictions(fresh)
+    [line] = [r for r in versions.entries() if r.get("kind") == "replay"]
+    assert (line["v"], line["event_id"], line["label"]) == (5, "q1", "pos")
+
+
+def test_a_rollback_to_a_version_not_kept_changes_nothing_and_says_so(tmp_path, caplog):
+    learner, versions, router = setup(tmp_path, every=4)
+    teach(router, 0, 6)
+    before = predictions(learner)
+    router.label(said(control="rollback", id="c3", version=5), now=9.0)
+    assert learner.model_version == 6 and predictions(learner) == before
+    assert "no snapshot of model version 5 here; kept: 4" in caplog.text
+    try:
+        versions.rollback(learner, 5)
+    except UnknownVersion as exc:
+        assert "kept: 4" in str(exc)
+    else:
+        raise AssertionError("a rollback to a version not kept must fail")
+
+
+def test_a_restart_cuts_the_journal_back_to_the_checkpoint_and_a_fresh_model_starts_a_new_lineage(tmp_path):
+    _, versions, router = setup(tmp_path, every=4)
+    teach(router, 0, 10)
+    assert versions.cut_back(7) == 3
+    assert max(r["v"] for r in versions.entries() if "control" not in r) == 7
+    versions.start_afresh()
+    assert list(versions.entries()) == [] and versions.snapshots() == []
+    assert len(list(tmp_path.glob("journal-*.replaced"))) == 1 and len(list(tmp_path.glob("snapshots-*"))) == 1
+
+
+def test_history_says_who_taught_the_model_what_and_when_it_was_rolled_back(tmp_path):
+    _, versions, router = setup(tmp_path, every=0)
+    teach(router, 0, 3, annotator="analyst-1")
+    router.label(said(control="snapshot", id="s1", by="sre"), now=5.0)
+    teach(router, 3, 2, annotator="analyst-2")
+    history = versions.history()
+    assert history[0] == {"kind": "labels", "from": 4, "to": 5, "labels": 2, "annotators": {"analyst-2": 2}}
+    assert history[1]["control"] == "snapshot" and history[1]["by"] == "sre" and history[1]["v"] == 3
+    assert history[2]["annotators"] == {"analyst-1": 3}
