@@ -175,6 +175,7 @@ def _cmd_oracle(args: argparse.Namespace) -> int:
 
 def _cmd_model(args: argparse.Namespace) -> int:
     from streamal.tools.model_admin import AdminClient, format_history, format_versions
+    from streamal.wire.messages import parse_ts
 
     client = AdminClient(args.url)
     if args.action == "list":
@@ -187,6 +188,19 @@ def _cmd_model(args: argparse.Namespace) -> int:
         what = "dropping the labels learned since" if args.no_replay_labels else "learning the labels since again"
         print(f"rollback to version {args.version} sent to every replica, {what} "  # noqa: T201
               f"(control {out['control_id']}); `streamal model history` shows it once applied")
+    elif args.action == "rebuild":
+        annotator = None
+        for item in args.exclude or []:
+            key, _, value = item.partition("=")
+            if key != "annotator" or not value:
+                raise ConfigError(f"--exclude: expected annotator=NAME, got {item!r}")
+            annotator = value
+        since = parse_ts(args.since) if args.since else None
+        if args.since and since is None:
+            raise ConfigError(f"--since: expected an ISO 8601 time (2026-12-07T09:00:00Z), got {args.since!r}")
+        out = client.rebuild(annotator=annotator, since=since, answers=args.answer)
+        print(f"rebuild sent to every replica (control {out['control_id']}); "  # noqa: T201
+              "`streamal model history` shows it once applied")
     else:
         print(format_history(client.history(args.limit)))  # noqa: T201
     return 0
@@ -300,6 +314,12 @@ def build_parser() -> argparse.ArgumentParser:
     rb.add_argument("--no-replay-labels", action="store_true",
                     help="drop the labels learned since from the model (default: learn them again, each with its "
                     "answer as it stands now: undo the model, keep the answers)")
+    rebuild = actions.add_parser("rebuild", help="every replica learns again without some labels (a bad annotator)")
+    rebuild.add_argument("--exclude", action="append", metavar="annotator=NAME",
+                         help="leave out this annotator's labels")
+    rebuild.add_argument("--since", default=None, help="only those given at or after this ISO 8601 time")
+    rebuild.add_argument("--answer", action="append", default=[], metavar="ANSWER_ID",
+                         help="leave out this answer (repeatable)")
     hist = actions.add_parser("history", help="what changed the model: labels learned (by whom), snapshots, rollbacks")
     hist.add_argument("--limit", type=_count, default=50, help="lines, newest first (default 50)")
     model.set_defaults(func=_cmd_model)

@@ -23,7 +23,7 @@ from streamal.errors import BrokerError
 from streamal.http.desk import Publish
 from streamal.service.versions import ModelVersions
 from streamal.tokens import TokenBook
-from streamal.wire.labels import control_message
+from streamal.wire.labels import MAX_EXCLUDED_ANSWERS, control_message
 
 __all__ = ["AdminDesk", "router"]
 
@@ -80,6 +80,14 @@ class RollbackBody(BaseModel):
                                                   "answers); false drops them from the model.")
 
 
+class RebuildBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    annotator: str | None = Field(None, max_length=256, description="Leave out this annotator's labels...")
+    since: float | None = Field(None, description="...given at or after this time (seconds since the epoch)...")
+    answers: list[str] = Field(default_factory=list, max_length=MAX_EXCLUDED_ANSWERS,
+                               description="...and these answers (answer ids).")
+
+
 class ControlOut(BaseModel):
     control_id: str
     action: str
@@ -118,6 +126,20 @@ def rollback(body: RollbackBody, who: Admin, desk: Desk) -> ControlOut:
     _send(desk, control_message("rollback", control_id, who, desk.clock(), version=body.version,
                                 replay_labels=body.replay_labels))
     return ControlOut(control_id=control_id, action="rollback")
+
+
+@router.post("/model/rebuild", response_model=ControlOut, status_code=202)
+def rebuild(body: RebuildBody, who: Admin, desk: Desk) -> ControlOut:
+    """Every replica learns its labels again without those left out, from the newest snapshot before them.
+
+    The answers left out are marked retracted in the review store, and the export says why.
+    """
+    if body.annotator is None and not body.answers:
+        raise HTTPException(422, "say what to leave out: an annotator (with an optional since) or answer ids")
+    control_id = uuid.uuid4().hex
+    _send(desk, control_message("rebuild", control_id, who, desk.clock(), annotator=body.annotator,
+                                since=body.since, answers=tuple(body.answers)))
+    return ControlOut(control_id=control_id, action="rebuild")
 
 
 @router.get("/model/history")

@@ -76,6 +76,8 @@ class AnswerRow(BaseModel):
     comment: str | None
     status: str = Field(description="recorded, pending (not read back from Kafka yet) or retracted.")
     corrects: str | None = Field(description="The answer this one replaced after its undo window.")
+    why: str | None = Field(None, description="Why it was retracted, when not by its analyst (a rebuild left it "
+                                              "out of the model).")
     item_label: str | None = Field(description="The item's agreed label (None while it is open).")
     reason: str
     prediction_seen: str | None

@@ -67,7 +67,7 @@ def _item(entry: ItemView, store: ReviewStore, now: float) -> ItemOut:
 
 
 #: The columns of the answers export, in order.
-ANSWER_FIELDS = ("event_id", "answer_id", "annotator", "label", "answered_at", "comment", "status", "corrects",
+ANSWER_FIELDS = ("event_id", "answer_id", "annotator", "label", "answered_at", "comment", "status", "why", "corrects",
                  "item_label", "reason", "prediction_seen", "model_version_seen", "queried_at")
 
 
@@ -76,7 +76,8 @@ def _answer_row(row: AnswerView) -> AnswerRow:
     status = "retracted" if answer.retracted else "pending" if answer.tentative else "recorded"
     return AnswerRow(
         event_id=it.event_id, answer_id=answer.answer_id, annotator=answer.annotator, label=answer.label,
-        answered_at=format_ts(answer.at), comment=answer.comment, status=status, corrects=answer.corrects,
+        answered_at=format_ts(answer.at), comment=answer.comment, status=status, why=answer.why,
+        corrects=answer.corrects,
         item_label=entry.agreed, reason=it.reason, prediction_seen=it.prediction, model_version_seen=it.model_version,
         queried_at=format_ts(it.queried_at) if it.queried_at is not None else None,
         can_undo=row.can_undo, can_change=row.can_change,

@@ -43,6 +43,7 @@ class Answer:
     tentative: bool = False  # given on this replica, not read back from the labels topic yet
     comment: str | None = None
     corrects: str | None = None  # the answer this one replaced after the undo window
+    why: str | None = None  # why it was retracted, when not by its analyst (a rebuild left it out)
 
     def __setstate__(self, state: object) -> None:
         # checkpoints hold (None, {field: value}) from before answers were frozen, or a dict
@@ -159,6 +160,22 @@ class ReviewEntry:
         changed = agreed != self.agreed
         self.agreed = agreed
         return agreed if changed and self.handed else None
+
+    def retract_matching(self, annotator: str | None, since: float | None, answer_ids: frozenset[str],
+                         why: str) -> int:
+        """Retract, saying ``why``, the answers of ``annotator`` (at or after ``since``) and those named; how many."""
+        count = 0
+        for a in list(self.answers):
+            mine = annotator is not None and a.annotator == annotator and (since is None or a.at >= since)
+            if (mine or a.answer_id in answer_ids) and not a.retracted:
+                self.replace_answer(a, retracted=True, why=why)
+                count += 1
+        return count
+
+    def answer_view(self, view: ItemView, answer: Answer, now: float, undo_seconds: float) -> AnswerView:
+        """``answer`` with what its analyst may still do: undo it (in its window, not learned) or change it."""
+        undo = not answer.retracted and not self.handed and now - answer.at <= undo_seconds
+        return AnswerView(view, answer, undo, not answer.retracted and not self.dropped and not undo)
 
     def replace_answer(self, old: Answer, **changes: Any) -> Answer:
         """Put a changed copy of ``old`` in its place (answers are frozen) and return it."""

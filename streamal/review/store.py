@@ -202,11 +202,14 @@ class ReviewStore:
             pairs = [(e, a) for e in self._book.entries.values() for a in e.answers
                      if annotator is None or a.annotator == annotator]
             pairs.sort(key=lambda ea: ea[1].at, reverse=True)
-            out = []
-            for e, a in pairs[:limit] if limit is not None else pairs:
-                undo = not a.retracted and not e.handed and now - a.at <= self.undo_seconds
-                out.append(AnswerView(self._view(e), a, undo, not a.retracted and not e.dropped and not undo))
-            return out
+            return [e.answer_view(self._view(e), a, now, self.undo_seconds)
+                    for e, a in (pairs[:limit] if limit is not None else pairs)]
+
+    def retract_answers(self, annotator: str | None, since: float | None, answer_ids: frozenset[str], *,
+                        why: str) -> int:
+        """Mark as retracted, saying ``why``, the answers a rebuild left out of the model; how many."""
+        with self._lock:
+            return sum(e.retract_matching(annotator, since, answer_ids, why) for e in self._book.entries.values())
 
     def apply_drop(self, event_id: str) -> None:
         """An analyst dropped the item: nobody is asked for it any more."""

@@ -109,7 +109,8 @@ class LabelRouter:
                 self.review.apply_answer(label.event_id, label.label, label.annotator or "unknown",
                                          at=label.labeled_at)
                 self.review.mark_handed(label.event_id)
-                return self._learn(label, now, since=now)
+                return self._learn(label, now, since=now,
+                                   answer_id=msg.answer_id if isinstance(msg, ReviewAnswer) else None)
             case Control():
                 self._control(msg)
                 return []
@@ -125,6 +126,12 @@ class LabelRouter:
                 self.versions.snapshot(self.learner, why="asked", by=msg.by)
             elif msg.action == "rollback" and msg.version is not None:
                 self.versions.rollback(self.learner, msg.version, replay_labels=msg.replay_labels, by=msg.by)
+            elif msg.action == "rebuild":
+                done = self.versions.rebuild(self.learner, annotator=msg.annotator, since=msg.since,
+                                             answers=frozenset(msg.answers), by=msg.by)
+                if done.get("excluded"):
+                    self.review.retract_answers(msg.annotator, msg.since, frozenset(msg.answers),
+                                                why=f"left out of the model by a rebuild ({msg.by or 'admin'})")
         except UnknownVersion as exc:
             logger.error("control message %s id=%s not applied on this replica: %s", msg.action, msg.control_id,
                          exc)
@@ -159,12 +166,14 @@ class LabelRouter:
             w = self.waiting.popleft()
             results += self._learn(w.label, now, since=w.since, give_up=review_caught_up)
         for event_id, label, at in self.review.due(now):
-            who = ",".join(sorted({a.annotator for a in self.review.entry(event_id).live_answers()})) or "review"
+            answers = self.review.entry(event_id).live_answers()
+            who = ",".join(sorted({a.annotator for a in answers})) or "review"
             results += self._learn(Label(event_id, label, annotator=who, labeled_at=at), now,
-                                   since=now, give_up=True)
+                                   since=now, give_up=True, answer_id=",".join(a.answer_id for a in answers) or None)
         return results
 
-    def _learn(self, label: Label, now: float, *, since: float, give_up: bool = False) -> list[LearnResult]:
+    def _learn(self, label: Label, now: float, *, since: float, give_up: bool = False,
+               answer_id: str | None = None) -> list[LearnResult]:
         before = self.learner.model_version
         result = self.learner.learn(label, now=now)
         if result.outcome == "unknown" and label.features is None:
@@ -175,5 +184,5 @@ class LabelRouter:
         if result.outcome == "unknown" and not (give_up and now - since >= self.wait):
             self.waiting.append(Waiting(label, since))
             return []
-        self._journal(label, result, before)
+        self._journal(label, result, before, answer_id=answer_id)
         return [result]

@@ -199,6 +199,61 @@ class ModelVersions:
                        was, version, replayed, summary["dropped"], by)
         return summary
 
+    def rebuild(self, learner: Learner, *, annotator: str | None = None, since: float | None = None,
+                answers: frozenset[str] = frozenset(), by: str | None = None) -> dict[str, Any]:
+        """Learn again, from the newest snapshot before the first label left out, every label but those left out.
+
+        Left out: the labels of ``annotator`` (given at or after ``since``, if
+        given) and the ``answers`` named. With no snapshot old enough, the
+        rebuild starts from a fresh model (version 0), which needs the journal
+        from the first label on.
+        """
+        records = list(self.entries())
+        labels = [r for r in records if "control" not in r]
+
+        def excluded(r: dict[str, Any]) -> bool:
+            if answers & set(str(r.get("answer_id") or "").split(",")):
+                return True
+            if annotator is None or annotator not in str(r.get("annotator") or "").split(","):
+                return False
+            at = r.get("at")
+            return since is None or (isinstance(at, int | float) and at >= since)
+
+        out = [r for r in labels if excluded(r)]
+        if not out:
+            return {"control": "rebuild", "v": learner.model_version, "excluded": 0, "replayed": 0}
+        first = min(int(r["v"]) for r in out)
+        bases = [s for s in self.snapshots() if s.version < first]
+        was = learner.model_version
+        if bases:
+            base = bases[-1].version
+            ModelState(base, bases[-1].path.read_bytes()).restore(learner)
+        elif labels and min(int(r["v"]) for r in labels) == 1:
+            base = 0
+            ModelState.capture(Learner(learner.config)).restore(learner)
+        else:
+            raise UnknownVersion(f"no snapshot before version {first} and the journal does not reach back to the "
+                                 "first label: a rebuild cannot start there")
+        keep = [r for r in labels if int(r["v"]) > base and not excluded(r)]
+        replayed = 0
+        kept = [r for r in records if "control" in r or int(r.get("v", 0)) <= base]
+        for item in replay_order(keep, after=base):
+            if learner.correct(item.event_id, item.features, item.label).outcome == "learned":
+                replayed += 1
+                kept.append({"v": learner.model_version, "kind": "replay", "event_id": item.event_id,
+                             "label": item.label, "learned_at": self.clock(), "features": dict(item.features)})
+        summary = {"control": "rebuild", "v": learner.model_version, "from": was, "base": base,
+                   "excluded": len(out), "replayed": replayed, "annotator": annotator, "since": since,
+                   "answers": sorted(answers), "by": by, "at": self.clock()}
+        kept.append(summary)
+        self._rewrite(kept)
+        for newer in self.snapshots():
+            if newer.version > base:
+                newer.path.unlink(missing_ok=True)
+        logger.warning("model rebuilt from version %d without %d labels (annotator=%s since=%s answers=%d): "
+                       "version %d, by=%s", base, len(out), annotator, since, len(answers), learner.model_version, by)
+        return summary
+
     def history(self, limit: int = 200) -> list[dict[str, Any]]:
         """What changed the model, newest first: runs of labels learned, snapshots, rollbacks."""
         out: list[dict[str, Any]] = []

@@ -56,6 +56,11 @@ class AdminClient:
     def rollback(self, version: int, *, replay_labels: bool = True) -> dict[str, Any]:
         return self._call("POST", "/api/admin/model/rollback", {"version": version, "replay_labels": replay_labels})
 
+    def rebuild(self, *, annotator: str | None = None, since: float | None = None,
+                answers: list[str] | None = None) -> dict[str, Any]:
+        return self._call("POST", "/api/admin/model/rebuild",
+                          {"annotator": annotator, "since": since, "answers": answers or []})
+
     def history(self, limit: int = 50) -> dict[str, Any]:
         return self._call("GET", f"/api/admin/model/history?limit={limit}")
 
@@ -92,6 +97,10 @@ def format_history(answer: dict[str, Any]) -> str:
             what = f"{h['replayed']} labels learned again" if h.get("replayed") else f"{h.get('dropped', 0)} dropped"
             lines.append(f"  v{h['v']}  rollback from v{h['from']} to v{h['to']}, {what}, by {h.get('by') or '-'} "
                          f"at {_when(h.get('at'))}")
+        elif h.get("control") == "rebuild":
+            what = f"annotator {h['annotator']}" if h.get("annotator") else f"{len(h.get('answers') or [])} answers"
+            lines.append(f"  v{h['v']}  rebuild from v{h['base']} without {h['excluded']} labels ({what}), "
+                         f"{h['replayed']} learned again, by {h.get('by') or '-'} at {_when(h.get('at'))}")
         elif h.get("control") == "snapshot":
             lines.append(f"  v{h['v']}  snapshot ({h.get('why')}{', by ' + h['by'] if h.get('by') else ''}) "
                          f"at {_when(h.get('at'))}")

@@ -85,7 +85,9 @@ class Correction:
 
 
 #: What a control message may ask of every replica.
-CONTROL_ACTIONS = ("snapshot", "rollback")
+CONTROL_ACTIONS = ("snapshot", "rollback", "rebuild")
+#: Most answer ids one rebuild may name.
+MAX_EXCLUDED_ANSWERS = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +100,9 @@ class Control:
     at: float | None = None
     version: int | None = None  # rollback: the model version to go back to
     replay_labels: bool = True  # rollback: learn the labels learned since that version again
+    annotator: str | None = None  # rebuild: leave out this annotator's labels...
+    since: float | None = None  # ...given at or after this time...
+    answers: tuple[str, ...] = ()  # ...and these answers
 
 
 LabelMessage = ExternalLabel | ReviewAnswer | Retraction | Correction | Control
@@ -115,8 +120,21 @@ def _control(obj: dict[str, Any]) -> Control:
     replay = obj.get("replay_labels", True)
     if not isinstance(replay, bool):
         raise InvalidLabel("'replay_labels' must be true or false")
+    annotator, since, answers = obj.get("annotator"), obj.get("since"), obj.get("answers") or []
+    if action == "rebuild":
+        if annotator is not None and not isinstance(annotator, str):
+            raise InvalidLabel("'annotator' must be a string")
+        if since is not None and (not isinstance(since, str) or parse_ts(since) is None):
+            raise InvalidLabel("'since' must be an ISO 8601 time")
+        if not isinstance(answers, list) or len(answers) > MAX_EXCLUDED_ANSWERS or not all(
+                isinstance(a, str) for a in answers):
+            raise InvalidLabel(f"'answers' must be a list of at most {MAX_EXCLUDED_ANSWERS} answer ids")
+        if annotator is None and not answers:
+            raise InvalidLabel("a rebuild needs 'annotator' (with an optional 'since') or 'answers' to leave out")
     return Control(str(action), control_id, by if isinstance(by, str) else None,
-                   parse_ts(at) if isinstance(at, str) else None, version, replay)
+                   parse_ts(at) if isinstance(at, str) else None, version, replay,
+                   annotator if isinstance(annotator, str) else None,
+                   parse_ts(since) if isinstance(since, str) else None, tuple(answers))
 
 
 def _optional_text(obj: dict[str, Any], name: str) -> str | None:
@@ -213,9 +231,12 @@ def retraction_message(event_id: str, label: str, annotator: str, at: float, ret
 
 
 def control_message(action: str, control_id: str, by: str, at: float, *, version: int | None = None,
-                    replay_labels: bool = True) -> dict[str, Any]:
+                    replay_labels: bool = True, annotator: str | None = None, since: float | None = None,
+                    answers: tuple[str, ...] = ()) -> dict[str, Any]:
     """An operator's command to every replica (the admin API sends it on the labels topic)."""
     msg: dict[str, Any] = {"control": action, "id": control_id, "by": by, "at": format_ts(at)}
     if action == "rollback":
         msg.update(version=version, replay_labels=replay_labels)
+    if action == "rebuild":
+        msg.update(annotator=annotator, since=format_ts(since) if since is not None else None, answers=list(answers))
     return msg

@@ -75,6 +75,15 @@ def test_a_rollback_is_a_control_message_on_the_labels_topic_every_replica_reads
     assert call(client, "POST", "/api/admin/model/snapshot")[0] == 202 and sent[-1][2]["control"] == "snapshot"
 
 
+def test_a_rebuild_without_an_annotator_is_a_control_message_too(tmp_path):
+    client, sent = app(tmp_path)
+    status, _ = call(client, "POST", "/api/admin/model/rebuild", body={"annotator": "careless", "since": 60.0})
+    assert status == 202
+    control = parse_label_message(orjson.dumps(sent[-1][2]))
+    assert (control.action, control.annotator, control.since, control.answers) == ("rebuild", "careless", 60.0, ())
+    assert call(client, "POST", "/api/admin/model/rebuild", body={})[0] == 422  # nothing to leave out
+
+
 def test_kafka_away_means_nothing_changed_and_a_clear_503(tmp_path):
     client, _ = app(tmp_path, fail=True)
     status, body = call(client, "POST", "/api/admin/model/snapshot")
@@ -96,6 +105,9 @@ def test_an_admin_token_that_is_also_a_review_token_fails_at_start():
     b'{"control": "explode", "id": "c"}', b'{"control": "rollback", "id": "c"}',
     b'{"control": "rollback", "id": "c", "version": "3"}', b'{"control": "rollback", "id": "c", "version": true}',
     b'{"control": "snapshot"}', b'{"control": "rollback", "id": "c", "version": 3, "replay_labels": "no"}',
+    b'{"control": "rebuild", "id": "c"}', b'{"control": "rebuild", "id": "c", "annotator": 3}',
+    b'{"control": "rebuild", "id": "c", "annotator": "x", "since": "yesterday"}',
+    b'{"control": "rebuild", "id": "c", "answers": "a1"}',
 ])
 def test_a_malformed_control_message_is_refused_with_its_reason(raw):
     from streamal.errors import InvalidLabel

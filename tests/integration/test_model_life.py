@@ -72,6 +72,16 @@ def test_a_rollback_reaches_both_replicas_at_the_same_point_and_leaves_them_with
         assert one["prediction"] == other["prediction"] and one["proba"] == other["proba"], (one, other)
     assert {got[f"p{i}-0"]["prediction"] for i in range(len(PROBES))} == {"benign", "malicious"}
 
+    labels(producer, a.topics["labels"], 100, 10, wrong=True)  # the careless annotator again...
+    labels(producer, a.topics["labels"], 200, 5)  # ...and good labels after
+    wait_for(lambda: versions_of(a, b) == [55, 55], 60, "both replicas learned 15 more labels")
+    out = model(["rebuild", "--exclude", "annotator=careless"], a.url)
+    assert out.returncode == 0, out.stderr
+    wait_for(lambda: versions_of(a, b) == [45, 45], 60, "both replicas rebuilt without the careless labels")
+    for svc in (a, b):
+        assert "rebuild from v40 without 10 labels (annotator careless), 5 learned again" in model(
+            ["history"], svc.url).stdout
+
     assert model(["rollback", "55"], a.url).returncode == 1  # not kept: refused, nothing sent
     denied = subprocess.run([sys.executable, "-m", "streamal", "model", "--url", a.url, "list"],
                             env=dict(os.environ, STREAMAL_ADMIN_TOKEN="not-the-token"), capture_output=True,

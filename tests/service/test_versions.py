@@ -117,3 +117,47 @@ def test_history_says_who_taught_the_model_what_and_when_it_was_rolled_back(tmp_
     assert history[0] == {"kind": "labels", "from": 4, "to": 5, "labels": 2, "annotators": {"analyst-2": 2}}
     assert history[1]["control"] == "snapshot" and history[1]["by"] == "sre" and history[1]["v"] == 3
     assert history[2]["annotators"] == {"analyst-1": 3}
+
+
+def test_a_rebuild_without_one_annotator_gives_the_model_a_fresh_learner_gets_from_the_other_labels(tmp_path):
+    learner, versions, router = setup(tmp_path, every=6)
+    teach(router, 0, 6, annotator="analyst-1")
+    teach(router, 6, 9, wrong=True, annotator="careless")  # interleaved with good ones below
+    teach(router, 15, 6, annotator="analyst-1")
+    router.label(said(control="rebuild", id="r1", by="sre", annotator="careless"), now=99.0)
+    fresh = Learner(LearnerConfig(model="linear", seed_size=0, seed=1))
+    reference = LabelRouter(fresh, ReviewStore(clock=lambda: 0.0))
+    teach(reference, 0, 6, annotator="analyst-1")
+    teach(reference, 15, 6, annotator="analyst-1")
+    assert learner.model_version == fresh.model_version == 12
+    assert predictions(learner) == predictions(fresh)
+    [done] = [h for h in versions.history() if h.get("control") == "rebuild"]
+    assert (done["base"], done["excluded"], done["replayed"], done["by"]) == (6, 9, 6, "sre")
+    assert [s.version for s in versions.snapshots()] == [6]  # those with the careless labels in are gone
+
+
+def test_a_rebuild_from_before_any_snapshot_starts_from_a_fresh_model_and_leaves_out_answers_by_id(tmp_path):
+    learner, versions, router = setup(tmp_path, every=0)
+    for i in range(8):
+        x = {"x": (i % 7) - 3.0, "y": 1.0}
+        router.label(said(event_id=f"e{i}", label="pos" if x["x"] > 0 else "neg", features=x, source="review",
+                          answer_id=f"a{i}"), now=float(i))  # not in the review store: learned at once
+    router.label(said(control="rebuild", id="r2", answers=["a0", "a3"]), now=20.0)
+    assert learner.model_version == 6
+    assert {r["event_id"] for r in versions.entries() if r.get("kind") == "replay"} == {
+        "e1", "e2", "e4", "e5", "e6", "e7"}
+
+
+def test_the_answers_a_rebuild_leaves_out_are_retracted_in_the_review_store_saying_why(tmp_path):
+    learner, _, router = setup(tmp_path, every=0)
+    teach(router, 0, 3)
+    router.add_item(PendingItem("q1", {"x": 2.0, "y": 1.0}, None, None, {}, 0.5, "uncertainty", 3, 0.0))
+    router.label(said(event_id="q1", label="neg", annotator="careless", source="review", answer_id="a1",
+                      labeled_at="2026-12-07T10:00:00Z"), now=5.0)
+    router.tick(now=1e10, review_caught_up=True)
+    assert learner.model_version == 4
+    router.label(said(control="rebuild", id="r3", by="sre", annotator="careless",
+                      since="2026-12-07T09:00:00Z"), now=9.0)
+    assert learner.model_version == 3
+    [row] = router.review.answers(annotator="careless")
+    assert row.answer.retracted and row.answer.why == "left out of the model by a rebuild (sre)"
