@@ -188,6 +188,10 @@ def _cmd_model(args: argparse.Namespace) -> int:
         what = "dropping the labels learned since" if args.no_replay_labels else "learning the labels since again"
         print(f"rollback to version {args.version} sent to every replica, {what} "  # noqa: T201
               f"(control {out['control_id']}); `streamal model history` shows it once applied")
+    elif args.action == "promote":
+        out = client.promote()
+        print(f"promotion sent to every replica (control {out['control_id']}): the challenger serves once "  # noqa: T201
+              "applied; set STREAMAL_MODEL and STREAMAL_CHALLENGER_MODEL to match before the next restart")
     elif args.action == "rebuild":
         annotator = None
         for item in args.exclude or []:
@@ -314,6 +318,7 @@ def build_parser() -> argparse.ArgumentParser:
     rb.add_argument("--no-replay-labels", action="store_true",
                     help="drop the labels learned since from the model (default: learn them again, each with its "
                     "answer as it stands now: undo the model, keep the answers)")
+    actions.add_parser("promote", help="every replica makes the challenger the champion (STREAMAL_CHALLENGER_MODEL)")
     rebuild = actions.add_parser("rebuild", help="every replica learns again without some labels (a bad annotator)")
     rebuild.add_argument("--exclude", action="append", metavar="annotator=NAME",
                          help="leave out this annotator's labels")

@@ -284,6 +284,11 @@ class Settings(_WithLearning):
     def _known_model(cls, v: object) -> ModelName:
         return model_name(str(v))
 
+    @field_validator("challenger_model", mode="before")
+    @classmethod
+    def _known_challenger(cls, v: object) -> str:
+        return model_name(str(v)) if str(v).strip() else ""
+
     @field_validator("review_tokens", "admin_tokens")
     @classmethod
     def _tokens_parse(cls, v: str) -> str:

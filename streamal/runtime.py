@@ -107,8 +107,13 @@ def serve(settings: Settings, stop: threading.Event | None = None, *, reset_mode
                       allowed_labels=settings.allowed_labels,
                       on_answer=lambda who: metrics.review_answers.labels(annotator=who).inc(),
                       guidelines_html=load_guidelines(settings.review_guidelines))
+    def models() -> tuple[str, str | None]:
+        config = live[0].learner.config if live else learning
+        return config.model, config.challenger or None
+
     admin = AdminDesk(settings.admin, versions, lambda: live[0].learner.model_version if live else 0,
-                      lambda topic, key, msg: desk.publish(topic, key, msg), settings.labels_topic, time.time)
+                      lambda topic, key, msg: desk.publish(topic, key, msg), settings.labels_topic, time.time,
+                      models)
     app = create_app(health, registry, desk, max_body=settings.http_max_body_bytes, admin=admin)
     http = _HttpServer(uvicorn.Config(app, log_level="warning", access_log=False))
     http_thread = threading.Thread(target=http.run, kwargs={"sockets": [sock]}, name="http", daemon=True)

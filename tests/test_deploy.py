@@ -69,11 +69,13 @@ SCENARIOS = {
          f'streamal_drift_alarms_total{{{M},instance="good",detector="error"}}': "0x8"},
         "5m", {"detector": "error", "job": "streamal"}),
     "StreamalAuditAccuracyLow": (
-        {f'streamal_accuracy{{{M},instance="bad",estimate="audit"}}': "0.55x40",
-         f'streamal_accuracy{{{M},instance="good",estimate="audit"}}': "0.92x40",
-         f'streamal_accuracy_labels{{{M},instance="bad",estimate="audit"}}': "80x40",
-         f'streamal_accuracy_labels{{{M},instance="good",estimate="audit"}}': "80x40"},
-        "30m", {"estimate": "audit", "job": "streamal"}),
+        {f'streamal_accuracy{{{M},instance="bad",model="champion",estimate="audit"}}': "0.55x40",
+         f'streamal_accuracy{{{M},instance="good",model="champion",estimate="audit"}}': "0.92x40",
+         f'streamal_accuracy{{{M},instance="good",model="challenger",estimate="audit"}}': "0.40x40",
+         f'streamal_accuracy_labels{{{M},instance="bad",model="champion",estimate="audit"}}': "80x40",
+         f'streamal_accuracy_labels{{{M},instance="good",model="champion",estimate="audit"}}': "80x40",
+         f'streamal_accuracy_labels{{{M},instance="good",model="challenger",estimate="audit"}}': "80x40"},
+        "30m", {"estimate": "audit", "model": "champion", "job": "streamal"}),
     "StreamalClassRecallFell": (
         {f'streamal_audit_recall{{{M},instance="bad",class="c2"}}': "0.9x60 0.3x40",
          f'streamal_audit_recall{{{M},instance="good",class="c2"}}': "0.9x100"},

@@ -77,8 +77,8 @@ def build() -> dict[str, Any]:
     panel("Queries by reason (all instances)",
           [(f"sum by (reason) (rate({m('streamal_queries_total')}[{RATE}]))", "{{reason}}")],
           unit="ops", width=9, stacking={"mode": "normal"})
-    panel("Accuracy (audit: unbiased; queried: all labelled); drift alarms as annotations",
-          [(f"max by (instance, estimate) ({m('streamal_accuracy')})", "{{instance}} {{estimate}}")],
+    panel("Accuracy, champion and challenger (audit: unbiased; queried: all labelled); drift alarms as annotations",
+          [(f"max by (instance, model, estimate) ({m('streamal_accuracy')})", "{{instance}} {{model}} {{estimate}}")],
           unit="percentunit", width=12, min=0, max=1)
     panel("Drift alarms",
           [(f"sum by (instance, detector) (increase({m('streamal_drift_alarms_total')}[{RATE}]))",
@@ -113,8 +113,11 @@ def build() -> dict[str, Any]:
     panel("Stopping rule: saturated (1) and stop-set agreement", [
         (f"max by (instance) ({m('streamal_saturated')})", "{{instance}} saturated"),
         (f"max by (instance) ({m('streamal_stop_agreement')})", "{{instance}} agreement (kappa)")], width=8)
-    panel("Calibration on the audit sample (lower is better)", [
-        (f"max by (instance, measure) ({m('streamal_calibration')})", "{{instance}} {{measure}}")], width=8)
+    panel("Calibration on the audit sample (lower is better), champion and challenger", [
+        (f"max by (instance, model, measure) ({m('streamal_calibration')})", "{{instance}} {{model}} {{measure}}")],
+        width=8)
+    panel("Challenger's lead on the same labels (above 0: it would do better)",
+          [(f"max by (instance) ({m('streamal_challenger_lead')})", "{{instance}}")], unit="percentunit", width=8)
     panel("Checkpoint age", [(f"max by (instance) ({m('streamal_checkpoint_age_seconds')})", "{{instance}}")],
           unit="s", width=8, kind="stat")
     panel("Checkpoint duration", [

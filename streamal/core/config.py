@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import Field, asdict, dataclass, field, fields, replace
-from typing import Any
+from typing import Any, Literal
 
 from streamal.core.names import ModelName, StrategyName
 
@@ -138,6 +138,10 @@ class LearnerConfig:
                                        "random (explore).", ge=0.0, le=1.0)
     pending_discount: float = _knob(1.0, "Each question on its way in an event's region divides its utility by "
                                          "1 + this x their number (0: off).", ge=0.0)
+    challenger: ModelName | Literal[""] = _knob(
+        "", "A second model beside the champion, taught the same labels and judged on them, never serving or "
+            "asking: linear, hat, arf or auto (empty: none). `streamal model promote` makes it the champion.",
+        setting="challenger_model")
     novelty_share: float = _knob(0.2, "Most share of the queries that may go to events unlike anything labelled "
                                       "so far (novelty).", ge=0.0, le=1.0)
     seed: int = _knob(42, "Random seed of a fresh model and sampler.")

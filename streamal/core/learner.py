@@ -26,14 +26,16 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
+from streamal.core.audit import by_class
 from streamal.core.calibration import CalibrationMeter
+from streamal.core.challenger import Challenger
 from streamal.core.config import LearnerConfig
 from streamal.core.domain import Event, Label
 from streamal.core.drift import DETECTORS, DriftMonitor
 from streamal.core.explain import explain
 from streamal.core.models import make_model
 from streamal.core.names import ESTIMATES, OUTCOMES, Estimate
-from streamal.core.outcomes import Decision, LearnerStats, LearnResult
+from streamal.core.outcomes import ChallengerStats, Decision, LearnerStats, LearnResult
 from streamal.core.pending import PendingItem, PendingStore, RecentIds
 from streamal.core.sampling import Sampler
 from streamal.core.schema import Schema
@@ -55,6 +57,9 @@ class Learner:
     :meth:`reconfigure` takes the tunable fields of a new one (a restart with new settings).
     """
 
+    #: A second model taught the same labels (``config.challenger``); the class default serves older checkpoints.
+    challenger: Challenger | None = None
+
     def __init__(self, config: LearnerConfig | None = None) -> None:
         config = config or LearnerConfig()
         self.config = config
@@ -65,6 +70,8 @@ class Learner:
         self.drift = DriftMonitor(warmup=config.drift_warmup)
         self.schema = Schema(config.categorical)
         self.stopping = StoppingRule() if config.stopping else None
+        self.challenger = Challenger(config.challenger, config.seed, config.accuracy_window) if config.challenger \
+            else None
         self.pending = PendingStore(config.max_pending)
         self.labelled = RecentIds(config.max_pending)
         self.classes: list[str] = []
@@ -110,6 +117,9 @@ class Learner:
             self.stopping = None
         self.pending.max_items = config.max_pending
         self.labelled.max_items = config.max_pending
+        if config.challenger != self.config.challenger:  # a new challenger starts afresh
+            self.challenger = Challenger(config.challenger, config.seed, config.accuracy_window) \
+                if config.challenger else None
         self.config = config
 
     # -- scoring ---------------------------------------------------------------
@@ -248,6 +258,8 @@ class Learner:
             return f"label {label!r} would be class number {len(self.classes) + 1}, over max_classes"
         try:
             x = self.schema.prepare(features, learn=True)
+            if self.challenger is not None:
+                self.challenger.learn(x, label, audit=audit, champion=self.predict(x))
             self.model.learn_one(x, label)
             self.sampler.strategy.learn_one(x, label, audit=audit)
             self.sampler.learned(x)
@@ -336,39 +348,15 @@ class Learner:
             classes=len(self.classes), brier=self.calibration.brier(), ece=self.calibration.ece(),
             schema_mismatches=self.schema.mismatches, saturated=self.saturated,
             stop_agreement=self.stopping.last_agreement if self.stopping is not None else None,
-            audit_by_class=self.audit_by_class(),
+            audit_by_class=self.audit_by_class(), model=self.config.model,
+            challenger=None if self.challenger is None else ChallengerStats(
+                self.challenger.name, self.challenger.estimates(), self.challenger.estimate_labels(),
+                self.challenger.calibration.brier(), self.challenger.calibration.ece(), self.challenger.lead),
         )
 
     def audit_by_class(self, top: int = 10) -> dict[str, tuple[float, float, int]]:
-        """Per class, ``(recall, precision, audit labels)`` over the recent audit sample (unbiased).
-
-        The ``top`` classes with the most audit labels by name, the rest pooled as ``"other"`` (so a
-        metric labelled by class stays bounded, whatever the number of classes).
-
-        >>> learner = Learner()
-        >>> learner.audit_pairs.extend([("ok", "ok"), ("ok", "ok"), ("bad", "ok"), ("bad", "bad")])
-        >>> learner.audit_by_class()
-        {'bad': (0.5, 1.0, 2), 'ok': (1.0, 0.6666666666666666, 2)}
-        """
-        support: dict[str, int] = {}
-        for truth, _ in self.audit_pairs:
-            support[truth] = support.get(truth, 0) + 1
-        kept = set(sorted(support, key=lambda c: (-support[c], c))[:top])
-
-        def name(c: str) -> str:
-            return c if c in kept else "other"
-
-        hits: dict[str, int] = {}
-        told: dict[str, int] = {}
-        seen: dict[str, int] = {}
-        for truth, pred in self.audit_pairs:
-            t, p = name(truth), name(pred)
-            seen[t] = seen.get(t, 0) + 1
-            told[p] = told.get(p, 0) + 1
-            if truth == pred:
-                hits[t] = hits.get(t, 0) + 1
-        return {c: (hits.get(c, 0) / seen[c], hits.get(c, 0) / told[c] if told.get(c) else math.nan, seen[c])
-                for c in sorted(seen)}
+        """Per class, ``(recall, precision, audit labels)`` over the recent audit sample (:func:`by_class`)."""
+        return by_class(self.audit_pairs, top)
 
     def accuracy_estimates(self) -> dict[Estimate, float]:
         """Recent accuracy of the audit sample (unbiased) and of all queried events; NaN before any label."""

@@ -43,6 +43,18 @@ class LearnResult:
 
 
 @dataclass(frozen=True, slots=True)
+class ChallengerStats:
+    """The challenger's figures beside the champion's (:class:`~streamal.core.challenger.Challenger`)."""
+
+    model: str
+    accuracy: dict[Estimate, float]
+    accuracy_labels: dict[Estimate, int]
+    brier: float
+    ece: float
+    lead: float  # its accuracy minus the champion's, on the same recent labels
+
+
+@dataclass(frozen=True, slots=True)
 class LearnerStats:
     """A snapshot of what the learner knows, for the metrics (taken on the loop's thread)."""
 
@@ -62,3 +74,5 @@ class LearnerStats:
     saturated: bool
     stop_agreement: float | None
     audit_by_class: dict[str, tuple[float, float, int]] = field(default_factory=dict)
+    challenger: ChallengerStats | None = None
+    model: str = ""  # the champion's kind (linear, hat, ...)

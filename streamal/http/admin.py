@@ -41,6 +41,7 @@ class AdminDesk:
     publish: Publish
     labels_topic: str
     clock: Callable[[], float]
+    models: Callable[[], tuple[str, str | None]] = lambda: ("", None)  # (champion, challenger) kinds now
 
 
 def _desk(request: Request) -> AdminDesk:
@@ -70,6 +71,8 @@ class SnapshotOut(BaseModel):
 
 class VersionsOut(BaseModel):
     model_version: int = Field(description="This replica's model version now.")
+    model: str = Field(description="The model serving (the champion).")
+    challenger: str | None = Field(description="The challenger beside it, if any.")
     snapshots: list[SnapshotOut]
 
 
@@ -104,7 +107,8 @@ def _send(desk: AdminDesk, msg: dict[str, Any]) -> None:
 @router.get("/model/versions", response_model=VersionsOut)
 def versions(who: Admin, desk: Desk) -> VersionsOut:
     """This replica's model version and the snapshots it keeps, oldest first."""
-    return VersionsOut(model_version=desk.model_version(),
+    model, challenger = desk.models()
+    return VersionsOut(model_version=desk.model_version(), model=model, challenger=challenger,
                        snapshots=[SnapshotOut(**s.to_dict()) for s in desk.versions.snapshots()])
 
 
@@ -126,6 +130,16 @@ def rollback(body: RollbackBody, who: Admin, desk: Desk) -> ControlOut:
     _send(desk, control_message("rollback", control_id, who, desk.clock(), version=body.version,
                                 replay_labels=body.replay_labels))
     return ControlOut(control_id=control_id, action="rollback")
+
+
+@router.post("/model/promote", response_model=ControlOut, status_code=202)
+def promote(who: Admin, desk: Desk) -> ControlOut:
+    """Every replica makes the challenger the champion (and the champion the challenger) at the same point."""
+    if desk.models()[1] is None:
+        raise HTTPException(409, "there is no challenger to promote: set STREAMAL_CHALLENGER_MODEL")
+    control_id = uuid.uuid4().hex
+    _send(desk, control_message("promote", control_id, who, desk.clock()))
+    return ControlOut(control_id=control_id, action="promote")
 
 
 @router.post("/model/rebuild", response_model=ControlOut, status_code=202)

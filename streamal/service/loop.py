@@ -95,7 +95,7 @@ class RunningService:
         m = self.metrics
         config = self.learner.config
         m.budget.set(config.budget)
-        m.info.info({"version": __version__, "model": config.model, "strategy": config.strategy})
+        m.describe(version=__version__, model=config.model, strategy=config.strategy)
         m.publish(self.learner.stats(), self.clock(), self._last_checkpoint)
 
     # -- rebalance callbacks (on the client's IO thread: bookkeeping only) -------------------------

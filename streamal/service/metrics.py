@@ -48,8 +48,9 @@ class Metrics:
         self.accuracy = Gauge(
             "streamal_accuracy",
             "Recent accuracy of predictions made at scoring time, on labelled events: "
-            "'audit' on the random sample only (unbiased), 'queried' on all of them.",
-            ["estimate"],
+            "'audit' on the random sample only (unbiased), 'queried' on all of them; model='challenger': "
+            "the challenger's, judged on each label just before it learns it.",
+            ["model", "estimate"],
             registry=r,
         )
         self.drift_alarms = Counter(
@@ -98,6 +99,7 @@ class Metrics:
             "streamal_review_evicted", "Queried events dropped from the full pending store.", registry=r
         )
         self.info = Info("streamal_build", "Version, model and strategy.", registry=r)
+        self._info: dict[str, str] = {}
         self.dead_letters = Counter(
             "streamal_dead_letters", "Events sent to the dead-letter topic, by reason.", ["reason"], registry=r
         )
@@ -135,17 +137,22 @@ class Metrics:
         self.accuracy_labels = Gauge(
             "streamal_accuracy_labels",
             "Labels each accuracy estimate is over (0: no estimate yet, and streamal_accuracy is NaN).",
-            ["estimate"], registry=r,
+            ["model", "estimate"], registry=r,
         )
         self.calibration = Gauge(
             "streamal_calibration",
             "Calibration of the probabilities on the audit sample: Brier score and expected calibration error "
             "(lower is better; NaN until the first audit label).",
-            ["measure"],
+            ["model", "measure"],
             registry=r,
         )
         for measure in ("brier", "ece"):
-            self.calibration.labels(measure=measure).set(float("nan"))
+            self.calibration.labels(model="champion", measure=measure).set(float("nan"))
+        self.challenger_lead = Gauge(
+            "streamal_challenger_lead",
+            "The challenger's accuracy minus the champion's on the same recent labels, each judged just before "
+            "it is learned (NaN without a challenger or before its first label).", registry=r)
+        self.challenger_lead.set(float("nan"))
         self.feature_mismatches = Counter(
             "streamal_feature_mismatches",
             "Feature values that did not fit their feature's kind (a word in a numeric feature) and were left out.",
@@ -202,8 +209,8 @@ class Metrics:
         for outcome in OUTCOMES:
             self.labels.labels(outcome=outcome)
         for estimate in ESTIMATES:
-            self.accuracy.labels(estimate=estimate).set(float("nan"))
-            self.accuracy_labels.labels(estimate=estimate).set(0)
+            self.accuracy.labels(model="champion", estimate=estimate).set(float("nan"))
+            self.accuracy_labels.labels(model="champion", estimate=estimate).set(0)
         for detector in DETECTORS:
             self.drift_alarms.labels(detector=detector)
             self.last_alarm.labels(detector=detector).set(0)
@@ -227,13 +234,28 @@ class Metrics:
         self._mismatches = stats.schema_mismatches
         self._classes = stats.classes  # (streamal_classes_total counts the classes learned since the start)
 
+    def describe(self, **info: str) -> None:
+        """``streamal_build``'s labels (version, model, strategy); the model follows a promotion."""
+        self._info = dict(info)
+        self.info.info(self._info)
+
     def publish(self, stats: LearnerStats, now: float, last_checkpoint: float | None) -> None:
         """Set the gauges from a learner snapshot (``now`` and ``last_checkpoint`` are wall-clock seconds)."""
+        if self._info and stats.model and stats.model != self._info.get("model"):
+            self.describe(**(self._info | {"model": stats.model}))
         self.backlog.set(stats.backlog)
         self.model_version.set(stats.model_version)
         for name, value in stats.accuracy.items():
-            self.accuracy.labels(estimate=name).set(value)
-            self.accuracy_labels.labels(estimate=name).set(stats.accuracy_labels[name])
+            self.accuracy.labels(model="champion", estimate=name).set(value)
+            self.accuracy_labels.labels(model="champion", estimate=name).set(stats.accuracy_labels[name])
+        if stats.challenger is not None:
+            c = stats.challenger
+            for name, value in c.accuracy.items():
+                self.accuracy.labels(model="challenger", estimate=name).set(value)
+                self.accuracy_labels.labels(model="challenger", estimate=name).set(c.accuracy_labels[name])
+            self.calibration.labels(model="challenger", measure="brier").set(c.brier)
+            self.calibration.labels(model="challenger", measure="ece").set(c.ece)
+            self.challenger_lead.set(c.lead)
         if stats.evicted > self._evicted:
             self.pending_evicted.inc(stats.evicted - self._evicted)
         self._evicted = stats.evicted
@@ -242,8 +264,8 @@ class Metrics:
         self.threshold.set(stats.threshold)
         self.saturated.set(1 if stats.saturated else 0)
         self.stop_agreement.set(float("nan") if stats.stop_agreement is None else stats.stop_agreement)
-        self.calibration.labels(measure="brier").set(stats.brier)
-        self.calibration.labels(measure="ece").set(stats.ece)
+        self.calibration.labels(model="champion", measure="brier").set(stats.brier)
+        self.calibration.labels(model="champion", measure="ece").set(stats.ece)
         if stats.schema_mismatches > self._mismatches:
             self.feature_mismatches.inc(stats.schema_mismatches - self._mismatches)
         self._mismatches = stats.schema_mismatches

@@ -126,6 +126,8 @@ class LabelRouter:
                 self.versions.snapshot(self.learner, why="asked", by=msg.by)
             elif msg.action == "rollback" and msg.version is not None:
                 self.versions.rollback(self.learner, msg.version, replay_labels=msg.replay_labels, by=msg.by)
+            elif msg.action == "promote":
+                self.versions.promote(self.learner, by=msg.by)
             elif msg.action == "rebuild":
                 done = self.versions.rebuild(self.learner, annotator=msg.annotator, since=msg.since,
                                              answers=frozenset(msg.answers), by=msg.by)

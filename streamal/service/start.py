@@ -158,6 +158,11 @@ class Service:
             return None
         saved_config = LearnerConfig.from_dict(header.get("learner", {}))
         for name, (old, new) in saved_config.shaping_changes(wanted).items():
+            if name == "model" and old == wanted.challenger:
+                raise IncompatibleState(
+                    f"STREAMAL_MODEL: the model was promoted: the checkpoint in {self.store.directory} serves {old!r} "
+                    f"with {saved_config.challenger!r} as the challenger; set STREAMAL_MODEL={old} and "
+                    f"STREAMAL_CHALLENGER_MODEL={saved_config.challenger} (or start afresh with --reset-model)")
             raise IncompatibleState(
                 f"STREAMAL_{name.upper()}: the checkpoint in {self.store.directory} was made with {name} {old!r}, "
                 f"the settings say {new!r}; to change it, start afresh with `streamal run --reset-model` "

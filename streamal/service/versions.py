@@ -34,6 +34,7 @@ from typing import Any
 
 import orjson
 
+from streamal.core.challenger import promote
 from streamal.core.domain import Label
 from streamal.core.learner import Learner, LearnResult
 from streamal.core.versions import ModelState, replay_order
@@ -253,6 +254,21 @@ class ModelVersions:
         logger.warning("model rebuilt from version %d without %d labels (annotator=%s since=%s answers=%d): "
                        "version %d, by=%s", base, len(out), annotator, since, len(answers), learner.model_version, by)
         return summary
+
+    def promote(self, learner: Learner, *, by: str | None = None) -> dict[str, Any]:
+        """The challenger serves from now on (:func:`~streamal.core.challenger.promote`); journaled."""
+        was = learner.config.model
+        try:
+            promote(learner)
+        except ValueError as exc:
+            raise UnknownVersion(str(exc)) from None
+        record = {"control": "promote", "v": learner.model_version, "model": learner.config.model,
+                  "challenger": was, "by": by, "at": self.clock()}
+        self._append(record)
+        logger.warning("challenger promoted: model=%s serves, challenger=%s, by=%s (set STREAMAL_MODEL=%s and "
+                       "STREAMAL_CHALLENGER_MODEL=%s before the next restart)", learner.config.model, was, by,
+                       learner.config.model, was)
+        return record
 
     def history(self, limit: int = 200) -> list[dict[str, Any]]:
         """What changed the model, newest first: runs of labels learned, snapshots, rollbacks."""

@@ -55,8 +55,8 @@ class DemoResult:
             invalid=int(m.get('streamal_events_total{outcome="invalid"}', 0)),
             queries=by("streamal_queries_total", "reason"),
             labels=by("streamal_labels_total", "outcome"),
-            accuracy={k.split('estimate="')[1].rstrip('"}'): v for k, v in m.items()
-                      if k.startswith("streamal_accuracy{")},
+            accuracy={k.split('estimate="')[1].split('"')[0]: v for k, v in m.items()
+                      if k.startswith("streamal_accuracy{") and 'model="champion"' in k},
             drift_alarms=by("streamal_drift_alarms_total", "detector"),
         )
 

@@ -56,6 +56,9 @@ class AdminClient:
     def rollback(self, version: int, *, replay_labels: bool = True) -> dict[str, Any]:
         return self._call("POST", "/api/admin/model/rollback", {"version": version, "replay_labels": replay_labels})
 
+    def promote(self) -> dict[str, Any]:
+        return self._call("POST", "/api/admin/model/promote")
+
     def rebuild(self, *, annotator: str | None = None, since: float | None = None,
                 answers: list[str] | None = None) -> dict[str, Any]:
         return self._call("POST", "/api/admin/model/rebuild",
@@ -78,7 +81,9 @@ def _when(at: Any) -> str:
 
 def format_versions(answer: dict[str, Any]) -> str:
     """The ``list`` table."""
-    lines = [f"model version now: {answer['model_version']}", "", f"{'version':>9}  {'taken (UTC)':<19}  size"]
+    lines = [f"model version now: {answer['model_version']} ({answer.get('model')}"
+             + (f", challenger {answer['challenger']})" if answer.get("challenger") else ")"),
+             "", f"{'version':>9}  {'taken (UTC)':<19}  size"]
     for s in answer["snapshots"]:
         lines.append(f"{s['version']:>9}  {_when(s['taken_at']):<19}  {s['bytes'] / 1024:.0f} KiB")
     if not answer["snapshots"]:
@@ -101,6 +106,9 @@ def format_history(answer: dict[str, Any]) -> str:
             what = f"annotator {h['annotator']}" if h.get("annotator") else f"{len(h.get('answers') or [])} answers"
             lines.append(f"  v{h['v']}  rebuild from v{h['base']} without {h['excluded']} labels ({what}), "
                          f"{h['replayed']} learned again, by {h.get('by') or '-'} at {_when(h.get('at'))}")
+        elif h.get("control") == "promote":
+            lines.append(f"  v{h['v']}  promote: {h['model']} serves, {h['challenger']} is the challenger, by "
+                         f"{h.get('by') or '-'} at {_when(h.get('at'))}")
         elif h.get("control") == "snapshot":
             lines.append(f"  v{h['v']}  snapshot ({h.get('why')}{', by ' + h['by'] if h.get('by') else ''}) "
                          f"at {_when(h.get('at'))}")

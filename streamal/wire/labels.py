@@ -85,7 +85,7 @@ class Correction:
 
 
 #: What a control message may ask of every replica.
-CONTROL_ACTIONS = ("snapshot", "rollback", "rebuild")
+CONTROL_ACTIONS = ("snapshot", "rollback", "rebuild", "promote")
 #: Most answer ids one rebuild may name.
 MAX_EXCLUDED_ANSWERS = 10_000
 

@@ -84,6 +84,12 @@ def test_a_rebuild_without_an_annotator_is_a_control_message_too(tmp_path):
     assert call(client, "POST", "/api/admin/model/rebuild", body={})[0] == 422  # nothing to leave out
 
 
+def test_promote_without_a_challenger_is_refused(tmp_path):
+    client, sent = app(tmp_path)
+    status, body = call(client, "POST", "/api/admin/model/promote")
+    assert status == 409 and "STREAMAL_CHALLENGER_MODEL" in body["detail"] and sent == []
+
+
 def test_kafka_away_means_nothing_changed_and_a_clear_503(tmp_path):
     client, _ = app(tmp_path, fail=True)
     status, body = call(client, "POST", "/api/admin/model/snapshot")

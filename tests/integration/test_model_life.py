@@ -37,7 +37,7 @@ def model(args, url):
 def test_a_rollback_reaches_both_replicas_at_the_same_point_and_leaves_them_with_the_same_model(
         make_service, producer, broker):
     settings = {"topic_partitions": "2", "admin_tokens": f"sre:{ADMIN}", "snapshot_every": "0", "budget": "0.05",
-                "model": "linear"}
+                "model": "linear", "challenger_model": "hat"}
     a = make_service("a", **settings).start()
     b = make_service("b", **settings).start()
     wait_for(lambda: a.metric("streamal_assigned_partitions") + b.metric("streamal_assigned_partitions") == 2
@@ -81,6 +81,17 @@ def test_a_rollback_reaches_both_replicas_at_the_same_point_and_leaves_them_with
     for svc in (a, b):
         assert "rebuild from v40 without 10 labels (annotator careless), 5 learned again" in model(
             ["history"], svc.url).stdout
+
+    challenger = 'streamal_accuracy{estimate="queried",model="challenger"}'
+    assert all(0 < s.metric(challenger) <= 1 for s in (a, b))  # the challenger learned and was judged, beside
+    out = model(["promote"], b.url)
+    assert out.returncode == 0, out.stderr
+    served = 'streamal_build_info{model="hat",strategy="margin",version="'
+    wait_for(lambda: all(any(k.startswith(served) for k in s.metrics()) for s in (a, b)), 30,
+             "the challenger serves on both replicas")
+    assert "challenger linear" in model(["list"], a.url).stdout
+    for svc in (a, b):
+        assert "promote: hat serves, linear is the challenger, by sre" in model(["history"], svc.url).stdout
 
     assert model(["rollback", "55"], a.url).returncode == 1  # not kept: refused, nothing sent
     denied = subprocess.run([sys.executable, "-m", "streamal", "model", "--url", a.url, "list"],

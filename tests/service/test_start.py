@@ -29,3 +29,16 @@ def test_a_start_that_cannot_reach_kafka_unlocks_the_state_and_says_not_ready(tm
     other.lock()  # would raise if the failed start still held the directory
     other.unlock()
     gc.collect()  # the client's sockets go here, under this test's filters, not in a later test
+
+
+def test_a_restart_after_a_promotion_says_which_settings_to_change(tmp_path):
+    from streamal.core.config import LearnerConfig
+    from streamal.core.learner import Learner
+    from streamal.errors import IncompatibleState
+
+    promoted = Learner(LearnerConfig(model="hat", challenger="linear"))
+    CheckpointStore(tmp_path).save({"learner": promoted.config.to_dict()}, {"learner": promoted})
+    settings = Settings(kafka_bootstrap="127.0.0.1:1", state_dir=tmp_path, model="linear", challenger_model="hat")
+    with pytest.raises(IncompatibleState, match="the model was promoted.*STREAMAL_MODEL=hat and "
+                                                "STREAMAL_CHALLENGER_MODEL=linear"):
+        Service(settings, Metrics(CollectorRegistry()), Health(), ReviewStore()).start()
