@@ -39,11 +39,13 @@ def test_events_in_review_and_predictions_out_labels_learned(make_service, produ
     t = svc.topics
     metrics = svc.metrics()
     for key in ['streamal_events_total{outcome="scored"}', 'streamal_queries_total{reason="drift"}',
-                'streamal_labels_total{outcome="duplicate"}', 'streamal_accuracy_labels{estimate="audit",model="champion"}',
+                'streamal_labels_total{outcome="duplicate"}',
+                'streamal_accuracy_labels{estimate="audit",model="champion"}',
                 'streamal_drift_alarms_total{detector="confidence"}', "streamal_review_backlog",
                 "streamal_event_processing_seconds_count", "streamal_label_delay_seconds_count"]:
         assert metrics[key] == 0, key
-    assert math.isnan(metrics['streamal_accuracy{estimate="audit",model="champion"}'])  # no label yet: no accuracy, not 0
+    # no label yet: no accuracy, not 0
+    assert math.isnan(metrics['streamal_accuracy{estimate="audit",model="champion"}'])
 
     batch = events(0, 300)
     by_id = {e["id"]: e for e in batch}

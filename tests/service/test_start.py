@@ -39,6 +39,6 @@ def test_a_restart_after_a_promotion_says_which_settings_to_change(tmp_path):
     promoted = Learner(LearnerConfig(model="hat", challenger="linear"))
     CheckpointStore(tmp_path).save({"learner": promoted.config.to_dict()}, {"learner": promoted})
     settings = Settings(kafka_bootstrap="127.0.0.1:1", state_dir=tmp_path, model="linear", challenger_model="hat")
-    with pytest.raises(IncompatibleState, match="the model was promoted.*STREAMAL_MODEL=hat and "
-                                                "STREAMAL_CHALLENGER_MODEL=linear"):
+    with pytest.raises(IncompatibleState, match=r"the model was promoted.*STREAMAL_MODEL=hat and "
+                                                r"STREAMAL_CHALLENGER_MODEL=linear"):
         Service(settings, Metrics(CollectorRegistry()), Health(), ReviewStore()).start()
