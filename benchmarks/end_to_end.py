@@ -162,10 +162,11 @@ class Service(ServiceProcess):
 
     def __init__(self, bootstrap: str, events_topic: str, prefix: str, state: Path, **settings: str) -> None:
         self.topics = {k: f"{prefix}.{k}" for k in ("review", "labels", "predictions", "deadletter")}
-        super().__init__(state.parent / f"{prefix}.log", kafka_bootstrap=bootstrap, events_topic=events_topic,
-                         state_dir=str(state), group_id=f"{prefix}-group", session_timeout_ms="6000",
-                         review_tokens="bench:benchmark-token", log_level="WARNING",
-                         **{f"{k}_topic": v for k, v in self.topics.items()}, **settings)
+        defaults = {"kafka_bootstrap": bootstrap, "events_topic": events_topic, "state_dir": str(state),
+                    "group_id": f"{prefix}-group", "session_timeout_ms": "6000",
+                    "review_tokens": "bench:benchmark-token", "log_level": "WARNING",
+                    **{f"{k}_topic": v for k, v in self.topics.items()}}
+        super().__init__(state.parent / f"{prefix}.log", **(defaults | {k.lower(): v for k, v in settings.items()}))
 
     def start(self, timeout: float = 120) -> Service:
         self.launch()

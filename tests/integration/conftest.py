@@ -58,10 +58,10 @@ class ServiceProcess(child.ServiceProcess):
         self.bootstrap = bootstrap
         self.topics = {k: f"{prefix}.{k}" for k in ("events", "review", "labels", "predictions", "deadletter")}
         self.state_dir = state_dir
-        super().__init__(log, kafka_bootstrap=bootstrap, state_dir=str(state_dir), group_id=f"{prefix}-group",
-                         session_timeout_ms="6000",
-                         review_tokens="analyst:integration-test-token",  # a test may give its own
-                         **{f"{k}_topic": v for k, v in self.topics.items()}, **settings)
+        defaults = {"kafka_bootstrap": bootstrap, "state_dir": str(state_dir), "group_id": f"{prefix}-group",
+                    "session_timeout_ms": "6000", "review_tokens": "analyst:integration-test-token",
+                    **{f"{k}_topic": v for k, v in self.topics.items()}}
+        super().__init__(log, **(defaults | settings))  # a test's own settings win
         self.family: list[ServiceProcess] = [self]  # this process and its restarts, for the fixture to stop
 
     def again(self, **settings: str) -> ServiceProcess:
