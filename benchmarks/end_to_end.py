@@ -39,6 +39,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import orjson
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
@@ -60,7 +61,7 @@ def security_events(n: int, seed: int = 7) -> tuple[list[bytes], dict[str, str]]
     raw, truth = [], {}
     for i in range(n):
         proto = rng.choice(["tcp", "udp", "icmp"])
-        x = {"bytes_out": rng.lognormvariate(7, 1.5), "bytes_in": rng.lognormvariate(8, 1.2),
+        x: dict[str, Any] = {"bytes_out": rng.lognormvariate(7, 1.5), "bytes_in": rng.lognormvariate(8, 1.2),
              "duration": rng.expovariate(0.5), "dst_port": rng.choice([22, 53, 80, 443, 3389, 8080]),
              "proto": proto, "hour": rng.randrange(24), "packets": rng.randrange(1, 500),
              "tls": rng.random() < 0.6, "country": rng.choice(["de", "fr", "us", "cn", "br"]),
@@ -113,7 +114,7 @@ def confluent_ceiling(bootstrap: str, topic: str, n: int) -> float:
     while seen < n:
         for msg in consumer.consume(2000, timeout=0.5):
             if msg.error() is None:
-                orjson.loads(msg.value())
+                orjson.loads(msg.value() or b"null")
                 seen += 1
     took = time.perf_counter() - started
     consumer.close()
@@ -166,7 +167,7 @@ class Service(ServiceProcess):
                     "group_id": f"{prefix}-group", "session_timeout_ms": "6000",
                     "review_tokens": "bench:benchmark-token", "log_level": "WARNING",
                     **{f"{k}_topic": v for k, v in self.topics.items()}}
-        super().__init__(state.parent / f"{prefix}.log", **(defaults | {k.lower(): v for k, v in settings.items()}))
+        super().__init__(state.parent / f"{prefix}.log", defaults | {k.lower(): v for k, v in settings.items()})
 
     def start(self, timeout: float = 120) -> Service:
         self.launch()
@@ -268,7 +269,7 @@ def latency(bootstrap: str, truth: dict[str, str], model: str, rate: float, seco
     tp = TopicPartition(svc.topics["predictions"], 0)
     consumer.assign([tp])
     consumer.seek_to_beginning(tp)
-    delays = []
+    delays: list[float] = []
     deadline = time.monotonic() + 60
     while len(delays) < total and time.monotonic() < deadline:
         for records in consumer.poll(timeout_ms=500).values():

@@ -15,6 +15,7 @@ import argparse
 import numbers
 import random
 import time
+from typing import Any
 
 from river import compose, linear_model, multiclass, optim, preprocessing
 
@@ -39,7 +40,7 @@ def main() -> None:
     data = []
     for _ in range(args.events):
         ip = f"10.0.{rng.randrange(256)}.{rng.randrange(256)}"
-        x = {"bytes": rng.lognormvariate(7, 1), "proto": rng.choice(["tcp", "udp"]), "src_ip": ip,
+        x: dict[str, Any] = {"bytes": rng.lognormvariate(7, 1), "proto": rng.choice(["tcp", "udp"]), "src_ip": ip,
              "user": f"u{rng.randrange(5000)}"}
         data.append((x, "bad" if (x["bytes"] > 3000) != ip.endswith("7") else "ok"))
     rates, probas = {}, {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -13,9 +14,10 @@ from streamal.cli import build_parser, main
 from streamal.core.names import MODEL_NAMES, STRATEGY_NAMES
 
 
-def test_every_flag_of_every_command_has_help():
+def test_every_flag_of_every_command_has_help() -> None:
     parser = build_parser()
     sub = next(a for a in parser._actions if a.dest == "command")
+    assert isinstance(sub.choices, dict)
     for name, command in sub.choices.items():
         for action in command._actions:
             if action.dest in ("help",):
@@ -23,7 +25,7 @@ def test_every_flag_of_every_command_has_help():
             assert action.help and action.help.strip(), f"{name} {action.option_strings} has no help"
 
 
-def test_the_help_lists_every_strategy_and_model(capsys):
+def test_the_help_lists_every_strategy_and_model(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         main(["run", "--help"])
     text = capsys.readouterr().out
@@ -31,7 +33,7 @@ def test_the_help_lists_every_strategy_and_model(capsys):
         assert f"\n  {name} " in text, name
 
 
-def test_version(capsys):
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as info:
         main(["--version"])
     assert info.value.code == 0 and capsys.readouterr().out.strip() == f"streamal {__version__}"
@@ -45,19 +47,20 @@ def test_version(capsys):
     ["evaluate", "--data", "sea-abrupt", "--rate", "-1"],
     ["replay", "--data", "sea-abrupt", "--events", "-5"],
 ])
-def test_bad_sizes_are_usage_errors(argv, capsys):
+def test_bad_sizes_are_usage_errors(argv, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as info:
         main(argv)
     assert info.value.code == 2
     assert "error: argument" in capsys.readouterr().err
 
 
-def test_a_duration_without_a_rate_is_a_usage_error(capsys):
+def test_a_duration_without_a_rate_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["evaluate", "--data", "sea-abrupt", "--delay", "30s", "--quiet", "--no-plots"]) == 2
     assert "--delay: a duration ('30s') needs --rate" in capsys.readouterr().err
 
 
-def test_evaluate_ends_with_a_verdict_per_run_and_compares_models(tmp_path, capsys):
+def test_evaluate_ends_with_a_verdict_per_run_and_compares_models(tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["evaluate", "--data", "sea-abrupt", "--limit", "1500", "--model", "linear,hat", "--budget", "0.1",
                  "--quiet", "--no-plots", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
@@ -66,7 +69,7 @@ def test_evaluate_ends_with_a_verdict_per_run_and_compares_models(tmp_path, caps
     assert (tmp_path / "linear" / "results.json").exists() and (tmp_path / "hat" / "results.json").exists()
 
 
-def test_json_logs_for_log_pipelines_including_the_last_word(tmp_path):
+def test_json_logs_for_log_pipelines_including_the_last_word(tmp_path: Path) -> None:
     env = {"STREAMAL_LOG_FORMAT": "json", "STREAMAL_KAFKA_BOOTSTRAP": "127.0.0.1:1",
            "STREAMAL_KAFKA_CONNECT_TIMEOUT": "1", "STREAMAL_STATE_DIR": str(tmp_path), "STREAMAL_HTTP_PORT": "0",
            "PATH": "/usr/bin:/bin"}
@@ -80,8 +83,9 @@ def test_json_logs_for_log_pipelines_including_the_last_word(tmp_path):
     assert lines[-1]["exit_code"] == 1
 
 
-def test_evaluate_without_matplotlib_writes_the_results_and_says_the_plots_were_skipped(tmp_path, capsys,
-                                                                                       monkeypatch):
+def test_evaluate_without_matplotlib_writes_the_results_and_says_the_plots_were_skipped(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # an install without the eval extra: import fails
     assert main(["evaluate", "--data", "sea-abrupt", "--limit", "800", "--budget", "0.1", "--quiet",
                  "--out", str(tmp_path)]) == 0

@@ -1,4 +1,5 @@
 import re
+from pathlib import Path
 
 import pytest
 
@@ -6,11 +7,12 @@ from streamal.config import Settings, load_settings
 from streamal.errors import ConfigError
 
 
-def test_env_and_flags(monkeypatch):
+def test_env_and_flags(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("STREAMAL_BUDGET", "0.1")
     monkeypatch.setenv("STREAMAL_MODEL", "arf")
     s = load_settings({"model": "linear"})
-    assert s.budget == 0.1 and s.model == "linear"
+    config = s.learner_config()
+    assert config.budget == 0.1 and config.model == "linear"
 
 
 @pytest.mark.parametrize(
@@ -24,12 +26,12 @@ def test_env_and_flags(monkeypatch):
         ({"labels_topic": "streamal.events"}, "topic names must differ"),
     ],
 )
-def test_bad_setting_names_itself(given, named):
+def test_bad_setting_names_itself(given, named) -> None:
     with pytest.raises(ConfigError, match=named):
         load_settings(given)
 
 
-def test_review_tokens_from_a_list_or_a_file(tmp_path):
+def test_review_tokens_from_a_list_or_a_file(tmp_path: Path) -> None:
     from streamal.config import load_settings
 
     book = load_settings({"review_tokens": "analyst-1:aaaaaaaa1,analyst-2:bbbbbbbb2"}).tokens
@@ -50,7 +52,7 @@ def test_review_tokens_from_a_list_or_a_file(tmp_path):
             raise AssertionError(f"{bad!r} was accepted")
 
 
-def test_every_learner_setting_comes_from_the_learner_s_own_table():
+def test_every_learner_setting_comes_from_the_learner_s_own_table() -> None:
     """LearnerConfig's fields are the settings (one table): same defaults, each setting reaches its field."""
     from dataclasses import fields
 
@@ -75,7 +77,7 @@ def test_every_learner_setting_comes_from_the_learner_s_own_table():
     ("drift_boost", "boost", 0.5, "must be at least 1, got 0.5"),
     ("explore_share", "explore_share", 1.5, "must be in [0, 1], got 1.5"),
 ])
-def test_a_bound_is_checked_in_one_place_for_the_settings_and_the_learner(setting, field, value, message):
+def test_a_bound_is_checked_in_one_place_for_the_settings_and_the_learner(setting, field, value, message) -> None:
     from streamal.core.config import LearnerConfig
 
     with pytest.raises(ConfigError) as from_settings:

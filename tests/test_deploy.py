@@ -27,6 +27,7 @@ def promtool(*args, cwd=None):
 
 def load_builder():
     spec = importlib.util.spec_from_file_location("build_dashboard", DEPLOY / "grafana" / "build_dashboard.py")
+    assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -35,7 +36,7 @@ def load_builder():
 # -- Prometheus -----------------------------------------------------------------------------------
 
 
-def test_promtool_checks_the_config_and_the_rules(tmp_path):
+def test_promtool_checks_the_config_and_the_rules(tmp_path: Path) -> None:
     config = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text())
     assert config["rule_files"] == ["/etc/prometheus/alerts.yml"]  # where compose mounts it
     config["rule_files"] = [str(ALERTS)]
@@ -47,7 +48,7 @@ def test_promtool_checks_the_config_and_the_rules(tmp_path):
     assert "12 rules found" in result.stdout
 
 
-def test_every_alert_has_a_severity_a_summary_and_a_runbook():
+def test_every_alert_has_a_severity_a_summary_and_a_runbook() -> None:
     rules = yaml.safe_load(ALERTS.read_text())["groups"][0]["rules"]
     names = [r["alert"] for r in rules]
     assert len(names) == len(set(names)) == 12
@@ -134,7 +135,7 @@ def expected_annotations(rule, labels):
     return out
 
 
-def test_promtool_rule_tests_fire_on_bad_series_and_stay_silent_on_healthy_ones(tmp_path):
+def test_promtool_rule_tests_fire_on_bad_series_and_stay_silent_on_healthy_ones(tmp_path: Path) -> None:
     rules = {r["alert"]: r for r in yaml.safe_load(ALERTS.read_text())["groups"][0]["rules"]}
     assert set(SCENARIOS) == set(rules), "every alert needs a scenario"
     tests = []
@@ -159,7 +160,7 @@ def test_promtool_rule_tests_fire_on_bad_series_and_stay_silent_on_healthy_ones(
 # -- Grafana --------------------------------------------------------------------------------------
 
 
-def test_the_dashboard_json_is_built_from_its_code():
+def test_the_dashboard_json_is_built_from_its_code() -> None:
     builder = load_builder()
     assert DASHBOARD.read_text() == builder.render(), "run: python deploy/grafana/build_dashboard.py"
     dash = builder.build()
@@ -172,7 +173,7 @@ def test_the_dashboard_json_is_built_from_its_code():
     assert provisioning["datasources"][0]["uid"] == dash["panels"][0]["datasource"]["uid"]
 
 
-def test_the_dashboard_has_an_instance_variable_every_panel_honours():
+def test_the_dashboard_has_an_instance_variable_every_panel_honours() -> None:
     dash = load_builder().build()
     [variable] = dash["templating"]["list"]
     assert variable["name"] == "instance" and variable["includeAll"] and variable["multi"]
@@ -194,7 +195,7 @@ def promql_metric_names(expr):
     return {w for w, call in words if not call and w not in keywords}
 
 
-def test_every_expression_names_only_metrics_the_service_exports():
+def test_every_expression_names_only_metrics_the_service_exports() -> None:
     from fastapi.testclient import TestClient
     from prometheus_client import CollectorRegistry
 
@@ -229,13 +230,13 @@ def test_every_expression_names_only_metrics_the_service_exports():
 # -- compose and Dockerfile ------------------------------------------------------------------------
 
 
-def test_compose_file_validates_against_the_compose_specification():
+def test_compose_file_validates_against_the_compose_specification() -> None:
     result = subprocess.run([sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.compose-spec",
                              str(ROOT / "docker-compose.yml")], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_compose_services_reference_real_files_and_agree_on_ports():
+def test_compose_services_reference_real_files_and_agree_on_ports() -> None:
     from streamal.config import Settings
 
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
@@ -265,7 +266,7 @@ def test_compose_services_reference_real_files_and_agree_on_ports():
     assert ":" in services["kafka"]["image"] and not services["kafka"]["image"].endswith(":latest")
 
 
-def test_dockerfile_is_slim_non_root_and_health_checked():
+def test_dockerfile_is_slim_non_root_and_health_checked() -> None:
     text = (ROOT / "Dockerfile").read_text()
     stages = re.split(r"^FROM ", text, flags=re.M)[1:]
     final = stages[-1]
@@ -278,7 +279,7 @@ def test_dockerfile_is_slim_non_root_and_health_checked():
     assert "'.[fast]'" in stages[0]  # both Kafka clients in the image: the client is a setting, not a rebuild
 
 
-def test_compose_lets_host_clients_reach_kafka_and_wires_the_review_tokens():
+def test_compose_lets_host_clients_reach_kafka_and_wires_the_review_tokens() -> None:
     from streamal.config import parse_tokens
     from streamal.runtime import token_warnings
 
@@ -303,7 +304,7 @@ def test_compose_lets_host_clients_reach_kafka_and_wires_the_review_tokens():
     assert "streamal.review:1" in create and "streamal.labels:1" in create  # one order of labels for every replica
 
 
-def test_the_image_build_context_leaves_out_the_venv_and_the_history():
+def test_the_image_build_context_leaves_out_the_venv_and_the_history() -> None:
     ignored = [line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()
                if line.strip() and not line.startswith("#")]
     assert {".venv/", ".git/", "state/", "tests/"} <= set(ignored)
@@ -313,7 +314,7 @@ def test_the_image_build_context_leaves_out_the_venv_and_the_history():
             assert (ROOT / path).exists() and path not in ignored, path
 
 
-def test_what_sres_deploy_runs_the_fast_client():
+def test_what_sres_deploy_runs_the_fast_client() -> None:
     """The image installs the fast extra and nothing deployed pins the pure-Python client: auto picks librdkafka."""
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert "'.[fast]'" in dockerfile

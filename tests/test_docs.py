@@ -25,15 +25,15 @@ def _documented_settings() -> set[str]:
 
 
 @pytest.mark.parametrize("field", sorted(Settings.model_fields))
-def test_every_setting_is_in_the_contract(field):
+def test_every_setting_is_in_the_contract(field) -> None:
     assert field.upper() in _documented_settings(), f"STREAMAL_{field.upper()} is missing from docs/contract.md"
 
 
-def test_the_contract_lists_no_setting_that_is_gone():
+def test_the_contract_lists_no_setting_that_is_gone() -> None:
     assert _documented_settings() <= {f.upper() for f in Settings.model_fields}
 
 
-def test_every_metric_is_in_the_contract():
+def test_every_metric_is_in_the_contract() -> None:
     registry = CollectorRegistry()
     Metrics(registry)
     for family in registry.collect():
@@ -41,6 +41,6 @@ def test_every_metric_is_in_the_contract():
         assert f"`{name}`" in CONTRACT, f"{name} is missing from docs/contract.md"
 
 
-def test_every_query_reason_is_in_the_contract():
+def test_every_query_reason_is_in_the_contract() -> None:
     for reason in REASONS:
         assert f"`{reason}`" in CONTRACT

@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import yaml
@@ -17,7 +18,7 @@ K8S = ROOT / "deploy" / "kubernetes"
 SCHEMAS = Path(__file__).parent / "schemas"
 
 
-def resources() -> dict[str, dict]:
+def resources() -> dict[str, dict[str, Any]]:
     kustomization = yaml.safe_load((K8S / "kustomization.yaml").read_text())
     out = {}
     for name in kustomization["resources"]:
@@ -26,7 +27,7 @@ def resources() -> dict[str, dict]:
     return out
 
 
-def test_core_resources_validate_against_the_kubernetes_schemas():
+def test_core_resources_validate_against_the_kubernetes_schemas() -> None:
     binary = shutil.which("kubernetes-validate") or str(Path(__file__).parents[1] / ".venv/bin/kubernetes-validate")
     files = ["configmap.yaml", "service.yaml", "statefulset.yaml", "poddisruptionbudget.yaml"]
     result = subprocess.run([binary, "--strict", "--kubernetes-version", "1.30.0", *[str(K8S / f) for f in files]],
@@ -35,13 +36,13 @@ def test_core_resources_validate_against_the_kubernetes_schemas():
     assert "ERROR" not in result.stdout + result.stderr
 
 
-def test_the_custom_resources_validate_against_their_documented_shape():
+def test_the_custom_resources_validate_against_their_documented_shape() -> None:
     docs = resources()
     for kind, schema in (("ScaledObject/streamal", "scaledobject"), ("ServiceMonitor/streamal", "servicemonitor")):
         jsonschema.validate(docs[kind], json.loads((SCHEMAS / f"{schema}.schema.json").read_text()))
 
 
-def test_the_manifests_agree_with_each_other_and_with_streamal():
+def test_the_manifests_agree_with_each_other_and_with_streamal() -> None:
     docs = resources()
     config = docs["ConfigMap/streamal"]["data"]
     for key in config:

@@ -53,10 +53,12 @@ class ServiceProcess:
     """One ``streamal run`` child process with its HTTP port, log and settings.
 
     ``base_env`` is the environment it inherits (the caller's by default);
-    ``settings`` (``budget="0.1"``) are set on top as ``STREAMAL_BUDGET`` and so on.
+    ``settings`` (``{"budget": "0.1"}``) are set on top as ``STREAMAL_BUDGET`` and so on.
     """
 
-    def __init__(self, log: Path, *, base_env: Mapping[str, str] | None = None, **settings: str) -> None:
+    def __init__(self, log: Path, settings: Mapping[str, str] | None = None, *,
+                 base_env: Mapping[str, str] | None = None) -> None:
+        settings = settings or {}
         self.log = log
         self.port = free_port()
         self.env = dict(os.environ if base_env is None else base_env)

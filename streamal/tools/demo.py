@@ -119,8 +119,9 @@ def run_demo(
             env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMAL_KAFKA_")}
         else:
             env = dict(os.environ)
-        service = ServiceProcess(log_file, base_env=env, kafka_bootstrap=kafka.bootstrap, state_dir=str(state),
-                                 budget=str(budget), model=model, strategy=strategy, session_timeout_ms="6000")
+        service = ServiceProcess(log_file, {"kafka_bootstrap": kafka.bootstrap, "state_dir": str(state),
+                                           "budget": str(budget), "model": model, "strategy": strategy,
+                                           "session_timeout_ms": "6000"}, base_env=env)
         stop = threading.Event()
         truth: dict[str, str] = {}
         threads: list[threading.Thread] = []

@@ -16,7 +16,7 @@ from streamal.service.metrics import Metrics
 
 
 def run(learner: Learner, n: int = 3000) -> list[tuple[str | None, str | None]]:
-    out = []
+    out: list[tuple[str | None, str | None]] = []
     for i, (x, y) in enumerate(open_stream("sea-abrupt", n=n)):
         decision = learner.score(Event(f"e{i}", x), now=float(i))
         out.append((decision.prediction, decision.query.reason if decision.query else None))
@@ -25,7 +25,7 @@ def run(learner: Learner, n: int = 3000) -> list[tuple[str | None, str | None]]:
     return out
 
 
-def test_a_challenger_never_changes_what_is_predicted_or_asked():
+def test_a_challenger_never_changes_what_is_predicted_or_asked() -> None:
     plain = Learner(LearnerConfig(model="linear", budget=0.1, seed=3))
     with_challenger = Learner(LearnerConfig(model="linear", budget=0.1, seed=3, challenger="hat"))
     assert run(plain) == run(with_challenger)
@@ -37,19 +37,21 @@ def test_a_challenger_never_changes_what_is_predicted_or_asked():
     assert -1 <= stats.lead <= 1 and not math.isnan(stats.brier)
 
 
-def test_promotion_swaps_the_two_and_the_new_champion_serves_what_it_learned():
+def test_promotion_swaps_the_two_and_the_new_champion_serves_what_it_learned() -> None:
     learner = Learner(LearnerConfig(model="linear", challenger="hat", budget=0.2, seed=3))
     run(learner, 2000)
+    assert learner.challenger is not None
     challenger_model = learner.challenger.model
     x = {"attr_0": 5.0, "attr_1": 5.0, "attr_2": 5.0}
     promote(learner)
     assert learner.model is challenger_model and learner.config.model == "hat"
     assert learner.challenger is not None and learner.challenger.name == "linear"
     assert learner.predict_proba(x)  # the promoted model serves at once
-    assert math.isnan(learner.stats().challenger.lead)  # the demoted champion's record starts afresh
+    stats = learner.stats().challenger
+    assert stats is not None and math.isnan(stats.lead)  # the demoted champion's record starts afresh
 
 
-def test_without_a_challenger_there_is_nothing_to_promote_and_no_challenger_series():
+def test_without_a_challenger_there_is_nothing_to_promote_and_no_challenger_series() -> None:
     learner = Learner(LearnerConfig(model="linear"))
     with pytest.raises(ValueError, match="no challenger to promote"):
         promote(learner)
@@ -58,7 +60,7 @@ def test_without_a_challenger_there_is_nothing_to_promote_and_no_challenger_seri
     assert 'model="challenger"' not in generate_latest(metrics.registry).decode()
 
 
-def test_the_challenger_s_figures_are_exported_beside_the_champion_s():
+def test_the_challenger_s_figures_are_exported_beside_the_champion_s() -> None:
     learner = Learner(LearnerConfig(model="linear", challenger="hat", budget=0.2, seed=3))
     run(learner, 1500)
     metrics = Metrics(CollectorRegistry())

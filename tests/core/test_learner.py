@@ -23,7 +23,7 @@ def mixed_event(i, rng):
 
 
 @pytest.mark.parametrize("model", ["linear", "hat", "arf"])
-def test_mixed_features_and_multiclass_string_labels(model):
+def test_mixed_features_and_multiclass_string_labels(model) -> None:
     rng = random.Random(0)
     learner = Learner(LearnerConfig(model=model, budget=1.0, seed_size=0))
     correct = 0
@@ -38,7 +38,7 @@ def test_mixed_features_and_multiclass_string_labels(model):
     assert set(proba) == {"malicious", "scan", "benign"} and abs(sum(proba.values()) - 1) < 1e-9
 
 
-def test_label_outcomes():
+def test_label_outcomes() -> None:
     learner = Learner(LearnerConfig(budget=1.0, seed_size=5))
     d = learner.score(Event("a", {"x": 1}), now=0.0)
     assert d.query is not None and learner.backlog == 1
@@ -52,16 +52,17 @@ def test_label_outcomes():
     assert learner.model_version == 2
 
 
-def test_review_items_from_elsewhere_are_remembered_once():
+def test_review_items_from_elsewhere_are_remembered_once() -> None:
     a = Learner(LearnerConfig(budget=1.0, seed_size=5))
     b = Learner(LearnerConfig(budget=1.0, seed_size=5))
     item = a.score(Event("e1", {"x": 1}), now=0.0).item
+    assert item is not None
     assert b.remember(item) and not b.remember(item)
     assert b.learn(Label("e1", "pos"), now=1.0).outcome == "learned"
     assert not b.remember(item)  # already labelled: not pending again
 
 
-def test_budget_held_over_a_long_stream():
+def test_budget_held_over_a_long_stream() -> None:
     learner = Learner(LearnerConfig(model="hat", budget=0.05, seed_size=20))
     n = queried = 0
     for i, (x, y) in enumerate(open_stream("sea-abrupt", n=10_000)):
@@ -74,7 +75,7 @@ def test_budget_held_over_a_long_stream():
     assert 0.97 * 0.05 * n - reserve <= queried <= 0.05 * n
 
 
-def test_drift_reaction_on_a_known_change_point():
+def test_drift_reaction_on_a_known_change_point() -> None:
     """An abrupt concept change at 5000: an alarm follows it (not before), and a boost (when on) asks more."""
     learner = Learner(LearnerConfig(model="hat", budget=0.1, seed_size=20, drift_warmup=100, boost=3.0, seed=1))
     alarms_at, drift_queries = [], 0
@@ -91,7 +92,7 @@ def test_drift_reaction_on_a_known_change_point():
     assert sum(learner.drift_alarms().values()) == len(alarms_at)
 
 
-def test_warmup_keeps_the_learning_curve_from_raising_alarms():
+def test_warmup_keeps_the_learning_curve_from_raising_alarms() -> None:
     learner = Learner(LearnerConfig(model="hat", budget=0.1, seed_size=20, drift_warmup=200, seed=2))
     alarms = 0
     for i, (x, y) in enumerate(open_stream("sea-abrupt", n=4000, seed=5)):  # no drift before 10000
@@ -103,7 +104,7 @@ def test_warmup_keeps_the_learning_curve_from_raising_alarms():
             assert alarms == 0
 
 
-def test_state_survives_pickling():
+def test_state_survives_pickling() -> None:
     learner = Learner(LearnerConfig(model="hat", budget=0.5, seed_size=3))
     for i in range(50):
         learner.score(Event(str(i), {"x": i % 7, "c": "ab"[i % 2]}), now=float(i))

@@ -23,7 +23,7 @@ def _flows(n: int, new_at: int, seed: int = 0):
             yield {"bytes": rng.lognormvariate(7, 0.8), "port": port}, "dns" if port == 53 else "web"
 
 
-def test_a_new_cluster_is_asked_about_at_once_with_reason_novelty_and_why():
+def test_a_new_cluster_is_asked_about_at_once_with_reason_novelty_and_why() -> None:
     learner = Learner(LearnerConfig(model="linear", budget=0.05, audit_share=0.0, seed=1))
     first, asked = None, []
     for i, (x, y) in enumerate(_flows(6000, new_at=3000)):
@@ -37,7 +37,7 @@ def test_a_new_cluster_is_asked_about_at_once_with_reason_novelty_and_why():
     assert first in by_event, "the first event of the new class was not asked about"
     y, reason, item = by_event[first]
     assert reason == "novelty"  # the model was sure it was web or dns; it had never seen anything like it
-    assert item.explanation == {"novel": ["bytes"]}  # what is new about it, for the analyst
+    assert item is not None and item.explanation == {"novel": ["bytes"]}  # what is new about it, for the analyst
     tails = sum(r == "novelty" and y != "exfiltration" for _, y, r, _ in asked)
     assert tails <= 5  # the benign tails widen the cover once each, not over and over
     exfil = [a for a in asked if a[1] == "exfiltration"]
@@ -52,12 +52,12 @@ def _as_stream():
     return Stream("flows", lambda: _flows(6000, new_at=3000), 6000)
 
 
-def test_baselines_get_no_novelty_queries():
+def test_baselines_get_no_novelty_queries() -> None:
     tr = run_learner(_as_stream(), model="linear", strategy="random", budget=0.05, seed=1)
     assert "novelty" not in tr.reasons
 
 
-def test_per_class_audit_figures_are_bounded_and_pool_the_rest_as_other():
+def test_per_class_audit_figures_are_bounded_and_pool_the_rest_as_other() -> None:
     learner = Learner(LearnerConfig())
     for k in range(15):  # 15 classes, class k audited 15 - k times, half right
         for j in range(15 - k):
@@ -69,7 +69,7 @@ def test_per_class_audit_figures_are_bounded_and_pool_the_rest_as_other():
     assert n == 14 and recall == 0.5 and precision == 1.0
 
 
-def test_discovery_delays_on_a_hand_made_stream():
+def test_discovery_delays_on_a_hand_made_stream() -> None:
     t = ClassTracker()
     rows = [("a", None, True), ("a", "a", False), ("b", "a", False), ("b", "a", False), ("b", "a", True),
             ("b", "b", False), ("c", "a", False)]
@@ -85,7 +85,7 @@ def test_discovery_delays_on_a_hand_made_stream():
     assert f.support == {"a": 2, "b": 4, "c": 1} and f.recall["b"] == 0.25 and f.recall["c"] == 0.0
 
 
-def test_evaluate_reports_macro_f1_and_discovery_on_the_security_stream():
+def test_evaluate_reports_macro_f1_and_discovery_on_the_security_stream() -> None:
     tr = run_learner(open_stream("security", n=6000), model="auto", strategy="margin", budget=0.05, seed=1)
     f = per_class(tr.confusion)
     assert set(f.recall) >= {"benign", "scan", "bruteforce", "exfiltration", "c2"}

@@ -20,7 +20,7 @@ def run(sampler, n, proba=lambda i, rng: {"a": rng.random()}, n_learned=10_000, 
     return out
 
 
-def test_cold_start_asks_the_seed_first_then_keeps_asking_at_the_budget_without_any_label():
+def test_cold_start_asks_the_seed_first_then_keeps_asking_at_the_budget_without_any_label() -> None:
     s = Sampler(make_strategy("uncertainty"), LearnerConfig(budget=0.05, seed_size=20, audit_share=0.1, seed=1))
     decisions = [s.decide({}, {}, n_learned=0) for _ in range(20_000)]  # no label ever arrives
     asked = [d for d in decisions if d is not None]
@@ -31,7 +31,7 @@ def test_cold_start_asks_the_seed_first_then_keeps_asking_at_the_budget_without_
     assert {d.reason for d in asked} == {"seed", "random"}  # no model yet: nothing else to say
 
 
-def test_a_restart_with_labels_learned_is_no_cold_start():
+def test_a_restart_with_labels_learned_is_no_cold_start() -> None:
     s = Sampler(make_strategy("uncertainty"), LearnerConfig(budget=0.2, seed_size=20, audit_share=0.0, seed=1))
     for _ in range(20):
         s.decide({}, {}, n_learned=0)
@@ -39,7 +39,7 @@ def test_a_restart_with_labels_learned_is_no_cold_start():
     assert {d.reason for d in decisions if d} <= {"uncertainty", "explore"}
 
 
-def test_never_stops_querying_when_over_confident():
+def test_never_stops_querying_when_over_confident() -> None:
     s = Sampler(make_strategy("uncertainty"), LearnerConfig(budget=0.05, seed_size=0, seed=2))
     # the model is sure of everything after event 1000
     decisions = run(s, 6000, proba=lambda i, rng: {"a": rng.random() if i < 1000 else 1 - 1e-9 * rng.random()})
@@ -47,10 +47,11 @@ def test_never_stops_querying_when_over_confident():
     assert late >= 0.7 * 0.05 * 3000
 
 
-def test_uncertainty_prefers_the_uncertain():
+def test_uncertainty_prefers_the_uncertain() -> None:
     s = Sampler(make_strategy("uncertainty"), LearnerConfig(budget=0.1, seed_size=0, audit_share=0.0, seed=3))
     rng = random.Random(0)
-    picked, skipped = [], []
+    picked: list[float] = []
+    skipped: list[float] = []
     for _ in range(5000):
         a = rng.random()
         d = s.decide({"a": a, "b": 1 - a}, {}, n_learned=10_000)
@@ -58,7 +59,7 @@ def test_uncertainty_prefers_the_uncertain():
     assert sum(picked) / len(picked) < 0.1 < sum(skipped) / len(skipped)
 
 
-def test_audit_share_is_random():
+def test_audit_share_is_random() -> None:
     s = Sampler(make_strategy("uncertainty"), LearnerConfig(budget=0.1, audit_share=0.2, seed_size=0, seed=4))
     decisions = run(s, 20_000)
     audits = [i for i, d in enumerate(decisions) if d is not None and d.reason == "random"]
@@ -66,7 +67,7 @@ def test_audit_share_is_random():
     assert 0.4 < sum(audits) / len(audits) / 20_000 < 0.6  # spread over the run, not bunched
 
 
-def test_drift_boost_shifts_the_budget_to_the_events_after_an_alarm_at_a_fixed_total():
+def test_drift_boost_shifts_the_budget_to_the_events_after_an_alarm_at_a_fixed_total() -> None:
     s = Sampler(make_strategy("uncertainty"), LearnerConfig(
         budget=0.05, window=1000, boost=3.0, boost_events=500, seed_size=0, seed=5))
     before = run(s, 4000)
@@ -82,7 +83,7 @@ def test_drift_boost_shifts_the_budget_to_the_events_after_an_alarm_at_a_fixed_t
     assert s.cap.queries <= 0.05 * s.cap.events + 1e-9
 
 
-def test_an_alarm_at_the_very_end_of_a_run_does_not_overspend():
+def test_an_alarm_at_the_very_end_of_a_run_does_not_overspend() -> None:
     s = Sampler(make_strategy("margin"), LearnerConfig(budget=0.05, boost=2.0, boost_events=500, seed_size=0, seed=3))
     run(s, 3000)
     s.on_drift()
@@ -90,7 +91,7 @@ def test_an_alarm_at_the_very_end_of_a_run_does_not_overspend():
     assert s.cap.queries <= 0.05 * s.cap.events + 1e-9
 
 
-def test_decisions_taken_while_labels_are_late_reach_the_strategy_as_unasked():
+def test_decisions_taken_while_labels_are_late_reach_the_strategy_as_unasked() -> None:
     """Late-label exploration is the sampler's choice: a strategy steering its own rate must not count it."""
     strategy = make_strategy("variable-uncertainty")
     seen: list[tuple[bool, str]] = []
@@ -108,7 +109,7 @@ def test_decisions_taken_while_labels_are_late_reach_the_strategy_as_unasked():
         asked = False
         observe(obs, utility, outcome)
 
-    strategy.ask, strategy.observe = spy_ask, spy_observe
+    strategy.ask, strategy.observe = spy_ask, spy_observe  # type: ignore[method-assign]
     s = Sampler(strategy, LearnerConfig(budget=0.1, seed_size=0, audit_share=0.0, late_explore=10.0, seed=5))
     rng = random.Random(0)
     for _ in range(4000):
@@ -118,13 +119,13 @@ def test_decisions_taken_while_labels_are_late_reach_the_strategy_as_unasked():
     assert 0.3 * len(seen) < len(unasked) < 0.7 * len(seen)  # half of the decisions explore (10 / (10 + 10))
     assert set(unasked) == {"unasked"}
     assert "unasked" not in {outcome for was_asked, outcome in seen if was_asked}
-    theta = strategy.theta
+    theta = strategy.theta  # type: ignore[attr-defined]
     strategy.observe(Observation({"a": 0.5, "b": 0.5}, {}), 0.5, "unasked")  # its bar stays where it was
-    assert strategy.theta == theta
+    assert strategy.theta == theta  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize("discount", [0.0, 1.0])
-def test_questions_on_their_way_discount_their_region(discount):
+def test_questions_on_their_way_discount_their_region(discount) -> None:
     """Labels late: the most uncertain region has questions on their way, so the next ones go elsewhere too."""
     s = Sampler(make_strategy("margin"), LearnerConfig(budget=0.1, seed_size=0, audit_share=0.0, explore_share=0.0,
                                                        pending_discount=discount, seed=2))

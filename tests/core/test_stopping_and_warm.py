@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
 from streamal.cli import main
 from streamal.core.config import LearnerConfig
 from streamal.core.domain import Event, Label
@@ -19,7 +23,7 @@ def run(learner: Learner, stream, start: int = 0) -> dict[str, int]:
     return reasons
 
 
-def test_the_stopping_rule_saves_labels_on_a_stream_it_has_learned_and_keeps_the_audit():
+def test_the_stopping_rule_saves_labels_on_a_stream_it_has_learned_and_keeps_the_audit() -> None:
     stream = list(open_stream("sea-abrupt", n=30_000))[:14_000]  # before the drift: one concept
     plain = Learner(LearnerConfig(model="hat", budget=0.1, seed=3))
     stopping = Learner(LearnerConfig(model="hat", budget=0.1, seed=3, stopping=True))
@@ -29,7 +33,7 @@ def test_the_stopping_rule_saves_labels_on_a_stream_it_has_learned_and_keeps_the
     assert asked_stop["random"] >= 0.7 * asked_plain["random"]  # ...but never the audit's
 
 
-def test_a_drift_alarm_resumes_asking():
+def test_a_drift_alarm_resumes_asking() -> None:
     learner = Learner(LearnerConfig(model="hat", budget=0.1, seed=3, stopping=True))
     run(learner, list(open_stream("sea-abrupt", n=30_000))[:14_000])
     assert learner.saturated
@@ -37,7 +41,7 @@ def test_a_drift_alarm_resumes_asking():
     assert not learner.saturated
 
 
-def test_a_warm_start_counts_as_labels_learned_and_skips_the_seed():
+def test_a_warm_start_counts_as_labels_learned_and_skips_the_seed() -> None:
     history = list(open_stream("sea-abrupt", n=600))
     learner = Learner(LearnerConfig(model="linear", budget=0.1, seed_size=20))
     assert learner.warm(history) == (600, 0)
@@ -46,7 +50,7 @@ def test_a_warm_start_counts_as_labels_learned_and_skips_the_seed():
     assert "seed" not in reasons
 
 
-def test_evaluate_warm_and_stopping_add_their_rows(tmp_path, capsys):
+def test_evaluate_warm_and_stopping_add_their_rows(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["evaluate", "--data", "sea-abrupt", "--limit", "3000", "--budget", "0.1", "--warm", "500",
                  "--stopping", "--no-plots", "--quiet", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out

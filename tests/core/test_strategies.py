@@ -1,6 +1,7 @@
 """Each strategy behaves as its definition says, on constructed cases."""
 
 import random
+from typing import Any
 
 import pytest
 from river import base
@@ -48,13 +49,13 @@ def feed(strategy, n, budget, *, confidence=None, seed=0):
 
 @pytest.mark.parametrize("cls", [RandomSampling, PeriodicSampling, Uncertainty, Margin, Entropy])
 @pytest.mark.parametrize("budget", [0.02, 0.1])
-def test_a_rate_strategy_alone_asks_its_rate(cls, budget):
+def test_a_rate_strategy_alone_asks_its_rate(cls, budget) -> None:
     """On stationary utilities; holding the budget whatever the utilities do is the sampler's job."""
     share = sum(feed(cls(seed=3), 30_000, budget)) / 30_000
     assert budget * 0.9 <= share <= budget * 1.1
 
 
-def test_periodic_asks_every_nth_event_and_random_spreads_evenly():
+def test_periodic_asks_every_nth_event_and_random_spreads_evenly() -> None:
     assert [i for i, a in enumerate(feed(PeriodicSampling(), 40, 0.1)) if a] == [9, 19, 29, 39]
     asked = feed(RandomSampling(seed=5), 20_000, 0.05)
     first, second = sum(asked[:10_000]), sum(asked[10_000:])
@@ -63,7 +64,7 @@ def test_periodic_asks_every_nth_event_and_random_spreads_evenly():
 
 
 @pytest.mark.parametrize("cls", [Uncertainty, Margin, Entropy])
-def test_quantile_strategies_ask_the_unsure_and_pass_the_sure(cls):
+def test_quantile_strategies_ask_the_unsure_and_pass_the_sure(cls) -> None:
     s, rng = cls(seed=1), random.Random(0)
     unsure = sure = 0
     for i in range(5000):
@@ -75,14 +76,14 @@ def test_quantile_strategies_ask_the_unsure_and_pass_the_sure(cls):
     assert sure == 0
 
 
-def test_margin_and_entropy_see_more_than_the_top_class():
+def test_margin_and_entropy_see_more_than_the_top_class() -> None:
     two_way = {"a": 0.45, "b": 0.45, "c": 0.10}
     spread = {"a": 0.45, "b": 0.2, "c": 0.2, "d": 0.15}
     assert Margin().utility(Observation(two_way, {})) > Margin().utility(Observation(spread, {}))
     assert Uncertainty().utility(Observation(two_way, {})) == Uncertainty().utility(Observation(spread, {}))
 
 
-def test_fixed_uncertainty_asks_only_under_its_bar():
+def test_fixed_uncertainty_asks_only_under_its_bar() -> None:
     s = FixedUncertainty()
     asked = feed(s, 5000, 0.1)
     bar = 1 - s.threshold(0.1)  # confidence bar: 1/2 + 0.1 * 1/2
@@ -91,7 +92,7 @@ def test_fixed_uncertainty_asks_only_under_its_bar():
     assert any(asked) and all(feed(FixedUncertainty(), 200, 0.1, confidence=lambda r: 0.5 + 0.049 * r.random()))
 
 
-def test_variable_uncertainty_lowers_its_bar_after_a_quiet_stretch():
+def test_variable_uncertainty_lowers_its_bar_after_a_quiet_stretch() -> None:
     s = VariableUncertainty()
     feed(s, 3000, 0.1)  # settles
     before = s.threshold(0.1)
@@ -102,14 +103,14 @@ def test_variable_uncertainty_lowers_its_bar_after_a_quiet_stretch():
     assert s.ask(1 - 0.85, 0.1, 0.1) == "yes"  # ...so the same moderately unsure event is asked now
 
 
-def test_variable_uncertainty_raises_its_bar_after_queries():
+def test_variable_uncertainty_raises_its_bar_after_queries() -> None:
     s = VariableUncertainty()
     s.theta = 0.8
     assert decide(s, Observation({"a": 0.5, "b": 0.5}, {}), 0.5)
     assert s.theta < 0.8
 
 
-def test_randomized_and_split_ask_some_confident_events_variable_does_not():
+def test_randomized_and_split_ask_some_confident_events_variable_does_not() -> None:
     def confident_asked(s):
         rng, asked = random.Random(0), 0
         for i in range(5000):
@@ -146,7 +147,7 @@ class Committee2(base.Ensemble, base.Classifier):
         return {c: sum(m.predict_proba_one(x)[c] for m in self) / len(self) for c in ("a", "b")}
 
 
-def test_committee_asks_where_members_disagree_not_where_they_are_jointly_unsure():
+def test_committee_asks_where_members_disagree_not_where_they_are_jointly_unsure() -> None:
     s = Committee()
     agree = Committee2([Fixed({"a": 0.5, "b": 0.5}), Fixed({"a": 0.5, "b": 0.5})])
     disagree = Committee2([Fixed({"a": 0.9, "b": 0.1}), Fixed({"a": 0.1, "b": 0.9})])
@@ -155,20 +156,20 @@ def test_committee_asks_where_members_disagree_not_where_they_are_jointly_unsure
     assert s.utility(Observation(proba, {"x": 1}, disagree)) > 0.3
 
 
-def test_committee_needs_an_ensemble():
+def test_committee_needs_an_ensemble() -> None:
     with pytest.raises(ValueError, match="arf"):
         Learner(LearnerConfig(model="hat", strategy="committee"))
     learner = Learner(LearnerConfig(model="arf", strategy="committee", budget=0.1, seed_size=5))
     rng = random.Random(0)
     for i in range(600):
-        x = {"x": rng.random(), "y": rng.random()}
+        x: dict[str, Any] = {"x": rng.random(), "y": rng.random()}
         d = learner.score(Event(str(i), x), now=i)
         if d.query:
             learner.learn(Label(str(i), "a" if x["x"] > x["y"] else "b"), now=i)
     assert 0 < learner.sampler.cap.queries <= 0.1 * 600 + 5
 
 
-def test_pal_prefers_a_sparse_unsure_region_over_a_dense_well_labelled_one():
+def test_pal_prefers_a_sparse_unsure_region_over_a_dense_well_labelled_one() -> None:
     s = PAL(seed=0)
     rng = random.Random(0)
     for _ in range(500):  # traffic all over, so the feature scales are known
@@ -182,13 +183,13 @@ def test_pal_prefers_a_sparse_unsure_region_over_a_dense_well_labelled_one():
     assert sparse > dense
 
 
-def test_probabilistic_gain_falls_as_labels_pile_up():
+def test_probabilistic_gain_falls_as_labels_pile_up() -> None:
     gains = [probabilistic_gain(n, n / 2 + 1) for n in (0, 2, 10, 50, 200)]
     assert gains == sorted(gains, reverse=True)
     assert probabilistic_gain(200, 200) < 1e-4
 
 
-def test_cells_are_stable_and_separate_far_apart_events():
+def test_cells_are_stable_and_separate_far_apart_events() -> None:
     cells = Cells(bits=12)
     rng = random.Random(0)
     for _ in range(500):
@@ -212,13 +213,13 @@ def burst_queries(diversity):
     return sum(q is not None for q in burst)
 
 
-def test_diversity_keeps_a_burst_of_look_alikes_from_eating_the_budget():
+def test_diversity_keeps_a_burst_of_look_alikes_from_eating_the_budget() -> None:
     without, with_ = burst_queries(0.0), burst_queries(1.0)
     assert with_ < without / 2
     assert with_ >= 1  # the first of them is still asked
 
 
-def test_capacity_caps_queries_per_hour_and_the_backlog():
+def test_capacity_caps_queries_per_hour_and_the_backlog() -> None:
     s = Sampler(Uncertainty(seed=1), LearnerConfig(budget=0.5, capacity=30, seed_size=0, audit_share=0.0, seed=1))
     rng = random.Random(2)
     times = []
@@ -234,7 +235,7 @@ def test_capacity_caps_queries_per_hour_and_the_backlog():
     assert all(s.decide({"a": 0.5, "b": 0.5}, {}, n_learned=100, backlog=10) is None for _ in range(200))
 
 
-def test_a_filling_backlog_keeps_only_the_most_valuable():
+def test_a_filling_backlog_keeps_only_the_most_valuable() -> None:
     def asked(backlog):
         s = Sampler(Uncertainty(seed=1),
                     LearnerConfig(budget=0.2, max_backlog=100, seed_size=0, audit_share=0.0, late_explore=0.0,
@@ -255,7 +256,7 @@ def test_a_filling_backlog_keeps_only_the_most_valuable():
 # -- delayed labels ------------------------------------------------------------------------------
 
 
-def test_a_late_label_is_judged_against_the_prediction_made_when_it_was_asked():
+def test_a_late_label_is_judged_against_the_prediction_made_when_it_was_asked() -> None:
     learner = Learner(LearnerConfig(model="linear", budget=1.0, seed_size=1, audit_share=1.0))
     learner.learn(Label("seed", "a", features={"x": 1.0}), now=0)
     asked = learner.score(Event("e1", {"x": 1.0}), now=1)
@@ -302,7 +303,7 @@ def _adaptive_run(helps: str, events: int = 600):
 
 
 @pytest.mark.parametrize("helps", ["RandomSampling", "Margin"])
-def test_adaptive_gives_most_queries_to_the_arm_whose_labels_move_the_model_towards_the_audit(helps):
+def test_adaptive_gives_most_queries_to_the_arm_whose_labels_move_the_model_towards_the_audit(helps) -> None:
     s, picked, _ = _adaptive_run(helps)
     late = picked[len(picked) // 2:]
     assert late.count(helps) > 0.7 * len(late), (helps, s.weights())
@@ -310,7 +311,7 @@ def test_adaptive_gives_most_queries_to_the_arm_whose_labels_move_the_model_towa
     assert best == helps
 
 
-def test_adaptive_rewards_nobody_for_audit_labels_and_survives_a_checkpoint():
+def test_adaptive_rewards_nobody_for_audit_labels_and_survives_a_checkpoint() -> None:
     import pickle
 
     s, _, model = _adaptive_run("Margin", events=100)

@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import pickle
 import random
+from typing import Any
 
 import pytest
 from river import base
 
 from streamal.core.budget import PACE_SLACK
 from streamal.core.config import LearnerConfig
+from streamal.core.names import strategy_name
 from streamal.core.sampling import Sampler
 from streamal.core.strategies import STRATEGIES, Observation, make_strategy
 
@@ -66,12 +68,12 @@ def events(n: int, seed: int = 0, classes: int = 2):
 
 
 def sampler(name: str, budget: float, seed: int = 1, seed_size: int = 20, window: int = 1000) -> Sampler:
-    cfg = LearnerConfig(strategy=name, budget=budget, seed_size=seed_size, window=window, seed=seed)
+    cfg = LearnerConfig(strategy=strategy_name(name), budget=budget, seed_size=seed_size, window=window, seed=seed)
     return Sampler(make_strategy(name, seed=seed), cfg)
 
 
 def drive(s: Sampler, n: int, *, labels_from: int | None = 0, seed: int = 0, classes: int = 2,
-          lag: int = 300) -> list:
+          lag: int = 300) -> list[Any]:
     """Run ``n`` events through ``s``; labels count as learned from event ``labels_from`` on (``None``: never).
 
     Each question is on its way (it discounts its region) until its answer comes ``lag`` events later,
@@ -93,7 +95,7 @@ def drive(s: Sampler, n: int, *, labels_from: int | None = 0, seed: int = 0, cla
 
 
 @pytest.mark.parametrize("name", sorted(STRATEGIES))
-def test_utility_is_pure(name):
+def test_utility_is_pure(name) -> None:
     strategy = make_strategy(name, seed=1)
     model = Votes()
     for proba, x in events(200, classes=3):
@@ -108,7 +110,7 @@ def test_utility_is_pure(name):
 @pytest.mark.parametrize("name", sorted(STRATEGIES))
 @pytest.mark.parametrize("budget", [0.02, 0.05, 0.2])
 @pytest.mark.parametrize("labels_from", [0, 3000, None], ids=["labels-at-once", "labels-late", "no-labels"])
-def test_spends_its_budget_never_more_and_holds_the_pace(name, budget, labels_from):
+def test_spends_its_budget_never_more_and_holds_the_pace(name, budget, labels_from) -> None:
     n, window = 20_000, 1000
     s = sampler(name, budget, window=window)
     decisions = drive(s, n, labels_from=labels_from, classes=3 if name != "committee" else 2)
@@ -124,7 +126,7 @@ def test_spends_its_budget_never_more_and_holds_the_pace(name, budget, labels_fr
 
 
 @pytest.mark.parametrize("name", sorted(STRATEGIES))
-def test_decisions_survive_a_pickle_round_trip(name):
+def test_decisions_survive_a_pickle_round_trip(name) -> None:
     s = sampler(name, 0.1)
     drive(s, 3000)
     twin = pickle.loads(pickle.dumps(s))
@@ -134,6 +136,6 @@ def test_decisions_survive_a_pickle_round_trip(name):
 
 
 @pytest.mark.parametrize("name", sorted(STRATEGIES))
-def test_same_seed_same_decisions(name):
+def test_same_seed_same_decisions(name) -> None:
     assert ([d and d.reason for d in drive(sampler(name, 0.1, seed=3), 3000)]
             == [d and d.reason for d in drive(sampler(name, 0.1, seed=3), 3000)])

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import orjson
 import pytest
 from fastapi.testclient import TestClient
@@ -22,10 +25,10 @@ from streamal.wire.labels import Control, parse_label_message
 ADMIN = "admin-token-123456"
 
 
-def app(tmp_path, tokens: str = f"sre:{ADMIN}", fail: bool = False):
-    sent: list[tuple[str, str, dict]] = []
+def app(tmp_path: Path, tokens: str = f"sre:{ADMIN}", fail: bool = False):
+    sent: list[tuple[str, str, dict[str, Any]]] = []
 
-    def publish(topic: str, key: str, msg: dict) -> None:
+    def publish(topic: str, key: str, msg: dict[str, Any]) -> None:
         if fail:
             raise BrokerError("broker unreachable")
         sent.append((topic, key, msg))
@@ -45,13 +48,13 @@ def call(client, method, path, token=ADMIN, body=None):
     return r.status_code, (orjson.loads(r.content) if r.content else None)
 
 
-def test_without_admin_tokens_there_is_no_admin_api(tmp_path):
+def test_without_admin_tokens_there_is_no_admin_api(tmp_path: Path) -> None:
     client, _ = app(tmp_path, tokens="")
     assert call(client, "GET", "/api/admin/model/versions")[0] == 404
     assert call(client, "POST", "/api/admin/model/rollback", body={"version": 2})[0] == 404
 
 
-def test_only_an_admin_token_opens_it_and_a_review_token_does_not(tmp_path):
+def test_only_an_admin_token_opens_it_and_a_review_token_does_not(tmp_path: Path) -> None:
     client, sent = app(tmp_path)
     for token in (None, "wrong", "review-token-1234"):
         assert call(client, "GET", "/api/admin/model/versions", token=token)[0] == 401
@@ -61,7 +64,7 @@ def test_only_an_admin_token_opens_it_and_a_review_token_does_not(tmp_path):
     assert status == 200 and body["model_version"] == 2 and [s["version"] for s in body["snapshots"]] == [2]
 
 
-def test_a_rollback_is_a_control_message_on_the_labels_topic_every_replica_reads(tmp_path):
+def test_a_rollback_is_a_control_message_on_the_labels_topic_every_replica_reads(tmp_path: Path) -> None:
     client, sent = app(tmp_path)
     status, body = call(client, "POST", "/api/admin/model/rollback", body={"version": 2, "replay_labels": False})
     assert status == 202 and body["action"] == "rollback"
@@ -75,34 +78,35 @@ def test_a_rollback_is_a_control_message_on_the_labels_topic_every_replica_reads
     assert call(client, "POST", "/api/admin/model/snapshot")[0] == 202 and sent[-1][2]["control"] == "snapshot"
 
 
-def test_a_rebuild_without_an_annotator_is_a_control_message_too(tmp_path):
+def test_a_rebuild_without_an_annotator_is_a_control_message_too(tmp_path: Path) -> None:
     client, sent = app(tmp_path)
     status, _ = call(client, "POST", "/api/admin/model/rebuild", body={"annotator": "careless", "since": 60.0})
     assert status == 202
     control = parse_label_message(orjson.dumps(sent[-1][2]))
+    assert isinstance(control, Control)
     assert (control.action, control.annotator, control.since, control.answers) == ("rebuild", "careless", 60.0, ())
     assert call(client, "POST", "/api/admin/model/rebuild", body={})[0] == 422  # nothing to leave out
 
 
-def test_promote_without_a_challenger_is_refused(tmp_path):
+def test_promote_without_a_challenger_is_refused(tmp_path: Path) -> None:
     client, sent = app(tmp_path)
     status, body = call(client, "POST", "/api/admin/model/promote")
     assert status == 409 and "STREAMAL_CHALLENGER_MODEL" in body["detail"] and sent == []
 
 
-def test_kafka_away_means_nothing_changed_and_a_clear_503(tmp_path):
+def test_kafka_away_means_nothing_changed_and_a_clear_503(tmp_path: Path) -> None:
     client, _ = app(tmp_path, fail=True)
     status, body = call(client, "POST", "/api/admin/model/snapshot")
     assert status == 503 and "nothing changed" in body["detail"]
 
 
-def test_history_is_served(tmp_path):
+def test_history_is_served(tmp_path: Path) -> None:
     client, _ = app(tmp_path)
     status, body = call(client, "GET", "/api/admin/model/history")
     assert status == 200 and body["history"][0]["control"] == "snapshot"
 
 
-def test_an_admin_token_that_is_also_a_review_token_fails_at_start():
+def test_an_admin_token_that_is_also_a_review_token_fails_at_start() -> None:
     with pytest.raises(ConfigError, match="STREAMAL_ADMIN_TOKENS: a token is also a review token"):
         load_settings({"review_tokens": "analyst:same-token-1234", "admin_tokens": "sre:same-token-1234"})
 
@@ -115,7 +119,7 @@ def test_an_admin_token_that_is_also_a_review_token_fails_at_start():
     b'{"control": "rebuild", "id": "c", "annotator": "x", "since": "yesterday"}',
     b'{"control": "rebuild", "id": "c", "answers": "a1"}',
 ])
-def test_a_malformed_control_message_is_refused_with_its_reason(raw):
+def test_a_malformed_control_message_is_refused_with_its_reason(raw) -> None:
     from streamal.errors import InvalidLabel
 
     with pytest.raises(InvalidLabel):

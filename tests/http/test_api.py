@@ -8,7 +8,7 @@ from streamal.service.health import Health
 from streamal.service.metrics import Metrics
 
 
-def test_probes_and_metrics():
+def test_probes_and_metrics() -> None:
     registry = CollectorRegistry()
     Metrics(registry)
     health = Health()

@@ -6,6 +6,10 @@ wrote; time is a clock the tests move. tests/integration/test_review_page.py
 runs the same API against a real broker and a real browser.
 """
 
+from __future__ import annotations
+
+from pathlib import Path
+
 import orjson
 import pytest
 from fastapi.testclient import TestClient
@@ -77,7 +81,7 @@ def api():
         yield Api(client, store, rec, desk, clock)
 
 
-def test_without_a_valid_token_401_and_nothing_changes(api):
+def test_without_a_valid_token_401_and_nothing_changes(api) -> None:
     store, rec = api.store, api.rec
     for token in (None, "wrong-token-000"):
         assert api.call("/api/review", token=token)[0] == 401
@@ -89,7 +93,7 @@ def test_without_a_valid_token_401_and_nothing_changes(api):
         assert api.client.get(probe).status_code == 200
 
 
-def test_queue_is_most_valuable_first_paged_and_filtered(api):
+def test_queue_is_most_valuable_first_paged_and_filtered(api) -> None:
     status, body = api.call("/api/review")
     assert status == 200 and body["total"] == 4
     assert [i["event_id"] for i in body["items"]] == ["e2", "e1", "e0", "e3"]  # drift first, then by score
@@ -104,7 +108,7 @@ def test_queue_is_most_valuable_first_paged_and_filtered(api):
     assert api.call("/api/review/nope")[0] == 404
 
 
-def test_an_answer_is_a_label_message_with_its_audit_trail(api):
+def test_an_answer_is_a_label_message_with_its_audit_trail(api) -> None:
     store, rec = api.store, api.rec
     status, body = api.call("/api/review/e1/label", "POST", body={"label": "malicious", "annotator": "someone"})
     assert status == 422  # unknown fields are refused: the annotator is the token's, never the client's
@@ -125,7 +129,7 @@ def test_an_answer_is_a_label_message_with_its_audit_trail(api):
     assert len(rec.sent) == 1
 
 
-def test_new_labels_are_allowed_but_make_no_class_until_learned_and_the_order_is_stable(api):
+def test_new_labels_are_allowed_but_make_no_class_until_learned_and_the_order_is_stable(api) -> None:
     rec, desk = api.rec, api.desk
     assert api.call("/api/review/e0/label", "POST", body={"label": "Malicious "})[0] == 200  # a typo
     assert api.call("/api/review/e0/undo", "POST")[0] == 200
@@ -137,7 +141,7 @@ def test_new_labels_are_allowed_but_make_no_class_until_learned_and_the_order_is
     assert len(rec.sent) == 2
 
 
-def test_claims_keep_others_off_and_expire(api):
+def test_claims_keep_others_off_and_expire(api) -> None:
     status, body = api.call("/api/review/e0/claim", "POST")
     assert status == 200 and body["claimed_by"] == "analyst-1"
     other = "token-two-5678"
@@ -152,7 +156,7 @@ def test_claims_keep_others_off_and_expire(api):
     assert api.call("/api/review/nope/claim", "POST")[0] == 404
 
 
-def test_next_pulls_the_most_useful_open_item_decided_when_asked_and_claims_it(api):
+def test_next_pulls_the_most_useful_open_item_decided_when_asked_and_claims_it(api) -> None:
     status, body = api.call("/api/review/next")
     assert status == 200 and body["event_id"] == "e2" and body["claimed_by"] == "analyst-1"  # drift first
     assert api.call("/api/review/next")[1]["event_id"] == "e2"  # asked again: what you hold
@@ -169,7 +173,7 @@ def test_next_pulls_the_most_useful_open_item_decided_when_asked_and_claims_it(a
     assert api.call("/api/review/next", token=None)[0] == 401
 
 
-def test_skip_requeues_for_others_or_drops_for_everyone(api):
+def test_skip_requeues_for_others_or_drops_for_everyone(api) -> None:
     rec = api.rec
     assert api.call("/api/review/e0/skip", "POST", body={"requeue": True})[0] == 200
     mine = [i["event_id"] for i in api.call("/api/review?mine=true")[1]["items"]]
@@ -183,7 +187,7 @@ def test_skip_requeues_for_others_or_drops_for_everyone(api):
     assert api.call("/api/review/e3/label", "POST", token="token-two-5678", body={"label": "x"})[0] == 409
 
 
-def test_undo_within_the_window_reopens_the_item(api):
+def test_undo_within_the_window_reopens_the_item(api) -> None:
     store, rec = api.store, api.rec
     api.call("/api/review/e0/label", "POST", body={"label": "malicious"})
     answer_id = rec.sent[-1][2]["answer_id"]
@@ -200,7 +204,7 @@ def test_undo_within_the_window_reopens_the_item(api):
     assert status == 409 and "undo window" in body["detail"]
 
 
-def test_stats_and_agreement_between_annotators(api):
+def test_stats_and_agreement_between_annotators(api) -> None:
     store = api.store
     store.answers_wanted = 2
     for event_id, one, two in [("e0", "malicious", "malicious"), ("e1", "benign", "benign"),
@@ -219,7 +223,7 @@ def test_stats_and_agreement_between_annotators(api):
     assert stats["cohen_kappa"]["analyst-1|analyst-2"] == pytest.approx(0.4)
 
 
-def test_a_broker_failure_is_a_503_and_records_nothing(api):
+def test_a_broker_failure_is_a_503_and_records_nothing(api) -> None:
     store, rec = api.store, api.rec
     rec.fail = True
     status, body = api.call("/api/review/e0/label", "POST", body={"label": "benign"})
@@ -227,7 +231,7 @@ def test_a_broker_failure_is_a_503_and_records_nothing(api):
     assert store.entry("e0").open
 
 
-def test_the_page_and_its_assets_are_served_and_documented(api):
+def test_the_page_and_its_assets_are_served_and_documented(api) -> None:
     html = api.client.get("/").text
     assert "streamal" in html and "/static/app.js" in html
     for asset in ("/static/app.js", "/static/style.css"):
@@ -240,7 +244,7 @@ def test_the_page_and_its_assets_are_served_and_documented(api):
         assert path in paths
 
 
-def test_many_concurrent_answers_from_one_analyst_count_once(api):
+def test_many_concurrent_answers_from_one_analyst_count_once(api) -> None:
     import concurrent.futures
 
     api.store.answers_wanted = 2
@@ -253,7 +257,7 @@ def test_many_concurrent_answers_from_one_analyst_count_once(api):
     assert len([m for t, _, m in api.rec.sent if t == "labels"]) == 1
 
 
-def test_concurrent_answers_from_several_analysts_fill_the_quorum_once_each(api):
+def test_concurrent_answers_from_several_analysts_fill_the_quorum_once_each(api) -> None:
     import concurrent.futures
 
     api.store.answers_wanted = 2
@@ -267,7 +271,7 @@ def test_concurrent_answers_from_several_analysts_fill_the_quorum_once_each(api)
     assert entry.agreed == "malicious"
 
 
-def test_three_analysts_racing_for_a_quorum_of_two_are_accepted_twice(api):
+def test_three_analysts_racing_for_a_quorum_of_two_are_accepted_twice(api) -> None:
     """Answers on their way count towards the quorum: the third analyst is told the item is taken care of.
 
     Kafka's acknowledgement is slow here (all three requests are publishing at
@@ -301,15 +305,15 @@ def test_three_analysts_racing_for_a_quorum_of_two_are_accepted_twice(api):
     assert sum(m["event_id"].startswith("race-") for _, _, m in api.rec.sent) == 20
 
 
-def test_what_the_store_hands_out_is_a_copy_the_loop_cannot_change_underneath(api):
+def test_what_the_store_hands_out_is_a_copy_the_loop_cannot_change_underneath(api) -> None:
     before = api.store.entry("e0")
     api.store.apply_answer("e0", "benign", "analyst-2", answer_id="x")
     assert before.open and before.answers == () and not api.store.entry("e0").open
     with pytest.raises(AttributeError):
-        before.agreed = "benign"  # type: ignore[misc]
+        before.agreed = "benign"
 
 
-def test_the_labels_topic_decides_between_two_replicas_answers_of_one_analyst(api):
+def test_the_labels_topic_decides_between_two_replicas_answers_of_one_analyst(api) -> None:
     store = api.store
     store.record_local("e2", "benign", "analyst-1", answer_id="local-1", at=1.0)  # given on this replica
     # another replica published first: its message is the one the topic shows first
@@ -319,21 +323,21 @@ def test_the_labels_topic_decides_between_two_replicas_answers_of_one_analyst(ap
     assert (only.answer_id, only.label, only.tentative) == ("remote-1", "malicious", False)
 
 
-def test_a_failed_publish_leaves_the_analyst_free_to_answer_again(api):
+def test_a_failed_publish_leaves_the_analyst_free_to_answer_again(api) -> None:
     api.rec.fail = True
     assert api.call("/api/review/e0/label", "POST", body={"label": "benign"})[0] == 503
     api.rec.fail = False
     assert api.call("/api/review/e0/label", "POST", body={"label": "benign"})[0] == 200
 
 
-def test_a_drop_respects_another_analysts_claim(api):
+def test_a_drop_respects_another_analysts_claim(api) -> None:
     assert api.call("/api/review/e0/claim", "POST")[0] == 200
     status, body = api.call("/api/review/e0/skip", "POST", token="token-two-5678", body={"requeue": False})
     assert status == 409 and "claimed by analyst-1" in body["detail"]
     assert not api.store.entry("e0").dropped and api.rec.sent == []
 
 
-def test_a_comment_travels_with_the_answer(api):
+def test_a_comment_travels_with_the_answer(api) -> None:
     body = {"label": "malicious", "comment": "beaconing every 60 s to a fresh domain"}
     assert api.call("/api/review/e0/label", "POST", body=body)[0] == 200
     [(_, _, msg)] = api.rec.sent
@@ -342,7 +346,7 @@ def test_a_comment_travels_with_the_answer(api):
     assert api.call("/api/review/e1/label", "POST", body=too_long)[0] == 422
 
 
-def test_a_body_over_the_limit_is_refused_before_it_is_read(api):
+def test_a_body_over_the_limit_is_refused_before_it_is_read(api) -> None:
     big = b'{"label": "' + b"x" * 200_000 + b'"}'
     r = api.client.post("/api/review/e0/label", content=big,
                         headers={"Authorization": "Bearer token-one-1234", "Content-Type": "application/json"})
@@ -358,7 +362,7 @@ def test_a_body_over_the_limit_is_refused_before_it_is_read(api):
     assert api.rec.sent == []
 
 
-def test_validation_errors_never_echo_the_input(api):
+def test_validation_errors_never_echo_the_input(api) -> None:
     secret_ish = "A" * 50_000
     r = api.client.post("/api/review/e0/label", json={"label": 5, "extra": secret_ish},
                         headers={"Authorization": "Bearer token-one-1234"})
@@ -367,7 +371,7 @@ def test_validation_errors_never_echo_the_input(api):
     assert {"loc", "msg", "type"} <= set(r.json()["detail"][0])
 
 
-def test_security_headers_on_every_response(api):
+def test_security_headers_on_every_response(api) -> None:
     for path, token in [("/", None), ("/static/app.js", None), ("/api/review", "token-one-1234"),
                         ("/api/review", "wrong-token-0000"), ("/healthz", None), ("/docs", None), ("/nowhere", None)]:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -380,7 +384,7 @@ def test_security_headers_on_every_response(api):
         "cache-control"] == "no-store"
 
 
-def test_the_docs_work_offline_with_swagger_ui_from_a_python_package(api):
+def test_the_docs_work_offline_with_swagger_ui_from_a_python_package(api) -> None:
     import re
 
     html = api.client.get("/docs").text
@@ -391,15 +395,20 @@ def test_the_docs_work_offline_with_swagger_ui_from_a_python_package(api):
     assert "<script>" not in html  # no inline script: the CSP stays strict
 
 
-def test_tokens_are_checked_in_constant_time_over_every_entry(monkeypatch):
+def test_tokens_are_checked_in_constant_time_over_every_entry(monkeypatch: pytest.MonkeyPatch) -> None:
     import hmac
 
     from streamal.config import digest
 
     book = parse_tokens(f"analyst-1:first-token-1,analyst-2:sha256:{digest('second-token-2')},analyst-3:third-tok-3")
-    calls = []
+    calls: list[int] = []
     real = hmac.compare_digest
-    monkeypatch.setattr(hmac, "compare_digest", lambda a, b: calls.append(1) or real(a, b))
+
+    def counted(a: bytes, b: bytes) -> bool:
+        calls.append(1)
+        return real(a, b)
+
+    monkeypatch.setattr(hmac, "compare_digest", counted)
     assert book.who("first-token-1") == "analyst-1" and len(calls) == 3  # no early exit on the first match
     assert book.who("second-token-2") == "analyst-2" and book.who("nope-nope") is None
     assert len(calls) == 9
@@ -408,7 +417,7 @@ def test_tokens_are_checked_in_constant_time_over_every_entry(monkeypatch):
 # -- the analyst's day: claims in the queue, reasons, changes of answer, export, guidelines -------------------
 
 
-def test_available_hides_what_another_analyst_holds_and_items_say_why_they_were_asked(api):
+def test_available_hides_what_another_analyst_holds_and_items_say_why_they_were_asked(api) -> None:
     assert api.call("/api/review/e2/claim", "POST", token="token-two-5678")[0] == 200
     _, everyone = api.call("/api/review?mine=true")
     held = next(i for i in everyone["items"] if i["event_id"] == "e2")
@@ -422,7 +431,7 @@ def test_available_hides_what_another_analyst_holds_and_items_say_why_they_were_
     assert phrases["random"].startswith("A random audit sample")
 
 
-def test_a_change_of_answer_after_the_undo_window_is_a_correcting_label(api):
+def test_a_change_of_answer_after_the_undo_window_is_a_correcting_label(api) -> None:
     assert api.call("/api/review/e0/label", "POST", body={"label": "benign"})[0] == 200
     first = api.rec.sent[-1][2]
     status, body = api.call("/api/review/e0/correct", "POST", body={"label": "malicious"})
@@ -439,7 +448,7 @@ def test_a_change_of_answer_after_the_undo_window_is_a_correcting_label(api):
                     body={"label": "benign"})[0] == 409  # only your own answers
 
 
-def test_my_answers_and_the_export_for_auditors(api):
+def test_my_answers_and_the_export_for_auditors(api) -> None:
     api.call("/api/review/e0/label", "POST", body={"label": "benign", "comment": "=HYPERLINK(\"x\")"})
     api.call("/api/review/e1/label", "POST", token="token-two-5678", body={"label": "malicious"})
     _, mine = api.call("/api/review/answers?mine=true")
@@ -462,7 +471,7 @@ def test_my_answers_and_the_export_for_auditors(api):
     assert api.client.get("/api/review/answers?format=csv").status_code == 401
 
 
-def test_guidelines_are_rendered_without_raw_html():
+def test_guidelines_are_rendered_without_raw_html() -> None:
     from streamal.review.guidelines import render_guidelines
 
     store = ReviewStore(clock=Clock())
@@ -474,7 +483,7 @@ def test_guidelines_are_rendered_without_raw_html():
     assert "<img" not in body["html"] and 'href="javascript:' not in body["html"]
 
 
-def test_a_missing_guidelines_file_fails_at_start_naming_the_setting(tmp_path):
+def test_a_missing_guidelines_file_fails_at_start_naming_the_setting(tmp_path: Path) -> None:
     from streamal.config import load_settings
     from streamal.errors import ConfigError
 

@@ -9,7 +9,9 @@ import time
 import urllib.parse
 import urllib.request
 import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -46,7 +48,7 @@ def pytest_collection_modifyitems(items):
 
 
 @pytest.fixture(scope="session")
-def broker(tmp_path_factory):
+def broker(tmp_path_factory: pytest.TempPathFactory):
     with EmbeddedBroker(log_path=tmp_path_factory.mktemp("broker") / "tansu.log") as b:
         yield b
 
@@ -61,7 +63,7 @@ class ServiceProcess(child.ServiceProcess):
         defaults = {"kafka_bootstrap": bootstrap, "state_dir": str(state_dir), "group_id": f"{prefix}-group",
                     "session_timeout_ms": "6000", "review_tokens": "analyst:integration-test-token",
                     **{f"{k}_topic": v for k, v in self.topics.items()}}
-        super().__init__(log, **(defaults | settings))  # a test's own settings win
+        super().__init__(log, defaults | settings)  # a test's own settings win
         self.family: list[ServiceProcess] = [self]  # this process and its restarts, for the fixture to stop
 
     def again(self, **settings: str) -> ServiceProcess:
@@ -101,6 +103,10 @@ class ServiceProcess(child.ServiceProcess):
         return self.proc.returncode
 
 
+#: The ``make_service`` fixture: ``make_service(name="a", **settings)`` gives a service on this test's topics.
+MakeService = Callable[..., ServiceProcess]
+
+
 @pytest.fixture
 def kafka_client() -> str:
     """The service's Kafka client; a module runs against both with ``pytestmark = BOTH_CLIENTS``."""
@@ -111,7 +117,7 @@ BOTH_CLIENTS = pytest.mark.parametrize("kafka_client", ["kafka-python", "conflue
 
 
 @pytest.fixture
-def make_service(broker, tmp_path, kafka_client):
+def make_service(broker: EmbeddedBroker, tmp_path: Path, kafka_client: str):
     """``make_service(**settings)``: a service on this test's topics; ``name=`` gives a replica its own state."""
     prefix = f"t{uuid.uuid4().hex[:10]}"
     started: list[ServiceProcess] = []
@@ -130,13 +136,13 @@ def make_service(broker, tmp_path, kafka_client):
 
 
 @pytest.fixture
-def producer(broker):
+def producer(broker: EmbeddedBroker):
     p = KafkaProducer(bootstrap_servers=broker.bootstrap)
     yield p
     p.close()
 
 
-def send(producer: KafkaProducer, topic: str, messages: list, key=None) -> None:
+def send(producer: KafkaProducer, topic: str, messages: list[Any], key=None) -> None:
     for m in messages:
         value = m if isinstance(m, bytes) else orjson.dumps(m)
         k = key(m) if key else None
@@ -146,7 +152,7 @@ def send(producer: KafkaProducer, topic: str, messages: list, key=None) -> None:
 
 def read_topic(bootstrap: str, topic: str, expect: int | None = None, timeout: float = 30,
                quiet: float = 2.0, skip_invalid: bool = False, unique: str | None = None,
-               **client: object) -> list[dict]:
+               **client: object) -> list[dict[str, Any]]:
     """Every message on ``topic``: until ``expect`` are read, or nothing new for ``quiet`` seconds.
 
     ``unique``: count messages with distinct values of this field towards ``expect`` (duplicates
@@ -159,7 +165,7 @@ def read_topic(bootstrap: str, topic: str, expect: int | None = None, timeout: f
     parts = c.partitions_for_topic(topic) or set()
     c.assign([TopicPartition(topic, p) for p in parts])
     c.seek_to_beginning()
-    out: list[dict] = []
+    out: list[dict[str, Any]] = []
     seen: set[object] = set()
     deadline = time.monotonic() + timeout
     last_new = time.monotonic()
@@ -213,19 +219,19 @@ class PrometheusServer:
         def ready() -> bool:
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/-/ready", timeout=1) as r:
-                    return r.status == 200
+                    return bool(r.status == 200)
             except OSError:
                 return False
 
         if not wait_until(ready, 30, every=0.2):
             raise AssertionError(f"prometheus not ready:\n{self.log.read_text()[-2000:]}")
 
-    def query(self, promql: str) -> list[dict]:
+    def query(self, promql: str) -> list[dict[str, Any]]:
         url = f"http://127.0.0.1:{self.port}/api/v1/query?" + urllib.parse.urlencode({"query": promql})
         with urllib.request.urlopen(url, timeout=5) as r:
             body = orjson.loads(r.read())
         assert body["status"] == "success", body
-        return body["data"]["result"]
+        return list(body["data"]["result"])
 
     def stop(self) -> None:
         self.proc.terminate()

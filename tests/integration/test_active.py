@@ -14,16 +14,18 @@ import random
 import threading
 import time
 import urllib.request
+from typing import Any
 
 import orjson
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from tests.integration.conftest import read_topic, wait_for
+from streamal.tools.embedded import EmbeddedBroker
+from tests.integration.conftest import MakeService, read_topic, wait_for
 
 FLIP = 6000  # the concept flips at this event
 
 
-def truth(i: int, x: dict) -> str:
+def truth(i: int, x: dict[str, Any]) -> str:
     big = x["size"] + 10 * (x["proto"] == "udp") > 55
     return ("bad" if big else "ok") if i < FLIP else ("ok" if big else "bad")
 
@@ -39,7 +41,7 @@ class Source(threading.Thread):
         self.truth: dict[str, str] = {}
         self.index: dict[str, int] = {}
 
-    def event(self, i: int, rng: random.Random) -> tuple[dict, str]:
+    def event(self, i: int, rng: random.Random) -> tuple[dict[str, Any], str]:
         """Event ``i``'s features and its truth."""
         x = {"size": rng.random() * 100, "proto": rng.choice(["tcp", "udp"]), "noise": rng.gauss(0, 1)}
         return x, truth(i, x)
@@ -96,7 +98,8 @@ class SlowAnalyst(threading.Thread):
         producer.close()
 
 
-def test_with_labels_outstanding_the_strategy_chooses_and_drift_reaches_the_analysts(make_service, broker):
+def test_with_labels_outstanding_the_strategy_chooses_and_drift_reaches_the_analysts(make_service: MakeService,
+                                                                                     broker: EmbeddedBroker) -> None:
     svc = make_service("a", budget="0.05", drift_warmup="100", review_tokens="analyst-1:token-one-1234").start()
     t = svc.topics
     n = 12_000
@@ -143,14 +146,15 @@ class NewClassSource(Source):
 
     seed = 5
 
-    def event(self, i: int, rng: random.Random) -> tuple[dict, str]:
+    def event(self, i: int, rng: random.Random) -> tuple[dict[str, Any], str]:
         if i >= 2500 and rng.random() < 1 / 40:
             return {"size": rng.uniform(1e8, 2e8), "proto": "tcp"}, "exfil"
-        x = {"size": rng.random() * 100, "proto": rng.choice(["tcp", "udp"])}
+        x: dict[str, Any] = {"size": rng.random() * 100, "proto": rng.choice(["tcp", "udp"])}
         return x, "bad" if x["size"] > 50 else "ok"
 
 
-def test_a_new_class_is_asked_at_once_named_counted_and_its_audit_recall_exported(make_service, broker):
+def test_a_new_class_is_asked_at_once_named_counted_and_its_audit_recall_exported(make_service: MakeService,
+                                                                                  broker: EmbeddedBroker) -> None:
     svc = make_service("a", budget="0.1", audit_share="0.3").start()
     t = svc.topics
     n = 5000

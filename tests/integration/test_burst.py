@@ -5,22 +5,25 @@ from __future__ import annotations
 import random
 import threading
 import time
+from typing import Any
 
 import orjson
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from streamal.core.names import REASONS
-from tests.integration.conftest import send, wait_until
+from streamal.tools.embedded import EmbeddedBroker
+from tests.integration.conftest import MakeService, send, wait_until
 
 
-def truth(x: dict) -> str:
+def truth(x: dict[str, Any]) -> str:
     return "malicious" if x["bytes"] > 800 and x["proto"] == "tcp" else "benign"
 
 
 class SlowAnalyst(threading.Thread):
     """Answers each review item ``delay`` seconds after it appeared on the review topic."""
 
-    def __init__(self, bootstrap: str, review: str, labels: str, features: dict[str, dict], delay: float) -> None:
+    def __init__(self, bootstrap: str, review: str, labels: str, features: dict[str, dict[str, Any]],
+                 delay: float) -> None:
         super().__init__(daemon=True)
         self.bootstrap, self.review, self.labels = bootstrap, review, labels
         self.features, self.delay = features, delay
@@ -49,7 +52,9 @@ class SlowAnalyst(threading.Thread):
         producer.close()
 
 
-def test_a_burst_of_events_spends_the_budget_while_the_first_labels_are_late(make_service, producer, broker):
+def test_a_burst_of_events_spends_the_budget_while_the_first_labels_are_late(
+        make_service: MakeService, producer: KafkaProducer, broker: EmbeddedBroker
+) -> None:
     n, budget, audit = 10_000, 0.05, 0.1
     svc = make_service(budget=str(budget), audit_share=str(audit)).start()
     t = svc.topics

@@ -19,7 +19,10 @@ import subprocess
 import sys
 import time
 
-from tests.integration.conftest import BOTH_CLIENTS, read_topic, send, wait_for, wait_until
+from kafka import KafkaProducer
+
+from streamal.tools.embedded import EmbeddedBroker
+from tests.integration.conftest import BOTH_CLIENTS, MakeService, read_topic, send, wait_for, wait_until
 from tests.integration.test_replicas import Analyst, Source
 from tests.integration.test_service import events
 
@@ -63,7 +66,8 @@ def crash(svc, step: str, timeout: float = 90.0) -> None:
     assert f"crash point {step.split(':')[0]} reached" in svc.log.read_text()
 
 
-def test_a_kill_at_every_step_of_handling_an_event_loses_nothing(make_service, producer, broker):
+def test_a_kill_at_every_step_of_handling_an_event_loses_nothing(make_service: MakeService, producer: KafkaProducer,
+                                                                 broker: EmbeddedBroker) -> None:
     svc = make_service(topic_partitions="3", budget="0.1", seed_size="10", session_timeout_ms="2000",
                        checkpoint_interval="0.5")
     assert svc.start().stop() == 0  # its topics created with three partitions
@@ -82,7 +86,8 @@ def test_a_kill_at_every_step_of_handling_an_event_loses_nothing(make_service, p
     assert last.stop() == 0
 
 
-def test_kills_at_random_a_kill_mid_checkpoint_and_a_stop_under_load_lose_nothing(make_service, broker):
+def test_kills_at_random_a_kill_mid_checkpoint_and_a_stop_under_load_lose_nothing(make_service: MakeService,
+                                                                                  broker: EmbeddedBroker) -> None:
     rng = random.Random(int(os.environ.get("STREAMAL_CRASH_SEED", "26")))
     settings = {"topic_partitions": "3", "budget": "0.1", "seed_size": "10", "session_timeout_ms": "3000",
                 "checkpoint_interval": "1"}

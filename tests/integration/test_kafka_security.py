@@ -18,20 +18,22 @@ import sys
 import threading
 import time
 import uuid
+from pathlib import Path
+from typing import Any
 
 import pytest
 import trustme
 
 from streamal.tools.embedded import EmbeddedBroker, free_port
 from streamal.tools.oracle import Oracle
-from tests.integration.conftest import BOTH_CLIENTS, ServiceProcess, read_topic
+from tests.integration.conftest import BOTH_CLIENTS, MakeService, ServiceProcess, read_topic
 from tests.integration.tls import TlsTerminator
 
 pytestmark = BOTH_CLIENTS
 
 
 @pytest.fixture(scope="module")
-def pki(tmp_path_factory):
+def pki(tmp_path_factory: pytest.TempPathFactory):
     """A server CA, a client CA with one client certificate, and a CA nobody uses, as files."""
     d = tmp_path_factory.mktemp("pki")
     server_ca, client_ca, stranger = trustme.CA(), trustme.CA(), trustme.CA()
@@ -44,7 +46,7 @@ def pki(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def tls_broker(pki, tmp_path_factory):
+def tls_broker(pki, tmp_path_factory: pytest.TempPathFactory):
     """Tansu behind a TLS terminator that wants a client certificate (mutual TLS)."""
     port = free_port()
     log = tmp_path_factory.mktemp("tls-broker") / "tansu.log"
@@ -62,7 +64,7 @@ def tls_env(pki, cafile: str = "ca.pem", client_cert: bool = True) -> dict[str, 
     return env
 
 
-def tls_client(pki) -> dict[str, object]:
+def tls_client(pki) -> dict[str, Any]:
     d = pki["dir"]
     return {"security_protocol": "SSL", "ssl_cafile": str(d / "ca.pem"), "ssl_certfile": str(d / "client.pem"),
             "ssl_keyfile": str(d / "client.key")}
@@ -73,7 +75,7 @@ def streamal(env: dict[str, str], *args: str, timeout: float = 90) -> subprocess
                           timeout=timeout)
 
 
-def test_service_replay_and_oracle_work_over_mutual_tls(pki, tls_broker, tmp_path, kafka_client):
+def test_service_replay_and_oracle_work_over_mutual_tls(pki, tls_broker, tmp_path: Path, kafka_client: str) -> None:
     prefix = f"tls{uuid.uuid4().hex[:8]}"
     svc = ServiceProcess(tls_broker["bootstrap"], prefix, tmp_path / "state", tmp_path / "service.log",
                          budget="0.2", seed_size="10", kafka_client=kafka_client,
@@ -124,7 +126,8 @@ def _fails_with_one_line(out: subprocess.CompletedProcess[str], *needles: str) -
     return last
 
 
-def test_a_ca_that_did_not_sign_the_broker_fails_at_start_with_one_line(pki, tls_broker, make_service):
+def test_a_ca_that_did_not_sign_the_broker_fails_at_start_with_one_line(pki, tls_broker,
+                                                                        make_service: MakeService) -> None:
     svc = make_service(kafka_bootstrap=tls_broker["bootstrap"], kafka_connect_timeout="3",
                        **{k.removeprefix("STREAMAL_").lower(): v for k, v in tls_env(pki, "stranger.pem").items()})
     started = time.monotonic()
@@ -138,7 +141,7 @@ def test_a_ca_that_did_not_sign_the_broker_fails_at_start_with_one_line(pki, tls
     _fails_with_one_line(out, "streamal replay: error:", "not trusted", "STREAMAL_KAFKA_SSL_CAFILE")
 
 
-def test_a_missing_client_certificate_or_plain_text_is_named(pki, tls_broker, make_service):
+def test_a_missing_client_certificate_or_plain_text_is_named(pki, tls_broker, make_service: MakeService) -> None:
     svc = make_service(kafka_bootstrap=tls_broker["bootstrap"], kafka_connect_timeout="3",
                        **{k.removeprefix("STREAMAL_").lower(): v
                           for k, v in tls_env(pki, client_cert=False).items()})
@@ -148,7 +151,8 @@ def test_a_missing_client_certificate_or_plain_text_is_named(pki, tls_broker, ma
     _fails_with_one_line(streamal(plain.env, "run"), "over PLAINTEXT", "STREAMAL_KAFKA_SECURITY_PROTOCOL")
 
 
-def test_tls_to_a_plain_listener_fails_within_the_timeout_instead_of_hanging(pki, tls_broker, make_service):
+def test_tls_to_a_plain_listener_fails_within_the_timeout_instead_of_hanging(pki, tls_broker,
+                                                                             make_service: MakeService) -> None:
     # Tansu's own port speaks plain Kafka; kafka-python's handshake alone would wait for ever
     svc = make_service(kafka_bootstrap=tls_broker["plain"], kafka_connect_timeout="3",
                        **{k.removeprefix("STREAMAL_").lower(): v for k, v in tls_env(pki).items()})
@@ -160,7 +164,7 @@ def test_tls_to_a_plain_listener_fails_within_the_timeout_instead_of_hanging(pki
 
 @pytest.mark.parametrize("mechanism", ["SCRAM-SHA-256", "SCRAM-SHA-512", "PLAIN"])
 def test_an_authenticating_broker_that_refuses_the_login_fails_at_start_with_one_line(
-        mechanism, make_service, tmp_path):
+        mechanism, make_service: MakeService, tmp_path: Path) -> None:
     with EmbeddedBroker(authentication=True, log_path=tmp_path / "tansu.log") as broker:
         secret = tmp_path / "password"
         secret.write_text("not-a-user-of-this-broker\n")

@@ -5,18 +5,21 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from typing import Any
 
 import orjson
+from kafka import KafkaProducer
 
-from tests.integration.conftest import read_topic, wait_for
+from streamal.tools.embedded import EmbeddedBroker
+from tests.integration.conftest import MakeService, read_topic, wait_for
 
 ADMIN = "admin-integration-token"
 PROBES = [{"size": float(s), "proto": p} for s in (5, 30, 45, 55, 70, 95) for p in ("tcp", "udp")]
 
 
-def labels(producer, topic, start, n, *, wrong=False):
+def labels(producer: KafkaProducer, topic, start, n, *, wrong=False):
     for i in range(start, start + n):
-        x = {"size": float((i * 37) % 100), "proto": "tcp" if i % 2 else "udp"}
+        x: dict[str, Any] = {"size": float((i * 37) % 100), "proto": "tcp" if i % 2 else "udp"}
         truth = "malicious" if x["size"] > 50 else "benign"
         label = ("benign" if truth == "malicious" else "malicious") if wrong else truth
         msg = {"event_id": f"l{i}", "label": label, "features": x, "annotator": "careless" if wrong else "analyst"}
@@ -35,7 +38,7 @@ def model(args, url):
 
 
 def test_a_rollback_reaches_both_replicas_at_the_same_point_and_leaves_them_with_the_same_model(
-        make_service, producer, broker):
+        make_service: MakeService, producer: KafkaProducer, broker: EmbeddedBroker) -> None:
     settings = {"topic_partitions": "2", "admin_tokens": f"sre:{ADMIN}", "snapshot_every": "0", "budget": "0.05",
                 "model": "linear", "challenger_model": "hat"}
     a = make_service("a", **settings).start()

@@ -14,9 +14,10 @@ import threading
 import time
 
 import pytest
+from kafka import KafkaProducer
 
 from streamal.tools.embedded import EmbeddedBroker, free_port
-from tests.integration.conftest import BOTH_CLIENTS, read_topic, send, wait_for
+from tests.integration.conftest import BOTH_CLIENTS, MakeService, read_topic, send, wait_for
 from tests.integration.link import Link
 from tests.integration.test_service import answer, events
 
@@ -47,7 +48,7 @@ class _Linked:
 
 
 @pytest.fixture(scope="module")
-def broker(tmp_path_factory):
+def broker(tmp_path_factory: pytest.TempPathFactory):
     """A broker reached only through a link the test can cut (overrides the suite's broker in this module)."""
     port = free_port()
     with EmbeddedBroker(advertised=f"127.0.0.1:{port}",
@@ -56,7 +57,9 @@ def broker(tmp_path_factory):
         yield _Linked(link)
 
 
-def test_a_broker_outage_mid_stream_loses_nothing_and_the_service_carries_on(make_service, producer, broker):
+def test_a_broker_outage_mid_stream_loses_nothing_and_the_service_carries_on(
+        make_service: MakeService, producer: KafkaProducer, broker: _Linked
+) -> None:
     svc = make_service(budget="0.1", seed_size="10").start()
     t = svc.topics
     stream = events(0, 3000)
@@ -72,7 +75,7 @@ def test_a_broker_outage_mid_stream_loses_nothing_and_the_service_carries_on(mak
     connections = broker.link.connections
     broker.link.cut(8.0)
     assert source.is_alive()  # the cut came mid-stream
-    assert svc.proc.poll() is None, f"the service died in the outage:\n{svc.log.read_text()[-3000:]}"
+    assert svc.alive, f"the service died in the outage:\n{svc.log.read_text()[-3000:]}"
     source.join(60)
 
     by_id = {e["id"]: e for e in stream}
@@ -84,6 +87,6 @@ def test_a_broker_outage_mid_stream_loses_nothing_and_the_service_carries_on(mak
     review = read_topic(broker.bootstrap, t["review"])
     answer(producer, t["labels"], review, by_id)
     wait_for(lambda: svc.metric("streamal_model_version") > learned, 30, "labels learned after the outage")
-    assert svc.proc.poll() is None
+    assert svc.alive
     assert broker.link.connections > connections  # the service came back through the link
     assert svc.stop() == 0

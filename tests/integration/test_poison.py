@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import random
 import time
+from typing import Any
 
 import orjson
 import pytest
@@ -12,11 +13,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from kafka import KafkaProducer
 
-from tests.integration.conftest import BOTH_CLIENTS, read_topic, wait_for
+from streamal.tools.embedded import EmbeddedBroker
+from tests.integration.conftest import BOTH_CLIENTS, MakeService, read_topic, wait_for
 
 
 @pytest.fixture
-def shared() -> dict:
+def shared() -> dict[str, Any]:
     return {}
 
 
@@ -30,7 +32,7 @@ def big_producer(bootstrap: str) -> KafkaProducer:
 
 
 @BOTH_CLIENTS
-def test_poison_on_every_topic_leaves_the_loop_running(make_service, broker):
+def test_poison_on_every_topic_leaves_the_loop_running(make_service: MakeService, broker: EmbeddedBroker) -> None:
     svc = make_service(budget="1.0", seed_size="100000").start()  # every valid event is queried
     t = svc.topics
     p = big_producer(broker.bootstrap)
@@ -60,7 +62,7 @@ def test_poison_on_every_topic_leaves_the_loop_running(make_service, broker):
     p.flush()
 
     svc.wait_metric('streamal_events_total{outcome="scored"}', 52, timeout=90)
-    assert svc.proc.poll() is None
+    assert svc.alive
     assert svc.metric('streamal_events_total{outcome="invalid"}') == len(poison_events)
     svc.wait_metric('streamal_review_items_total{outcome="invalid"}', 5)
     svc.wait_metric('streamal_labels_total{outcome="invalid"}', 5)
@@ -114,7 +116,8 @@ label_strategy = st.one_of(
        reviews=st.lists(event_strategy, max_size=20))
 @settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                  HealthCheck.too_slow])
-def test_generated_events_and_labels_never_stop_the_loop(make_service, broker, shared, events, labels, reviews):
+def test_generated_events_and_labels_never_stop_the_loop(make_service: MakeService, broker: EmbeddedBroker, shared,
+                                                         events, labels, reviews) -> None:
     if "svc" not in shared:  # one service for all the examples (the fixtures live as long as the test)
         shared["svc"] = make_service(budget="0.5").start()
     svc = shared["svc"]
@@ -137,7 +140,7 @@ def test_generated_events_and_labels_never_stop_the_loop(make_service, broker, s
         assert svc.proc.poll() is None, svc.log.read_text()[-2000:]
         total = svc.metric('streamal_events_total{outcome="scored"}') + svc.metric(
             'streamal_events_total{outcome="invalid"}')
-        return total >= before + len(events) + 1
+        return bool(total >= before + len(events) + 1)
 
     wait_for(handled, 60, "the generated events were not all handled")
     assert svc.proc.poll() is None

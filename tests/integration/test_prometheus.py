@@ -5,13 +5,16 @@ from __future__ import annotations
 import random
 import threading
 import time
+from pathlib import Path
+from typing import Any
 
-from kafka import KafkaConsumer
+from kafka import KafkaConsumer, KafkaProducer
 
-from tests.integration.conftest import PrometheusServer, send, wait_until
+from streamal.tools.embedded import EmbeddedBroker
+from tests.integration.conftest import MakeService, PrometheusServer, send, wait_until
 
 
-def flipping_events(n: int) -> tuple[list[dict], dict[str, str]]:
+def flipping_events(n: int) -> tuple[list[dict[str, Any]], dict[str, str]]:
     """x decides the label; halfway the rule flips: an abrupt concept drift."""
     rng = random.Random(7)
     events, truth = [], {}
@@ -23,7 +26,8 @@ def flipping_events(n: int) -> tuple[list[dict], dict[str, str]]:
     return events, truth
 
 
-def analyst(bootstrap: str, topics: dict, truth: dict, producer, stop: threading.Event) -> None:
+def analyst(bootstrap: str, topics: dict[str, Any], truth: dict[str, Any], producer: KafkaProducer,
+            stop: threading.Event) -> None:
     consumer = KafkaConsumer(topics["review"], bootstrap_servers=bootstrap, group_id="analyst",
                              auto_offset_reset="earliest", session_timeout_ms=6000)
     try:
@@ -38,7 +42,8 @@ def analyst(bootstrap: str, topics: dict, truth: dict, producer, stop: threading
         consumer.close()
 
 
-def test_prometheus_scrapes_query_rate_accuracy_and_drift_alarms(make_service, producer, broker, tmp_path):
+def test_prometheus_scrapes_query_rate_accuracy_and_drift_alarms(make_service: MakeService, producer: KafkaProducer,
+                                                                 broker: EmbeddedBroker, tmp_path: Path) -> None:
     svc = make_service(budget="0.2", seed_size="10", drift_warmup="50", model="hat").start()
     prom = PrometheusServer([f"127.0.0.1:{svc.port}"], tmp_path)
     stop = threading.Event()
@@ -55,7 +60,7 @@ def test_prometheus_scrapes_query_rate_accuracy_and_drift_alarms(make_service, p
         # analyst may still be answering the first half when every event is scored
         svc.wait_metric('streamal_labels_total{outcome="learned"}', 600, timeout=90)
 
-        got: dict[str, list[dict]] = {}
+        got: dict[str, list[dict[str, Any]]] = {}
 
         def scraped() -> bool:  # Prometheus has scraped the run's end: the labels learned and an alarm
             got["rate"] = prom.query("sum(increase(streamal_queries_total[5m]))"

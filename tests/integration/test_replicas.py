@@ -5,14 +5,16 @@ from __future__ import annotations
 import random
 import threading
 import time
+from typing import Any
 
 import orjson
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from tests.integration.conftest import BOTH_CLIENTS, read_topic, wait_for
+from streamal.tools.embedded import EmbeddedBroker
+from tests.integration.conftest import BOTH_CLIENTS, MakeService, read_topic, wait_for
 
 
-def truth(features: dict) -> str:
+def truth(features: dict[str, Any]) -> str:
     return "malicious" if features["size"] > 50 else "benign"
 
 
@@ -24,7 +26,7 @@ class Source(threading.Thread):
         super().__init__(daemon=True)
         self.producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=5)
         self.topic, self.n, self.rate = topic, n, rate
-        self.features: dict[str, dict] = {}
+        self.features: dict[str, dict[str, Any]] = {}
         self.hurry = threading.Event()
         self.enough = threading.Event()
 
@@ -78,7 +80,8 @@ def assigned(svc) -> int:
 
 
 @BOTH_CLIENTS
-def test_three_replicas_one_joining_and_one_killed_lose_no_event(make_service, broker):
+def test_three_replicas_one_joining_and_one_killed_lose_no_event(make_service: MakeService,
+                                                                 broker: EmbeddedBroker) -> None:
     settings = {"topic_partitions": "4", "budget": "0.1", "seed_size": "10", "session_timeout_ms": "6000"}
     a = make_service("a", **settings).start()
     b = make_service("b", **settings).start()
@@ -93,7 +96,7 @@ def test_three_replicas_one_joining_and_one_killed_lose_no_event(make_service, b
     analyst.start()
 
     def scored(*replicas) -> float:
-        return sum(r.metric('streamal_events_total{outcome="scored"}') for r in replicas)
+        return float(sum(r.metric('streamal_events_total{outcome="scored"}') for r in replicas))
 
     wait_for(lambda: scored(a, b) >= 500, 30, "a and b score the first events")
     c = make_service("c", **settings).start()  # joins mid-stream

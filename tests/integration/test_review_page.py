@@ -11,10 +11,13 @@ import os
 import random
 import shutil
 from pathlib import Path
+from typing import Any
 
+from kafka import KafkaProducer
 from playwright.sync_api import expect, sync_playwright
 
-from tests.integration.conftest import read_topic, send, wait_until
+from streamal.tools.embedded import EmbeddedBroker
+from tests.integration.conftest import MakeService, read_topic, send, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "page-token-1234"
@@ -26,7 +29,8 @@ def chromium_path() -> str:
     return path
 
 
-def test_an_analyst_answers_on_the_page_with_a_shortcut(make_service, producer, broker, tmp_path):
+def test_an_analyst_answers_on_the_page_with_a_shortcut(make_service: MakeService, producer: KafkaProducer,
+                                                        broker: EmbeddedBroker, tmp_path: Path) -> None:
     svc = make_service(budget="0.5", seed_size="2", review_tokens=f"analyst-1:{TOKEN}", review_undo_seconds="1",
                        model="linear").start()
     rng = random.Random(3)
@@ -80,7 +84,7 @@ def test_an_analyst_answers_on_the_page_with_a_shortcut(make_service, producer, 
     assert svc.stop() == 0
 
 
-def post(url: str, token: str, body: dict | None = None) -> tuple[int, dict]:
+def post(url: str, token: str, body: dict[str, Any] | None = None) -> tuple[int, dict[str, Any]]:
     import urllib.error
     import urllib.request
 
@@ -95,7 +99,9 @@ def post(url: str, token: str, body: dict | None = None) -> tuple[int, dict]:
         return e.code, orjson.loads(e.read())
 
 
-def test_two_answers_wanted_the_agreed_label_is_learned_and_survives_a_restart(make_service, producer, broker):
+def test_two_answers_wanted_the_agreed_label_is_learned_and_survives_a_restart(
+        make_service: MakeService, producer: KafkaProducer, broker: EmbeddedBroker
+) -> None:
     tokens = "analyst-1:first-token-1,analyst-2:second-token-2,analyst-3:third-token-3"
     settings = dict(budget="1.0", seed_size="5", review_tokens=tokens, review_answers="2",
                     review_undo_seconds="0.5", model="linear")
@@ -135,18 +141,18 @@ def test_two_answers_wanted_the_agreed_label_is_learned_and_survives_a_restart(m
     assert again.stop() == 0
 
 
-def get(url: str, token: str) -> dict:
+def get(url: str, token: str) -> dict[str, Any]:
     import urllib.request
 
     import orjson
 
     req = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
     with urllib.request.urlopen(req, timeout=10) as r:
-        return orjson.loads(r.read())
+        return dict(orjson.loads(r.read()))
 
 
 def test_two_analysts_at_once_reasons_explanations_comments_guidelines_and_sign_out(
-        make_service, producer, broker, tmp_path):
+        make_service: MakeService, producer: KafkaProducer, broker: EmbeddedBroker, tmp_path: Path) -> None:
     guide = tmp_path / "guidelines.md"
     guide.write_text("# How we label\n\n**malicious**: a scan or an exploit. <script>alert(1)</script>\n")
     tokens = {"analyst-1": "first-page-token", "analyst-2": "second-page-token"}

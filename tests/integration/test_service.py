@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import math
 import random
+from typing import Any
 
 import pytest
+from kafka import KafkaProducer
 
 from streamal.core.names import REASONS
 from streamal.service.checkpoint import CheckpointStore
-from tests.integration.conftest import BOTH_CLIENTS, read_topic, send
+from streamal.tools.embedded import EmbeddedBroker
+from tests.integration.conftest import BOTH_CLIENTS, MakeService, read_topic, send
 
 
-def events(start: int, n: int, seed: int = 0) -> list[dict]:
+def events(start: int, n: int, seed: int = 0) -> list[dict[str, Any]]:
     rng = random.Random(seed + start)
     out = []
     for i in range(start, start + n):
@@ -23,18 +26,19 @@ def events(start: int, n: int, seed: int = 0) -> list[dict]:
     return out
 
 
-def truth(event: dict) -> str:
+def truth(event: dict[str, Any]) -> str:
     return "malicious" if event["features"]["size"] > 50 else "benign"
 
 
-def answer(producer, topic: str, items: list[dict], by_id: dict[str, dict]) -> None:
+def answer(producer: KafkaProducer, topic: str, items: list[dict[str, Any]], by_id: dict[str, dict[str, Any]]) -> None:
     labels = [{"event_id": it["event_id"], "label": truth(by_id[it["event_id"]]), "annotator": "analyst-1",
                "labeled_at": "2030-01-01T00:00:00Z"} for it in items]
     send(producer, topic, labels)
 
 
 @BOTH_CLIENTS
-def test_events_in_review_and_predictions_out_labels_learned(make_service, producer, broker):
+def test_events_in_review_and_predictions_out_labels_learned(make_service: MakeService, producer: KafkaProducer,
+                                                             broker: EmbeddedBroker) -> None:
     svc = make_service(budget="0.2", seed_size="10").start()
     t = svc.topics
     metrics = svc.metrics()
@@ -93,7 +97,8 @@ def test_events_in_review_and_predictions_out_labels_learned(make_service, produ
 
 
 @BOTH_CLIENTS
-def test_malformed_events_are_dead_lettered_and_the_loop_goes_on(make_service, producer, broker):
+def test_malformed_events_are_dead_lettered_and_the_loop_goes_on(make_service: MakeService, producer: KafkaProducer,
+                                                                 broker: EmbeddedBroker) -> None:
     svc = make_service(max_features="5", max_event_bytes="2000").start()
     t = svc.topics
     bad = [
@@ -122,7 +127,8 @@ def test_malformed_events_are_dead_lettered_and_the_loop_goes_on(make_service, p
     assert svc.stop() == 0
 
 
-def test_event_with_its_label_is_learned_through_the_labels_topic(make_service, producer, broker):
+def test_event_with_its_label_is_learned_through_the_labels_topic(make_service: MakeService, producer: KafkaProducer,
+                                                                  broker: EmbeddedBroker) -> None:
     svc = make_service().start()
     t = svc.topics
     labelled = [dict(e, label=truth(e)) for e in events(0, 50)]
@@ -135,7 +141,8 @@ def test_event_with_its_label_is_learned_through_the_labels_topic(make_service, 
 
 
 @BOTH_CLIENTS
-def test_sigterm_and_restart_keep_state_and_offsets(make_service, producer, broker):
+def test_sigterm_and_restart_keep_state_and_offsets(make_service: MakeService, producer: KafkaProducer,
+                                                    broker: EmbeddedBroker) -> None:
     svc = make_service(budget="0.2", seed_size="10").start()
     t = svc.topics
     first = events(0, 200)
@@ -149,7 +156,7 @@ def test_sigterm_and_restart_keep_state_and_offsets(make_service, producer, brok
     assert "stopped cleanly" in svc.log.read_text()
 
     state = CheckpointStore(svc.state_dir).load()
-    assert state["learner"].model_version == learned
+    assert state is not None and state["learner"].model_version == learned
 
     # labels and events that arrive while the service is down
     second = events(200, 100, seed=2)
@@ -177,7 +184,7 @@ def test_sigterm_and_restart_keep_state_and_offsets(make_service, producer, brok
 
 
 @pytest.mark.parametrize("setting", [{"budget": "7"}])
-def test_bad_setting_fails_at_start_naming_it(make_service, setting):
+def test_bad_setting_fails_at_start_naming_it(make_service: MakeService, setting) -> None:
     svc = make_service(**setting)
     import subprocess
     import sys

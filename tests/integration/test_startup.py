@@ -7,10 +7,13 @@ import socket
 import subprocess
 import sys
 import time
+from typing import Any
+
+from kafka import KafkaProducer
 
 from streamal.core.names import REASONS
-from streamal.tools.embedded import free_port
-from tests.integration.conftest import read_topic, send, wait_until
+from streamal.tools.embedded import EmbeddedBroker, free_port
+from tests.integration.conftest import MakeService, read_topic, send, wait_until
 
 
 def run_once(svc, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
@@ -18,17 +21,17 @@ def run_once(svc, *args: str, timeout: float = 60) -> subprocess.CompletedProces
                           text=True, timeout=timeout)
 
 
-def events(start: int, n: int) -> list[dict]:
+def events(start: int, n: int) -> list[dict[str, Any]]:
     rng = random.Random(start)
     return [{"id": f"evt-{i}", "features": {"size": rng.random() * 100, "proto": rng.choice(["tcp", "udp"])}}
             for i in range(start, start + n)]
 
 
-def truth(e: dict) -> str:
+def truth(e: dict[str, Any]) -> str:
     return "malicious" if e["features"]["size"] > 50 else "benign"
 
 
-def test_a_port_in_use_exits_2_with_one_line(make_service):
+def test_a_port_in_use_exits_2_with_one_line(make_service: MakeService) -> None:
     svc = make_service()
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", svc.port))
@@ -43,7 +46,7 @@ def test_a_port_in_use_exits_2_with_one_line(make_service):
     assert [line for line in lines[:-1] if " WARNING " not in line] == []  # at most the warnings about the setup
 
 
-def test_an_unreachable_broker_fails_within_the_bound_with_one_clear_line(make_service):
+def test_an_unreachable_broker_fails_within_the_bound_with_one_clear_line(make_service: MakeService) -> None:
     svc = make_service()
     dead = f"127.0.0.1:{free_port()}"
     svc.env |= {"STREAMAL_KAFKA_BOOTSTRAP": dead, "STREAMAL_KAFKA_CONNECT_TIMEOUT": "2"}
@@ -59,7 +62,7 @@ def test_an_unreachable_broker_fails_within_the_bound_with_one_clear_line(make_s
     assert "Traceback" not in out.stderr and len(lines) <= 4, out.stderr
 
 
-def label_all(producer, svc, broker, by_id: dict[str, dict]) -> int:
+def label_all(producer: KafkaProducer, svc, broker: EmbeddedBroker, by_id: dict[str, dict[str, Any]]) -> int:
     review = read_topic(broker.bootstrap, svc.topics["review"])
     fresh = [r for r in review if r["event_id"] in by_id]
     send(producer, svc.topics["labels"], [{"event_id": r["event_id"], "label": truth(by_id[r["event_id"]])}
@@ -68,10 +71,12 @@ def label_all(producer, svc, broker, by_id: dict[str, dict]) -> int:
 
 
 def queries(svc) -> float:
-    return sum(svc.metric(f'streamal_queries_total{{reason="{r}"}}') for r in REASONS)
+    return float(sum(svc.metric(f'streamal_queries_total{{reason="{r}"}}') for r in REASONS))
 
 
-def test_a_restart_takes_new_tunable_settings_and_refuses_a_new_model_without_reset(make_service, producer, broker):
+def test_a_restart_takes_new_tunable_settings_and_refuses_a_new_model_without_reset(
+        make_service: MakeService, producer: KafkaProducer, broker: EmbeddedBroker
+) -> None:
     svc = make_service(budget="0.05", strategy="uncertainty", seed_size="10").start()
     first = events(0, 400)
     by_id = {e["id"]: e for e in first}
@@ -105,9 +110,9 @@ def test_a_restart_takes_new_tunable_settings_and_refuses_a_new_model_without_re
 
     # --reset-model: a fresh model of the new kind, which learns the labels topic again
     fresh = svc.again(strategy="margin", model="linear")
-    with fresh.log.open("ab") as log:
+    with fresh.log.open("ab") as fresh_log:
         fresh.proc = subprocess.Popen([sys.executable, "-m", "streamal", "run", "--reset-model"], env=fresh.env,
-                                      stdout=log, stderr=subprocess.STDOUT)
+                                      stdout=fresh_log, stderr=subprocess.STDOUT)
 
     def ready() -> bool:
         try:

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import threading
 import uuid
+from pathlib import Path
 
 import orjson
 
 from streamal.evaluation.streams import open_stream
 from streamal.tools.demo import run_demo
+from streamal.tools.embedded import EmbeddedBroker
 from streamal.tools.oracle import Oracle, TruthFile
 from streamal.tools.replay import TruthWriter, replay
 from tests.integration.conftest import read_topic, send, wait_until
 
 
-def test_replay_publishes_events_and_writes_the_truth(broker, tmp_path):
+def test_replay_publishes_events_and_writes_the_truth(broker: EmbeddedBroker, tmp_path: Path) -> None:
     topic = f"replay-{uuid.uuid4().hex[:8]}"
     truth = TruthWriter(tmp_path / "truth.jsonl")
     try:
@@ -34,7 +36,8 @@ def test_replay_publishes_events_and_writes_the_truth(broker, tmp_path):
     assert all("label" in e for e in read_topic(broker.bootstrap, labelled, expect=20))
 
 
-def test_the_oracle_answers_after_its_delay_and_a_restart_answers_what_was_still_waiting(broker, tmp_path):
+def test_the_oracle_answers_after_its_delay_and_a_restart_answers_what_was_still_waiting(broker: EmbeddedBroker,
+                                                                                         tmp_path: Path) -> None:
     review, labels = f"rv-{uuid.uuid4().hex[:8]}", f"lb-{uuid.uuid4().hex[:8]}"
     truth_path = tmp_path / "truth.jsonl"
     truth_path.write_bytes(b"".join(orjson.dumps({"event_id": f"e{i}", "label": "bad" if i % 2 else "ok"}) + b"\n"
@@ -66,7 +69,7 @@ def test_the_oracle_answers_after_its_delay_and_a_restart_answers_what_was_still
     assert all(a["annotator"] == "oracle" for a in answers)
 
 
-def test_the_demo_runs_the_whole_loop_and_reports_it(tmp_path):
+def test_the_demo_runs_the_whole_loop_and_reports_it(tmp_path: Path) -> None:
     result = run_demo(events=1500, stream="sea-abrupt", budget=0.1, model="linear", rate=300, delay=0.5,
                       state_dir=str(tmp_path / "state"), progress=False)
     assert result.exit_code == 0 and result.events == 1500 and result.invalid == 0

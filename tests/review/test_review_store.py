@@ -10,7 +10,7 @@ from streamal.core.pending import PendingItem
 from streamal.review.store import Answer, ReviewConflict, ReviewEntry, ReviewStore, UnknownItem
 
 
-def test_closed_items_past_max_closed_are_let_go_oldest_first_and_open_ones_stay():
+def test_closed_items_past_max_closed_are_let_go_oldest_first_and_open_ones_stay() -> None:
     store = ReviewStore(undo_seconds=0.0, clock=lambda: 100.0, max_closed=3)
     for i in range(6):
         store.add_item(PendingItem(f"e{i}", {"x": i}, None, "ok", {"ok": 1.0}, 0.5, "uncertainty", 0, 90.0))
@@ -32,7 +32,7 @@ def _store(**kw):
     return store, now
 
 
-def test_a_claim_keeps_others_off_until_it_expires_and_next_skips_what_is_held():
+def test_a_claim_keeps_others_off_until_it_expires_and_next_skips_what_is_held() -> None:
     store, now = _store(claim_seconds=30.0)
     assert store.next_for("a").item.event_id == "e2"  # the highest score first, claimed for "a"
     assert store.next_for("b").item.event_id == "e1"  # not what "a" holds
@@ -43,7 +43,7 @@ def test_a_claim_keeps_others_off_until_it_expires_and_next_skips_what_is_held()
     store.reserve("e2", "b")
 
 
-def test_a_skip_hides_the_item_from_its_analyst_only_and_a_drop_closes_it():
+def test_a_skip_hides_the_item_from_its_analyst_only_and_a_drop_closes_it() -> None:
     store, _ = _store()
     store.skip("e2", "a")
     assert [e.item.event_id for e in store.open_items(annotator="a")[0]] == ["e1", "e0"]
@@ -55,7 +55,7 @@ def test_a_skip_hides_the_item_from_its_analyst_only_and_a_drop_closes_it():
         store.skip("nope", "b")
 
 
-def test_an_answer_read_back_is_confirmed_once_and_a_retraction_reopens_the_item():
+def test_an_answer_read_back_is_confirmed_once_and_a_retraction_reopens_the_item() -> None:
     store, now = _store(undo_seconds=10.0)
     store.reserve("e0", "a")
     store.record_local("e0", "bad", "a", answer_id="x1", at=100.0)
@@ -68,7 +68,7 @@ def test_an_answer_read_back_is_confirmed_once_and_a_retraction_reopens_the_item
     assert store.due(now[0]) == []  # nothing agreed any more
 
 
-def test_a_correction_after_the_label_was_learned_returns_the_label_to_learn():
+def test_a_correction_after_the_label_was_learned_returns_the_label_to_learn() -> None:
     store, _ = _store(undo_seconds=0.0)
     store.apply_answer("e0", "ok", "a", answer_id="x1", at=100.0)
     assert store.due(now=101.0) == [("e0", "ok", 100.0)]
@@ -79,7 +79,7 @@ def test_a_correction_after_the_label_was_learned_returns_the_label_to_learn():
     assert [a.answer_id for a in store.entry("e0").live_answers()] == ["x2"]
 
 
-def test_checkpoints_written_before_answers_were_frozen_and_claims_moved_out_still_load():
+def test_checkpoints_written_before_answers_were_frozen_and_claims_moved_out_still_load() -> None:
     store, _ = _store()
     store.apply_answer("e0", "ok", "a", answer_id="x1", at=100.0)
     state = pickle.loads(store.snapshot())

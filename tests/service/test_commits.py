@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -18,7 +20,7 @@ class Recorder:
     """
 
     def __init__(self, flush_fails: bool = False, commit_fails: bool = False) -> None:
-        self.calls: list[tuple] = []
+        self.calls: list[tuple[Any, ...]] = []
         self.flush_fails = flush_fails
         self.commit_fails = commit_fails
         self.acks = Acks()
@@ -68,7 +70,7 @@ def handle(commits: Commits, rec: Recorder, partition: int, next_offset: int, ou
     return numbers
 
 
-def test_an_event_is_committed_only_once_its_outputs_and_every_earlier_one_are_acknowledged():
+def test_an_event_is_committed_only_once_its_outputs_and_every_earlier_one_are_acknowledged() -> None:
     rec = Recorder()
     commits = make(rec)
     [a] = handle(commits, rec, 0, 10)
@@ -87,7 +89,7 @@ def test_an_event_is_committed_only_once_its_outputs_and_every_earlier_one_are_a
     assert rec.calls[-1] == ("commit", {("ev", 0): 11, ("ev", 1): 5})
 
 
-def test_commits_come_at_most_every_commit_every_seconds():
+def test_commits_come_at_most_every_commit_every_seconds() -> None:
     rec, now = Recorder(), [0.0]
     commits = make(rec, clock=lambda: now[0], commit_every=0.1)
     handle(commits, rec, 0, 10)
@@ -100,7 +102,7 @@ def test_commits_come_at_most_every_commit_every_seconds():
     assert rec.calls == [("commit", {("ev", 0): 10})]
 
 
-def test_an_event_without_outputs_waits_for_the_outputs_before_it():
+def test_an_event_without_outputs_waits_for_the_outputs_before_it() -> None:
     rec = Recorder()
     commits = make(rec)
     [a] = handle(commits, rec, 0, 1)
@@ -112,7 +114,7 @@ def test_an_event_without_outputs_waits_for_the_outputs_before_it():
     assert rec.calls == [("commit", {("ev", 0): 2})]
 
 
-def test_a_checkpoint_waits_for_the_outputs_and_commits_before_it_saves():
+def test_a_checkpoint_waits_for_the_outputs_and_commits_before_it_saves() -> None:
     rec = Recorder()
     commits = make(rec, commit_every=10.0)
     handle(commits, rec, 0, 7, outputs=2)
@@ -120,13 +122,13 @@ def test_a_checkpoint_waits_for_the_outputs_and_commits_before_it_saves():
     assert rec.calls == [("flush",), ("commit", {("ev", 0): 7}), ("save",)]
 
 
-def test_nothing_handled_means_no_commit():
+def test_nothing_handled_means_no_commit() -> None:
     rec = Recorder()
     make(rec).commit()
     assert rec.calls == []
 
 
-def test_a_revoked_partition_is_forgotten_without_any_io():
+def test_a_revoked_partition_is_forgotten_without_any_io() -> None:
     rec = Recorder()
     commits = make(rec)
     handle(commits, rec, 0, 10)
@@ -138,7 +140,7 @@ def test_a_revoked_partition_is_forgotten_without_any_io():
     assert rec.calls == [("commit", {("ev", 1): 20})]
 
 
-def test_a_failed_delivery_commits_nothing_now_or_at_the_stop():
+def test_a_failed_delivery_commits_nothing_now_or_at_the_stop() -> None:
     rec = Recorder()
     commits = make(rec)
     [a] = handle(commits, rec, 0, 10)
@@ -152,7 +154,7 @@ def test_a_failed_delivery_commits_nothing_now_or_at_the_stop():
     assert rec.calls == []  # no commit, no save
 
 
-def test_a_failed_flush_at_a_checkpoint_commits_and_saves_nothing():
+def test_a_failed_flush_at_a_checkpoint_commits_and_saves_nothing() -> None:
     rec = Recorder(flush_fails=True)
     commits = make(rec)
     handle(commits, rec, 0, 10)
@@ -162,7 +164,7 @@ def test_a_failed_flush_at_a_checkpoint_commits_and_saves_nothing():
     assert rec.calls == [("flush",)]
 
 
-def test_a_failed_commit_is_retried_at_the_next_poll():
+def test_a_failed_commit_is_retried_at_the_next_poll() -> None:
     rec = Recorder(commit_fails=True)
     commits = make(rec)
     handle(commits, rec, 0, 10)
@@ -174,7 +176,7 @@ def test_a_failed_commit_is_retried_at_the_next_poll():
     assert rec.calls == [("commit", {("ev", 0): 10}), ("commit", {("ev", 0): 10})]
 
 
-def test_state_is_saved_on_its_interval_and_at_the_stop_after_the_commit():
+def test_state_is_saved_on_its_interval_and_at_the_stop_after_the_commit() -> None:
     now = [0.0]
     rec = Recorder()
     commits = make(rec, interval=10.0, clock=lambda: now[0])
@@ -186,15 +188,15 @@ def test_state_is_saved_on_its_interval_and_at_the_stop_after_the_commit():
     assert rec.calls == [("flush",), ("save",), ("flush",), ("commit", {("ev", 0): 3}), ("save",)]
 
 
-def test_a_long_wait_for_the_broker_is_logged_once_it_is_over(caplog):
+def test_a_long_wait_for_the_broker_is_logged_once_it_is_over(caplog: pytest.LogCaptureFixture) -> None:
     rec, now = Recorder(), [0.0]
     commits = make(rec, clock=lambda: now[0])
     handle(commits, rec, 0, 10)
-    rec.flush = lambda timeout=30.0: now.__setitem__(0, now[0] + 0.5)  # a normal wait: nothing said
+    rec.flush = lambda timeout=30.0: now.__setitem__(0, now[0] + 0.5)  # type: ignore[method-assign]  # normal wait
     commits.commit(wait=True)
     assert "acknowledged after" not in caplog.text
     handle(commits, rec, 0, 20)
-    rec.flush = lambda timeout=30.0: now.__setitem__(0, now[0] + 8.0)  # the broker away for 8 s
+    rec.flush = lambda timeout=30.0: now.__setitem__(0, now[0] + 8.0)  # type: ignore[method-assign]  # away 8 s
     commits.commit(wait=True)
     assert "outputs acknowledged after 8.0s: the broker was slow or unreachable" in caplog.text
 
@@ -224,7 +226,7 @@ class Group:
 
 @settings(max_examples=400, deadline=None)
 @given(_steps)
-def test_no_offset_is_ever_committed_past_an_event_whose_outputs_are_not_all_acknowledged(steps):
+def test_no_offset_is_ever_committed_past_an_event_whose_outputs_are_not_all_acknowledged(steps) -> None:
     rec, group = Recorder(), Group()
     commits = Commits(rec, group, save=lambda: None, interval=1e9, commit_every=0.0)
     owned = {0, 1, 2}

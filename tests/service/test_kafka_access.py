@@ -5,6 +5,7 @@ from __future__ import annotations
 import ssl
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import trustme
@@ -16,7 +17,7 @@ from streamal.service.access import KafkaAccess
 from streamal.service.kafka_python import _config, _explain, _LastError
 
 
-def test_plain_text_is_the_default_and_sends_no_security_settings():
+def test_plain_text_is_the_default_and_sends_no_security_settings() -> None:
     access = KafkaAccess.from_settings(load_kafka_settings({}))
     config = _config(access)
     assert config["security_protocol"] == "PLAINTEXT"
@@ -26,7 +27,7 @@ def test_plain_text_is_the_default_and_sends_no_security_settings():
 @pytest.mark.parametrize(("protocol", "tls", "sasl"), [
     ("SSL", True, False), ("SASL_PLAINTEXT", False, True), ("SASL_SSL", True, True), ("sasl_ssl", True, True),
 ])
-def test_each_protocol_maps_to_the_client_settings_it_needs(protocol, tls, sasl, tmp_path):
+def test_each_protocol_maps_to_the_client_settings_it_needs(protocol, tls, sasl, tmp_path: Path) -> None:
     ca = tmp_path / "ca.pem"
     trustme.CA().cert_pem.write_to_path(ca)
     given = {"kafka_security_protocol": protocol, "kafka_sasl_mechanism": "scram-sha-512"}
@@ -45,7 +46,7 @@ def test_each_protocol_maps_to_the_client_settings_it_needs(protocol, tls, sasl,
         assert "sasl_mechanism" not in config
 
 
-def test_the_password_can_come_from_a_mounted_file_and_never_shows(tmp_path):
+def test_the_password_can_come_from_a_mounted_file_and_never_shows(tmp_path: Path) -> None:
     secret = tmp_path / "password"
     secret.write_text("from-the-file\n")
     s = load_kafka_settings({"kafka_security_protocol": "SASL_SSL", "kafka_sasl_username": "svc",
@@ -69,7 +70,7 @@ def test_the_password_can_come_from_a_mounted_file_and_never_shows(tmp_path):
     ({"kafka_security_protocol": "SASL_PLAINTEXT", "kafka_sasl_username": "u",
       "kafka_sasl_password": "@/no/such/file"}, "STREAMAL_KAFKA_SASL_PASSWORD: cannot read /no/such/file"),
 ])
-def test_a_bad_combination_fails_at_start_naming_the_setting(given, message, tmp_path):
+def test_a_bad_combination_fails_at_start_naming_the_setting(given, message, tmp_path: Path) -> None:
     ca = tmp_path / "ca.pem"
     ca.write_text("x")
     given = {k: v.replace("{ca}", str(ca)) for k, v in given.items()}
@@ -79,7 +80,7 @@ def test_a_bad_combination_fails_at_start_naming_the_setting(given, message, tmp
         load_settings(given)
 
 
-def test_each_failure_is_explained_with_the_settings_to_check():
+def test_each_failure_is_explained_with_the_settings_to_check() -> None:
     tls = KafkaAccess("k:9093", security_protocol="SSL")
     sasl = KafkaAccess("k:9093", security_protocol="SASL_SSL", sasl_mechanism="SCRAM-SHA-256",
                        sasl_username="svc", sasl_password="pw")
@@ -106,7 +107,7 @@ _SASL = KafkaAccess("k:9093", security_protocol="SASL_SSL", sasl_username="svc",
      ("_TRANSPORT", "Disconnected while requesting")),
     (KafkaAccess("k:9092"), KafkaConnectionError("refused"), ("_TRANSPORT", "Connection refused")),
 ])
-def test_both_clients_say_the_same_sentence_for_the_same_failure(access, kafka_python_error, librdkafka_error):
+def test_both_clients_say_the_same_sentence_for_the_same_failure(access, kafka_python_error, librdkafka_error) -> None:
     """One table of what each failure means (service/failures.py): only the client's own detail differs."""
     confluent = pytest.importorskip("streamal.service.confluent")
     one = _explain(access, kafka_python_error)
@@ -114,7 +115,7 @@ def test_both_clients_say_the_same_sentence_for_the_same_failure(access, kafka_p
     assert one.replace(str(kafka_python_error), "") == other.replace(librdkafka_error[1], ""), (one, other)
 
 
-def test_a_commit_the_broker_refuses_for_one_partition_is_an_error_with_the_librdkafka_client():
+def test_a_commit_the_broker_refuses_for_one_partition_is_an_error_with_the_librdkafka_client() -> None:
     confluent = pytest.importorskip("streamal.service.confluent")
     from types import SimpleNamespace
 
@@ -130,7 +131,7 @@ def test_a_commit_the_broker_refuses_for_one_partition_is_an_error_with_the_libr
         consumer.commit({("events", 0): 5, ("events", 1): 7})
 
 
-def test_the_cause_survives_the_client_s_retries_and_its_final_timeout():
+def test_the_cause_survives_the_client_s_retries_and_its_final_timeout() -> None:
     import logging
 
     watcher = _LastError()
@@ -151,7 +152,7 @@ def test_the_cause_survives_the_client_s_retries_and_its_final_timeout():
     assert watcher.error is inner  # the TLS error under the wrapper, not the timeout that followed
 
 
-def test_unloadable_tls_files_fail_before_any_connection(tmp_path):
+def test_unloadable_tls_files_fail_before_any_connection(tmp_path: Path) -> None:
     bad = tmp_path / "client.pem"
     bad.write_text("not a certificate")
     access = KafkaAccess("127.0.0.1:1", security_protocol="SSL", ssl_certfile=str(bad))
@@ -159,7 +160,7 @@ def test_unloadable_tls_files_fail_before_any_connection(tmp_path):
         access.probe_tls()
 
 
-def test_the_tools_fail_with_exit_2_on_a_bad_security_setting(tmp_path):
+def test_the_tools_fail_with_exit_2_on_a_bad_security_setting(tmp_path: Path) -> None:
     env = {"PATH": "/usr/bin:/bin", "STREAMAL_KAFKA_SECURITY_PROTOCOL": "SASL_SSL"}
     out = subprocess.run([sys.executable, "-m", "streamal", "replay", "--data", "sea-abrupt", "--events", "3"],
                          env=env, capture_output=True, text=True, timeout=60)
@@ -168,7 +169,9 @@ def test_the_tools_fail_with_exit_2_on_a_bad_security_setting(tmp_path):
                                   "STREAMAL_KAFKA_SECURITY_PROTOCOL=SASL_SSL")
 
 
-def test_the_default_client_is_the_fast_one_where_it_is_installed_and_the_pure_one_elsewhere(monkeypatch):
+def test_the_default_client_is_the_fast_one_where_it_is_installed_and_the_pure_one_elsewhere(
+        monkeypatch: pytest.MonkeyPatch
+) -> None:
     import importlib.util
 
     settings = load_kafka_settings({})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from typing import Any
 
 from streamal.core.config import LearnerConfig
 from streamal.core.domain import Event, Label
@@ -29,12 +30,12 @@ def _taught(n: int = 400, seed: int = 1) -> Learner:
     return learner
 
 
-class Published(list[tuple[str, dict]]):
-    def __call__(self, key: str, msg: dict) -> None:
+class Published(list[tuple[str, dict[str, Any]]]):
+    def __call__(self, key: str, msg: dict[str, Any]) -> None:
         self.append((key, msg))
 
 
-def test_the_queue_is_ordered_by_what_answers_are_worth_now():
+def test_the_queue_is_ordered_by_what_answers_are_worth_now() -> None:
     learner, store, published = _taught(), ReviewStore(clock=lambda: 0.0), Published()
     # asked when the model knew nothing: the far one with the higher score then
     store.add_item(_item("far", 9.0, score=0.95))
@@ -47,7 +48,7 @@ def test_the_queue_is_ordered_by_what_answers_are_worth_now():
     assert published == []  # neither was asked by this replica: nothing withdrawn
 
 
-def test_a_question_the_model_answered_for_itself_is_withdrawn_and_its_query_refunded():
+def test_a_question_the_model_answered_for_itself_is_withdrawn_and_its_query_refunded() -> None:
     learner, store, published = _taught(), ReviewStore(clock=lambda: 0.0), Published()
     pool = ReviewPool(learner, store, published)
     for item in (_item("far", 9.0), _item("near", 0.05)):
@@ -68,7 +69,7 @@ def test_a_question_the_model_answered_for_itself_is_withdrawn_and_its_query_ref
     assert pool.rerank() == 0  # once
 
 
-def test_the_audit_answered_claimed_and_foreign_questions_are_never_withdrawn():
+def test_the_audit_answered_claimed_and_foreign_questions_are_never_withdrawn() -> None:
     learner, store, published = _taught(), ReviewStore(answers_wanted=2, clock=lambda: 0.0), Published()
     pool = ReviewPool(learner, store, published)
     items = [_item("audit", 9.0, reason="random"), _item("half", 8.0), _item("held", 7.0), _item("seed", 9.5, "seed")]
@@ -84,7 +85,7 @@ def test_the_audit_answered_claimed_and_foreign_questions_are_never_withdrawn():
     assert all(store.entry(i.event_id).open for i in items)
 
 
-def test_next_is_the_most_useful_open_item_claimed_for_the_one_who_asks():
+def test_next_is_the_most_useful_open_item_claimed_for_the_one_who_asks() -> None:
     learner, store = _taught(), ReviewStore(clock=lambda: 0.0)
     for item in (_item("far", 9.0, score=0.95), _item("near", 0.05, score=0.9), _item("mid", 2.0, score=0.8)):
         store.add_item(item)
@@ -100,7 +101,7 @@ def test_next_is_the_most_useful_open_item_claimed_for_the_one_who_asks():
     assert store.next_for("analyst-3") is None  # the rest held or closed
 
 
-def test_a_question_unanswered_past_the_expiry_is_withdrawn():
+def test_a_question_unanswered_past_the_expiry_is_withdrawn() -> None:
     learner, store, published = _taught(), ReviewStore(clock=lambda: 0.0), Published()
     now = [1000.0]
     pool = ReviewPool(learner, store, published, expire=600.0, wall_clock=lambda: now[0])

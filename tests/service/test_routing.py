@@ -30,7 +30,7 @@ def router(answers_wanted: int = 1, undo: float = 30.0) -> LabelRouter:
     return LabelRouter(Learner(LearnerConfig(seed_size=1)), review, wait=5.0)
 
 
-def test_an_external_label_is_learned_at_once_and_closes_its_review_item():
+def test_an_external_label_is_learned_at_once_and_closes_its_review_item() -> None:
     r = router()
     r.add_item(item("e1"))
     [result] = r.label(said("e1", "bad", "siem"), now=1.0)
@@ -40,7 +40,7 @@ def test_an_external_label_is_learned_at_once_and_closes_its_review_item():
     assert r.tick(now=100.0, review_caught_up=True) == []  # not learned a second time when due
 
 
-def test_a_review_answer_is_learned_once_agreed_and_past_its_undo_window():
+def test_a_review_answer_is_learned_once_agreed_and_past_its_undo_window() -> None:
     r = router(answers_wanted=2, undo=30.0)
     r.add_item(item("e1"))
     answer = {"source": "review"}
@@ -51,7 +51,7 @@ def test_a_review_answer_is_learned_once_agreed_and_past_its_undo_window():
     assert result.outcome == "learned" and r.learner.model_version == 1
 
 
-def test_a_retraction_reopens_the_item_and_nothing_is_learned():
+def test_a_retraction_reopens_the_item_and_nothing_is_learned() -> None:
     r = router(answers_wanted=1, undo=30.0)
     r.add_item(item("e1"))
     r.label(said("e1", "bad", "analyst-1", source="review", answer_id="a1"), now=1.0)
@@ -61,7 +61,7 @@ def test_a_retraction_reopens_the_item_and_nothing_is_learned():
     assert r.learner.model_version == 0
 
 
-def test_a_label_waits_for_its_review_item_while_the_review_topic_is_behind():
+def test_a_label_waits_for_its_review_item_while_the_review_topic_is_behind() -> None:
     r = router()
     assert r.label(said("e9", "bad"), now=0.0) == []
     assert r.tick(now=60.0, review_caught_up=False) == []  # behind on reviews: however long, it waits
@@ -70,7 +70,7 @@ def test_a_label_waits_for_its_review_item_while_the_review_topic_is_behind():
     assert result.outcome == "learned"
 
 
-def test_a_label_for_an_event_never_queried_is_unknown_once_the_wait_is_over():
+def test_a_label_for_an_event_never_queried_is_unknown_once_the_wait_is_over() -> None:
     r = router()
     r.label(said("ghost", "bad"), now=0.0)
     assert r.tick(now=2.0, review_caught_up=True) == []
@@ -78,14 +78,14 @@ def test_a_label_for_an_event_never_queried_is_unknown_once_the_wait_is_over():
     assert result.outcome == "unknown" and not r.waiting
 
 
-def test_a_dropped_item_is_forgotten_by_the_learner_and_the_store():
+def test_a_dropped_item_is_forgotten_by_the_learner_and_the_store() -> None:
     r = router()
     r.add_item(item("e1"))
     r.drop("e1")
     assert r.learner.backlog == 0 and r.review.entry("e1").dropped
 
 
-def test_a_withdrawn_question_is_closed_everywhere_and_an_answer_that_comes_anyway_is_learned_once():
+def test_a_withdrawn_question_is_closed_everywhere_and_an_answer_that_comes_anyway_is_learned_once() -> None:
     r = router()
     r.add_item(item("e1"))
     r.withdrawn("e1", "the model is sure of it now")
@@ -97,7 +97,7 @@ def test_a_withdrawn_question_is_closed_everywhere_and_an_answer_that_comes_anyw
     assert r.learner.model_version == 1
 
 
-def test_a_label_the_model_cannot_learn_is_invalid_and_the_event_still_waits():
+def test_a_label_the_model_cannot_learn_is_invalid_and_the_event_still_waits() -> None:
     r = router()
     r.learner.config = LearnerConfig(seed_size=1, max_classes=2)
     r.add_item(item("e1"))
@@ -111,7 +111,7 @@ def test_a_label_the_model_cannot_learn_is_invalid_and_the_event_still_waits():
     assert [x.outcome for x in r.label(said("e3", "a"), now=0.0)] == ["learned"]
 
 
-def test_a_correction_after_the_label_was_learned_teaches_the_new_class_once():
+def test_a_correction_after_the_label_was_learned_teaches_the_new_class_once() -> None:
     r = router(undo=30.0)
     r.add_item(item("e1"))
     r.label(said("e1", "ok", "analyst-1", source="review", answer_id="a1"), now=1.0)
@@ -129,7 +129,7 @@ def test_a_correction_after_the_label_was_learned_teaches_the_new_class_once():
     assert r.label(other, now=52.0) == [] and r.review.entry("e1").agreed == "bad"  # not someone else's answer
 
 
-def test_a_correction_before_the_label_was_learned_changes_what_will_be_learned():
+def test_a_correction_before_the_label_was_learned_changes_what_will_be_learned() -> None:
     r = router(answers_wanted=2, undo=30.0)
     r.add_item(item("e1"))
     review = {"source": "review"}
@@ -144,10 +144,11 @@ def test_a_correction_before_the_label_was_learned_changes_what_will_be_learned(
     assert r.learner.classes == ["bad"]
 
 
-def test_an_item_this_replica_queried_is_held_once_by_the_learner_and_the_review_store():
+def test_an_item_this_replica_queried_is_held_once_by_the_learner_and_the_review_store() -> None:
     r = router()
     mine = item("e1")
     r.learner.pending.add(mine)  # queried here: pending before its review item comes back from the topic
     echo = parse_review_message(encode(review_item_message(mine)))
+    assert isinstance(echo, PendingItem)
     r.add_item(echo)
     assert r.review.entry("e1").item is mine  # one copy, not two

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import gc
+from pathlib import Path
 
 import pytest
 from prometheus_client import CollectorRegistry
 
-from streamal.config import Settings
+from streamal.config import load_settings
 from streamal.errors import BrokerError
 from streamal.review.store import ReviewStore
 from streamal.service.checkpoint import CheckpointStore
@@ -18,8 +19,8 @@ from streamal.service.start import Service
 
 # kafka-python's admin client leaves its bootstrap sockets to the garbage collector when no broker answers
 @pytest.mark.filterwarnings("ignore::ResourceWarning", "ignore::pytest.PytestUnraisableExceptionWarning")
-def test_a_start_that_cannot_reach_kafka_unlocks_the_state_and_says_not_ready(tmp_path):
-    settings = Settings(kafka_bootstrap="127.0.0.1:1", kafka_connect_timeout=1.0, state_dir=tmp_path)
+def test_a_start_that_cannot_reach_kafka_unlocks_the_state_and_says_not_ready(tmp_path: Path) -> None:
+    settings = load_settings({"kafka_bootstrap": "127.0.0.1:1", "kafka_connect_timeout": 1.0, "state_dir": tmp_path})
     health = Health()
     service = Service(settings, Metrics(CollectorRegistry()), health, ReviewStore())
     with pytest.raises(BrokerError):
@@ -31,14 +32,15 @@ def test_a_start_that_cannot_reach_kafka_unlocks_the_state_and_says_not_ready(tm
     gc.collect()  # the client's sockets go here, under this test's filters, not in a later test
 
 
-def test_a_restart_after_a_promotion_says_which_settings_to_change(tmp_path):
+def test_a_restart_after_a_promotion_says_which_settings_to_change(tmp_path: Path) -> None:
     from streamal.core.config import LearnerConfig
     from streamal.core.learner import Learner
     from streamal.errors import IncompatibleState
 
     promoted = Learner(LearnerConfig(model="hat", challenger="linear"))
     CheckpointStore(tmp_path).save({"learner": promoted.config.to_dict()}, {"learner": promoted})
-    settings = Settings(kafka_bootstrap="127.0.0.1:1", state_dir=tmp_path, model="linear", challenger_model="hat")
+    settings = load_settings({"kafka_bootstrap": "127.0.0.1:1", "state_dir": tmp_path, "model": "linear",
+                              "challenger_model": "hat"})
     with pytest.raises(IncompatibleState, match=r"the model was promoted.*STREAMAL_MODEL=hat and "
                                                 r"STREAMAL_CHALLENGER_MODEL=linear"):
         Service(settings, Metrics(CollectorRegistry()), Health(), ReviewStore()).start()

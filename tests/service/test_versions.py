@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import orjson
+import pytest
 
 from streamal.core.config import LearnerConfig
 from streamal.core.learner import Learner
@@ -19,7 +22,7 @@ def said(**fields) -> LabelMessage:
     return parse_label_message(orjson.dumps(fields))
 
 
-def setup(tmp_path, every=4):
+def setup(tmp_path: Path, every=4):
     learner = Learner(LearnerConfig(model="linear", seed_size=0, seed=1))
     versions = ModelVersions(tmp_path, every=every, keep=3, clock=lambda: 1000.0)
     return learner, versions, LabelRouter(learner, ReviewStore(clock=lambda: 0.0), versions=versions)
@@ -37,7 +40,7 @@ def predictions(learner):
     return [learner.predict_proba(x) for x in PROBES]
 
 
-def test_snapshots_come_every_n_labels_named_by_version_and_the_newest_are_kept(tmp_path):
+def test_snapshots_come_every_n_labels_named_by_version_and_the_newest_are_kept(tmp_path: Path) -> None:
     learner, versions, router = setup(tmp_path, every=4)
     teach(router, 0, 17)
     assert [s.version for s in versions.snapshots()] == [8, 12, 16]  # every 4, the newest 3
@@ -47,7 +50,7 @@ def test_snapshots_come_every_n_labels_named_by_version_and_the_newest_are_kept(
     assert lines[0]["features"] == {"x": -3.0, "y": 0.0}
 
 
-def test_a_rollback_without_replay_gives_the_model_of_that_version_and_drops_the_labels_since(tmp_path):
+def test_a_rollback_without_replay_gives_the_model_of_that_version_and_drops_the_labels_since(tmp_path: Path) -> None:
     learner, versions, router = setup(tmp_path, every=8)
     teach(router, 0, 8)
     at_eight = predictions(learner)
@@ -62,7 +65,7 @@ def test_a_rollback_without_replay_gives_the_model_of_that_version_and_drops_the
     assert learner.model_version == 9  # the lineage goes on from 8
 
 
-def test_a_rollback_with_replay_learns_the_answers_as_they_stand_now(tmp_path):
+def test_a_rollback_with_replay_learns_the_answers_as_they_stand_now(tmp_path: Path) -> None:
     """Undo the model, keep the answers: a label corrected after it was learned is learned right this time."""
     learner, versions, router = setup(tmp_path, every=4)
     teach(router, 0, 4)
@@ -83,7 +86,8 @@ def test_a_rollback_with_replay_learns_the_answers_as_they_stand_now(tmp_path):
     assert (line["v"], line["event_id"], line["label"]) == (5, "q1", "pos")
 
 
-def test_a_rollback_to_a_version_not_kept_changes_nothing_and_says_so(tmp_path, caplog):
+def test_a_rollback_to_a_version_not_kept_changes_nothing_and_says_so(tmp_path: Path,
+                                                                      caplog: pytest.LogCaptureFixture) -> None:
     learner, versions, router = setup(tmp_path, every=4)
     teach(router, 0, 6)
     before = predictions(learner)
@@ -98,7 +102,9 @@ def test_a_rollback_to_a_version_not_kept_changes_nothing_and_says_so(tmp_path, 
         raise AssertionError("a rollback to a version not kept must fail")
 
 
-def test_a_restart_cuts_the_journal_back_to_the_checkpoint_and_a_fresh_model_starts_a_new_lineage(tmp_path):
+def test_a_restart_cuts_the_journal_back_to_the_checkpoint_and_a_fresh_model_starts_a_new_lineage(
+        tmp_path: Path
+) -> None:
     _, versions, router = setup(tmp_path, every=4)
     teach(router, 0, 10)
     assert versions.cut_back(7) == 3
@@ -108,7 +114,7 @@ def test_a_restart_cuts_the_journal_back_to_the_checkpoint_and_a_fresh_model_sta
     assert len(list(tmp_path.glob("journal-*.replaced"))) == 1 and len(list(tmp_path.glob("snapshots-*"))) == 1
 
 
-def test_history_says_who_taught_the_model_what_and_when_it_was_rolled_back(tmp_path):
+def test_history_says_who_taught_the_model_what_and_when_it_was_rolled_back(tmp_path: Path) -> None:
     _, versions, router = setup(tmp_path, every=0)
     teach(router, 0, 3, annotator="analyst-1")
     router.label(said(control="snapshot", id="s1", by="sre"), now=5.0)
@@ -119,7 +125,9 @@ def test_history_says_who_taught_the_model_what_and_when_it_was_rolled_back(tmp_
     assert history[2]["annotators"] == {"analyst-1": 3}
 
 
-def test_a_rebuild_without_one_annotator_gives_the_model_a_fresh_learner_gets_from_the_other_labels(tmp_path):
+def test_a_rebuild_without_one_annotator_gives_the_model_a_fresh_learner_gets_from_the_other_labels(
+        tmp_path: Path
+) -> None:
     learner, versions, router = setup(tmp_path, every=6)
     teach(router, 0, 6, annotator="analyst-1")
     teach(router, 6, 9, wrong=True, annotator="careless")  # interleaved with good ones below
@@ -136,7 +144,9 @@ def test_a_rebuild_without_one_annotator_gives_the_model_a_fresh_learner_gets_fr
     assert [s.version for s in versions.snapshots()] == [6]  # those with the careless labels in are gone
 
 
-def test_a_rebuild_from_before_any_snapshot_starts_from_a_fresh_model_and_leaves_out_answers_by_id(tmp_path):
+def test_a_rebuild_from_before_any_snapshot_starts_from_a_fresh_model_and_leaves_out_answers_by_id(
+        tmp_path: Path
+) -> None:
     learner, versions, router = setup(tmp_path, every=0)
     for i in range(8):
         x = {"x": (i % 7) - 3.0, "y": 1.0}
@@ -148,7 +158,7 @@ def test_a_rebuild_from_before_any_snapshot_starts_from_a_fresh_model_and_leaves
         "e1", "e2", "e4", "e5", "e6", "e7"}
 
 
-def test_the_answers_a_rebuild_leaves_out_are_retracted_in_the_review_store_saying_why(tmp_path):
+def test_the_answers_a_rebuild_leaves_out_are_retracted_in_the_review_store_saying_why(tmp_path: Path) -> None:
     learner, _, router = setup(tmp_path, every=0)
     teach(router, 0, 3)
     router.add_item(PendingItem("q1", {"x": 2.0, "y": 1.0}, None, None, {}, 0.5, "uncertainty", 3, 0.0))

@@ -32,7 +32,7 @@ def as_bytes(obj) -> bytes:
        | st.fixed_dictionaries({"id": json_value, "features": json_value}, optional={"label": json_value,
                                "meta": json_value, "ts": json_value}).map(as_bytes))
 @settings(max_examples=400, deadline=None)
-def test_any_bytes_are_an_event_or_an_invalid_event(raw):
+def test_any_bytes_are_an_event_or_an_invalid_event(raw) -> None:
     try:
         event = parse_event(raw, max_output_bytes=100_000)
     except InvalidMessage as exc:
@@ -45,7 +45,7 @@ def test_any_bytes_are_an_event_or_an_invalid_event(raw):
     {"event_id": json_value, "label": json_value}, optional={"features": json_value, "annotator": json_value,
                                                               "labeled_at": json_value}).map(as_bytes))
 @settings(max_examples=400, deadline=None)
-def test_any_bytes_are_a_label_or_an_invalid_label(raw):
+def test_any_bytes_are_a_label_or_an_invalid_label(raw) -> None:
     try:
         label = parse_label(raw)
     except InvalidMessage as exc:
@@ -57,7 +57,7 @@ def test_any_bytes_are_a_label_or_an_invalid_label(raw):
 @given(st.sampled_from(["linear", "hat", "arf"]),
        st.lists(st.tuples(features, st.sampled_from(["a", "b", "c"])), min_size=1, max_size=40))
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-def test_whatever_parses_is_scored_and_learned_without_an_exception(model, stream):
+def test_whatever_parses_is_scored_and_learned_without_an_exception(model, stream) -> None:
     learner = Learner(LearnerConfig(model=model, budget=1.0, seed_size=2))
     for i, (x, y) in enumerate(stream):
         raw = orjson.dumps({"id": f"e{i}", "features": x})
