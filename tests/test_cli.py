@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -47,7 +48,7 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
     ["evaluate", "--data", "sea-abrupt", "--rate", "-1"],
     ["replay", "--data", "sea-abrupt", "--events", "-5"],
 ])
-def test_bad_sizes_are_usage_errors(argv, capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_sizes_are_usage_errors(argv: list[Any], capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as info:
         main(argv)
     assert info.value.code == 2

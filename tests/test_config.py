@@ -1,5 +1,6 @@
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -26,7 +27,7 @@ def test_env_and_flags(monkeypatch: pytest.MonkeyPatch) -> None:
         ({"labels_topic": "streamal.events"}, "topic names must differ"),
     ],
 )
-def test_bad_setting_names_itself(given, named) -> None:
+def test_bad_setting_names_itself(given: dict[str, Any], named: str) -> None:
     with pytest.raises(ConfigError, match=named):
         load_settings(given)
 
@@ -77,11 +78,14 @@ def test_every_learner_setting_comes_from_the_learner_s_own_table() -> None:
     ("drift_boost", "boost", 0.5, "must be at least 1, got 0.5"),
     ("explore_share", "explore_share", 1.5, "must be in [0, 1], got 1.5"),
 ])
-def test_a_bound_is_checked_in_one_place_for_the_settings_and_the_learner(setting, field, value, message) -> None:
-    from streamal.core.config import LearnerConfig
+def test_a_bound_is_checked_in_one_place_for_the_settings_and_the_learner(
+        setting: str, field: str, value: float, message: str
+) -> None:
+    from streamal.core.config import LearnerConfig, replace
 
     with pytest.raises(ConfigError) as from_settings:
         load_settings({setting: str(value)})
     assert str(from_settings.value).startswith(f"STREAMAL_{setting.upper()}: must")
     with pytest.raises(ValueError, match=re.escape(f"{field}: {message}")):
-        LearnerConfig(**{field: value})
+        changes: dict[str, Any] = {field: value}
+        replace(LearnerConfig(), **changes)

@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -20,12 +21,12 @@ ALERTS = DEPLOY / "prometheus" / "alerts.yml"
 DASHBOARD = DEPLOY / "grafana" / "dashboards" / "streamal.json"
 PROMTOOL = shutil.which("promtool")
 
-def promtool(*args, cwd=None):
+def promtool(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     assert PROMTOOL, "promtool is missing: `make test` installs it (apt-get install prometheus)"
     return subprocess.run([PROMTOOL, *args], capture_output=True, text=True, cwd=cwd, timeout=120)
 
 
-def load_builder():
+def load_builder() -> Any:
     spec = importlib.util.spec_from_file_location("build_dashboard", DEPLOY / "grafana" / "build_dashboard.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -125,7 +126,7 @@ SCENARIOS = {
 }
 
 
-def expected_annotations(rule, labels):
+def expected_annotations(rule: dict[str, Any], labels: dict[str, str]) -> dict[str, str]:
     out = {}
     for key, text in rule["annotations"].items():
         for name, value in labels.items():
@@ -186,7 +187,7 @@ def test_the_dashboard_has_an_instance_variable_every_panel_honours() -> None:
     assert len(per_instance) >= 12, per_instance
 
 
-def promql_metric_names(expr):
+def promql_metric_names(expr: str) -> set[str]:
     """The metric names in a PromQL expression: identifiers that are not functions, keywords or labels."""
     expr = re.sub(r"(?:by|without|on|ignoring)\s*\([^)]*\)", " ", expr)  # grouping labels
     expr = re.sub(r"\{[^}]*\}|\[[^\]]*\]|\"[^\"]*\"", " ", expr)  # matchers, ranges, strings

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from prometheus_client import CollectorRegistry
@@ -25,7 +26,7 @@ def _documented_settings() -> set[str]:
 
 
 @pytest.mark.parametrize("field", sorted(Settings.model_fields))
-def test_every_setting_is_in_the_contract(field) -> None:
+def test_every_setting_is_in_the_contract(field: Any) -> None:
     assert field.upper() in _documented_settings(), f"STREAMAL_{field.upper()} is missing from docs/contract.md"
 
 

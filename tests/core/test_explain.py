@@ -18,7 +18,7 @@ from streamal.wire.outputs import fit
 from streamal.wire.review import parse_review_message, review_item_message
 
 
-def trained(name: str, n: int = 3000):
+def trained(name: str, n: int = 3000) -> Any:
     model = make_model(name, seed=1)
     rng = random.Random(3)
     for _ in range(n):

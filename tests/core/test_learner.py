@@ -2,19 +2,21 @@
 
 import pickle
 import random
+from typing import Any
 
 import pytest
 
 from streamal.core.config import LearnerConfig
 from streamal.core.domain import Event, Label
 from streamal.core.learner import Learner
+from streamal.core.names import ModelName
 from streamal.evaluation.streams import open_stream
 
 
-def mixed_event(i, rng):
+def mixed_event(i: int, rng: random.Random) -> tuple[Event, str]:
     proto = rng.choice(["tcp", "udp", "icmp"])
     port = rng.choice([22, 80, 443, 3389])
-    x = {"bytes": rng.random() * 1000, "proto": proto, "port": port, "vpn": rng.random() < 0.5,
+    x: dict[str, Any] = {"bytes": rng.random() * 1000, "proto": proto, "port": port, "vpn": rng.random() < 0.5,
          "country": rng.choice(["fr", "de", None])}
     if rng.random() < 0.1:
         del x["bytes"]  # missing
@@ -23,7 +25,7 @@ def mixed_event(i, rng):
 
 
 @pytest.mark.parametrize("model", ["linear", "hat", "arf"])
-def test_mixed_features_and_multiclass_string_labels(model) -> None:
+def test_mixed_features_and_multiclass_string_labels(model: ModelName) -> None:
     rng = random.Random(0)
     learner = Learner(LearnerConfig(model=model, budget=1.0, seed_size=0))
     correct = 0

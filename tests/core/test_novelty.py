@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
+from typing import Any
 
 from streamal.core.config import LearnerConfig
 from streamal.core.domain import Event, Label
@@ -12,7 +14,7 @@ from streamal.evaluation.runs import run_learner
 from streamal.evaluation.streams import open_stream
 
 
-def _flows(n: int, new_at: int, seed: int = 0):
+def _flows(n: int, new_at: int, seed: int = 0) -> Iterator[tuple[dict[str, Any], str]]:
     """Benign flows around 1 kB; from ``new_at`` on, one in 50 is a huge upload (a class never seen)."""
     rng = random.Random(seed)
     for i in range(n):
@@ -46,7 +48,7 @@ def test_a_new_cluster_is_asked_about_at_once_with_reason_novelty_and_why() -> N
     assert len(asked) <= 0.05 * 6000 + 1  # and within the budget
 
 
-def _as_stream():
+def _as_stream() -> Any:
     from streamal.evaluation.streams import Stream
 
     return Stream("flows", lambda: _flows(6000, new_at=3000), 6000)

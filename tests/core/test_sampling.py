@@ -1,6 +1,8 @@
 """The sampler and its strategies: budget, cold start, audit, over-confidence, drift boost."""
 
 import random
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -10,7 +12,9 @@ from streamal.core.strategies import make_strategy
 from streamal.core.strategies.base import Observation
 
 
-def run(sampler, n, proba=lambda i, rng: {"a": rng.random()}, n_learned=10_000, seed=0):
+def run(sampler: Sampler, n: int,
+        proba: Callable[[int, random.Random], dict[str, float]] = lambda i, rng: {"a": rng.random()},
+        n_learned: int = 10_000, seed: int = 0) -> Any:
     rng = random.Random(seed)
     out = []
     for i in range(n):
@@ -98,18 +102,18 @@ def test_decisions_taken_while_labels_are_late_reach_the_strategy_as_unasked() -
     asked = False
     ask, observe = strategy.ask, strategy.observe
 
-    def spy_ask(*args):
+    def spy_ask(*args: Any) -> Any:
         nonlocal asked
         asked = True
         return ask(*args)
 
-    def spy_observe(obs, utility, outcome):
+    def spy_observe(obs: Observation, utility: float, outcome: Any) -> None:
         nonlocal asked
         seen.append((asked, outcome))
         asked = False
         observe(obs, utility, outcome)
 
-    strategy.ask, strategy.observe = spy_ask, spy_observe  # type: ignore[method-assign]
+    strategy.ask, strategy.observe = spy_ask, spy_observe  # type: ignore[method-assign,assignment]
     s = Sampler(strategy, LearnerConfig(budget=0.1, seed_size=0, audit_share=0.0, late_explore=10.0, seed=5))
     rng = random.Random(0)
     for _ in range(4000):
@@ -125,7 +129,7 @@ def test_decisions_taken_while_labels_are_late_reach_the_strategy_as_unasked() -
 
 
 @pytest.mark.parametrize("discount", [0.0, 1.0])
-def test_questions_on_their_way_discount_their_region(discount) -> None:
+def test_questions_on_their_way_discount_their_region(discount: float) -> None:
     """Labels late: the most uncertain region has questions on their way, so the next ones go elsewhere too."""
     s = Sampler(make_strategy("margin"), LearnerConfig(budget=0.1, seed_size=0, audit_share=0.0, explore_share=0.0,
                                                        pending_discount=discount, seed=2))

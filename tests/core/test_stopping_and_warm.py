@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,7 +14,7 @@ from streamal.core.learner import Learner
 from streamal.evaluation.streams import open_stream
 
 
-def run(learner: Learner, stream, start: int = 0) -> dict[str, int]:
+def run(learner: Learner, stream: list[tuple[dict[str, Any], str]], start: int = 0) -> dict[str, int]:
     reasons: dict[str, int] = {}
     for i, (x, y) in enumerate(stream, start):
         d = learner.score(Event(str(i), x), now=float(i))

@@ -1,6 +1,7 @@
 """Each strategy behaves as its definition says, on constructed cases."""
 
 import random
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -26,10 +27,11 @@ from streamal.core.strategies import (
     Uncertainty,
     VariableUncertainty,
 )
+from streamal.core.strategies.base import Strategy
 from streamal.core.strategies.pal import probabilistic_gain
 
 
-def decide(strategy, obs, rate):
+def decide(strategy: Strategy, obs: Observation, rate: float) -> bool:
     """One event through ``strategy`` on its own: ask, then tell it what became of the event."""
     u = strategy.utility(obs)
     asked = strategy.ask(u, rate, rate) != "no"
@@ -37,7 +39,8 @@ def decide(strategy, obs, rate):
     return asked
 
 
-def feed(strategy, n, budget, *, confidence=None, seed=0):
+def feed(strategy: Strategy, n: int, budget: float, *, confidence: Callable[[random.Random], float] | None = None,
+         seed: int = 0) -> list[bool]:
     """Ask ``strategy`` about ``n`` two-class events; return which were asked."""
     rng = random.Random(seed)
     asked = []
@@ -49,7 +52,7 @@ def feed(strategy, n, budget, *, confidence=None, seed=0):
 
 @pytest.mark.parametrize("cls", [RandomSampling, PeriodicSampling, Uncertainty, Margin, Entropy])
 @pytest.mark.parametrize("budget", [0.02, 0.1])
-def test_a_rate_strategy_alone_asks_its_rate(cls, budget) -> None:
+def test_a_rate_strategy_alone_asks_its_rate(cls: Any, budget: float) -> None:
     """On stationary utilities; holding the budget whatever the utilities do is the sampler's job."""
     share = sum(feed(cls(seed=3), 30_000, budget)) / 30_000
     assert budget * 0.9 <= share <= budget * 1.1
@@ -64,7 +67,7 @@ def test_periodic_asks_every_nth_event_and_random_spreads_evenly() -> None:
 
 
 @pytest.mark.parametrize("cls", [Uncertainty, Margin, Entropy])
-def test_quantile_strategies_ask_the_unsure_and_pass_the_sure(cls) -> None:
+def test_quantile_strategies_ask_the_unsure_and_pass_the_sure(cls: Any) -> None:
     s, rng = cls(seed=1), random.Random(0)
     unsure = sure = 0
     for i in range(5000):
@@ -111,7 +114,7 @@ def test_variable_uncertainty_raises_its_bar_after_queries() -> None:
 
 
 def test_randomized_and_split_ask_some_confident_events_variable_does_not() -> None:
-    def confident_asked(s):
+    def confident_asked(s: Strategy) -> int:
         rng, asked = random.Random(0), 0
         for i in range(5000):
             c = 0.99 if i % 10 == 9 else 0.5 + 0.3 * rng.random()
@@ -126,24 +129,24 @@ def test_randomized_and_split_ask_some_confident_events_variable_does_not() -> N
 
 
 class Fixed(base.Classifier):
-    def __init__(self, proba):
+    def __init__(self, proba: dict[str, float]) -> None:
         self.proba = proba
 
-    def learn_one(self, x, y):
+    def learn_one(self, x: dict[str, Any], y: str) -> None:
         pass
 
-    def predict_proba_one(self, x):
+    def predict_proba_one(self, x: dict[str, Any]) -> dict[str, float]:
         return self.proba
 
 
 class Committee2(base.Ensemble, base.Classifier):
-    def __init__(self, models):
+    def __init__(self, models: list[Any]) -> None:
         super().__init__(models)
 
-    def learn_one(self, x, y):
+    def learn_one(self, x: dict[str, Any], y: str) -> None:
         pass
 
-    def predict_proba_one(self, x):
+    def predict_proba_one(self, x: dict[str, Any]) -> dict[str, float]:
         return {c: sum(m.predict_proba_one(x)[c] for m in self) / len(self) for c in ("a", "b")}
 
 
@@ -202,7 +205,7 @@ def test_cells_are_stable_and_separate_far_apart_events() -> None:
 # -- options of the sampler -----------------------------------------------------------------------
 
 
-def burst_queries(diversity):
+def burst_queries(diversity: float) -> int:
     s = Sampler(Uncertainty(seed=1),
                 LearnerConfig(budget=0.1, diversity=diversity, seed_size=0, audit_share=0.0, seed=1))
     rng = random.Random(1)
@@ -236,7 +239,7 @@ def test_capacity_caps_queries_per_hour_and_the_backlog() -> None:
 
 
 def test_a_filling_backlog_keeps_only_the_most_valuable() -> None:
-    def asked(backlog):
+    def asked(backlog: int) -> list[float]:
         s = Sampler(Uncertainty(seed=1),
                     LearnerConfig(budget=0.2, max_backlog=100, seed_size=0, audit_share=0.0, late_explore=0.0,
                                   explore_share=0.0, seed=1))
@@ -276,11 +279,11 @@ class _Fit:
     def __init__(self) -> None:
         self.p = 0.5
 
-    def predict_proba_one(self, x):
+    def predict_proba_one(self, x: dict[str, Any]) -> dict[str, float]:
         return {"a": self.p, "b": 1.0 - self.p}
 
 
-def _adaptive_run(helps: str, events: int = 600):
+def _adaptive_run(helps: str, events: int = 600) -> Any:
     """``adaptive`` where only the labels ``helps`` (an arm's class name) chose move the model towards the audit."""
     s = Adaptive(seed=3)
     model = _Fit()
@@ -303,7 +306,7 @@ def _adaptive_run(helps: str, events: int = 600):
 
 
 @pytest.mark.parametrize("helps", ["RandomSampling", "Margin"])
-def test_adaptive_gives_most_queries_to_the_arm_whose_labels_move_the_model_towards_the_audit(helps) -> None:
+def test_adaptive_gives_most_queries_to_the_arm_whose_labels_move_the_model_towards_the_audit(helps: str) -> None:
     s, picked, _ = _adaptive_run(helps)
     late = picked[len(picked) // 2:]
     assert late.count(helps) > 0.7 * len(late), (helps, s.weights())

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import pickle
 import random
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -35,26 +36,26 @@ class Votes(base.Ensemble, base.Classifier):
     def __init__(self, n: int = 3) -> None:
         super().__init__([_Member(i) for i in range(n)])
 
-    def learn_one(self, x, y):
+    def learn_one(self, x: dict[str, Any], y: str) -> None:
         pass
 
-    def predict_proba_one(self, x):
+    def predict_proba_one(self, x: dict[str, Any]) -> dict[str, float]:
         return {"a": 0.5, "b": 0.5}
 
 
 class _Member(base.Classifier):
-    def __init__(self, i):
+    def __init__(self, i: int) -> None:
         self.i = i
 
-    def learn_one(self, x, y):
+    def learn_one(self, x: dict[str, Any], y: str) -> None:
         pass
 
-    def predict_proba_one(self, x):
+    def predict_proba_one(self, x: dict[str, Any]) -> dict[str, float]:
         a = (x.get("u", 0.5) * (self.i + 1)) % 1.0
         return {"a": a, "b": 1.0 - a}
 
 
-def events(n: int, seed: int = 0, classes: int = 2):
+def events(n: int, seed: int = 0, classes: int = 2) -> Iterator[tuple[dict[str, float], dict[str, Any]]]:
     """``n`` events with probabilities of ``classes`` classes: mostly sure, some unsure, some nil-utility ties."""
     rng = random.Random(seed)
     for i in range(n):
@@ -95,7 +96,7 @@ def drive(s: Sampler, n: int, *, labels_from: int | None = 0, seed: int = 0, cla
 
 
 @pytest.mark.parametrize("name", sorted(STRATEGIES))
-def test_utility_is_pure(name) -> None:
+def test_utility_is_pure(name: Any) -> None:
     strategy = make_strategy(name, seed=1)
     model = Votes()
     for proba, x in events(200, classes=3):
@@ -110,7 +111,7 @@ def test_utility_is_pure(name) -> None:
 @pytest.mark.parametrize("name", sorted(STRATEGIES))
 @pytest.mark.parametrize("budget", [0.02, 0.05, 0.2])
 @pytest.mark.parametrize("labels_from", [0, 3000, None], ids=["labels-at-once", "labels-late", "no-labels"])
-def test_spends_its_budget_never_more_and_holds_the_pace(name, budget, labels_from) -> None:
+def test_spends_its_budget_never_more_and_holds_the_pace(name: Any, budget: float, labels_from: int | None) -> None:
     n, window = 20_000, 1000
     s = sampler(name, budget, window=window)
     decisions = drive(s, n, labels_from=labels_from, classes=3 if name != "committee" else 2)
@@ -126,7 +127,7 @@ def test_spends_its_budget_never_more_and_holds_the_pace(name, budget, labels_fr
 
 
 @pytest.mark.parametrize("name", sorted(STRATEGIES))
-def test_decisions_survive_a_pickle_round_trip(name) -> None:
+def test_decisions_survive_a_pickle_round_trip(name: Any) -> None:
     s = sampler(name, 0.1)
     drive(s, 3000)
     twin = pickle.loads(pickle.dumps(s))
@@ -136,6 +137,6 @@ def test_decisions_survive_a_pickle_round_trip(name) -> None:
 
 
 @pytest.mark.parametrize("name", sorted(STRATEGIES))
-def test_same_seed_same_decisions(name) -> None:
+def test_same_seed_same_decisions(name: Any) -> None:
     assert ([d and d.reason for d in drive(sampler(name, 0.1, seed=3), 3000)]
             == [d and d.reason for d in drive(sampler(name, 0.1, seed=3), 3000)])

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import math
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -16,7 +18,7 @@ from streamal.evaluation.runs import parse_delay, run_learner
 from streamal.evaluation.streams import open_stream
 
 
-def write_csv(path, rows):
+def write_csv(path: Path, rows: Sequence[Sequence[Any]]) -> Path:
     with path.open("w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["x", "y", "cls"])

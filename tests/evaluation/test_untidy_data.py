@@ -12,12 +12,13 @@ from streamal.cli import main
 from streamal.core.config import LearnerConfig
 from streamal.core.domain import Event, Label
 from streamal.core.learner import Learner
+from streamal.core.names import ModelName
 from streamal.errors import DataError
 from streamal.evaluation.streams import open_stream
 
 
 @pytest.mark.parametrize("model", ["linear", "hat", "arf"])
-def test_a_feature_that_changes_type_never_stops_learning(model) -> None:
+def test_a_feature_that_changes_type_never_stops_learning(model: ModelName) -> None:
     learner = Learner(LearnerConfig(model=model, budget=1.0, seed_size=0, audit_share=0.0))
     untidy = [12.0, "NA", "?", None, "null", "13.5", "lots", 14, True, ""]
     for i in range(300):
@@ -35,7 +36,7 @@ def test_declared_categorical_features_are_categories() -> None:
     assert learner.schema.prepare({"dst_port": 443, "bytes": 10}) == {"dst_port": "443", "bytes": 10}
 
 
-def write(path, text, gz=False):
+def write(path: Path, text: str, gz: bool = False) -> Path:
     data = text.encode("utf-8")
     if gz:
         path.write_bytes(gzip.compress(data))

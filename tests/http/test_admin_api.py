@@ -25,7 +25,8 @@ from streamal.wire.labels import Control, parse_label_message
 ADMIN = "admin-token-123456"
 
 
-def app(tmp_path: Path, tokens: str = f"sre:{ADMIN}", fail: bool = False):
+def app(tmp_path: Path, tokens: str = f"sre:{ADMIN}",
+        fail: bool = False) -> tuple[TestClient, list[tuple[str, str, dict[str, Any]]]]:
     sent: list[tuple[str, str, dict[str, Any]]] = []
 
     def publish(topic: str, key: str, msg: dict[str, Any]) -> None:
@@ -43,7 +44,8 @@ def app(tmp_path: Path, tokens: str = f"sre:{ADMIN}", fail: bool = False):
     return TestClient(create_app(Health(), CollectorRegistry(), desk, admin=admin)), sent
 
 
-def call(client, method, path, token=ADMIN, body=None):
+def call(client: TestClient, method: str, path: str, token: str | None = ADMIN,
+         body: dict[str, Any] | None = None) -> tuple[int, Any]:
     r = client.request(method, path, headers={"Authorization": f"Bearer {token}"} if token else {}, json=body)
     return r.status_code, (orjson.loads(r.content) if r.content else None)
 
@@ -119,7 +121,7 @@ def test_an_admin_token_that_is_also_a_review_token_fails_at_start() -> None:
     b'{"control": "rebuild", "id": "c", "annotator": "x", "since": "yesterday"}',
     b'{"control": "rebuild", "id": "c", "answers": "a1"}',
 ])
-def test_a_malformed_control_message_is_refused_with_its_reason(raw) -> None:
+def test_a_malformed_control_message_is_refused_with_its_reason(raw: bytes) -> None:
     from streamal.errors import InvalidLabel
 
     with pytest.raises(InvalidLabel):

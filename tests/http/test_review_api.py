@@ -8,7 +8,9 @@ runs the same API against a real broker and a real browser.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -38,17 +40,17 @@ class Clock:
 
 
 class Recorder:
-    def __init__(self):
-        self.sent = []
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str, dict[str, Any]]] = []
         self.fail = False
 
-    def __call__(self, topic, key, msg):
+    def __call__(self, topic: str, key: str, msg: dict[str, Any]) -> None:
         if self.fail:
             raise BrokerError("broker unreachable")
         self.sent.append((topic, key, msg))
 
 
-def item(event_id, reason="uncertainty", score=0.3, queried_at=NOW - 30):
+def item(event_id: str, reason: str = "uncertainty", score: float = 0.3, queried_at: float = NOW - 30) -> PendingItem:
     return PendingItem(event_id, {"bytes": 512, "proto": "tcp", "vpn": False}, {"source": "ids-7"}, "benign",
                        {"benign": 0.6, "malicious": 0.4}, score, reason, 12, queried_at)
 
@@ -56,10 +58,11 @@ def item(event_id, reason="uncertainty", score=0.3, queried_at=NOW - 30):
 class Api:
     """The app in process: ``call(path, method, token, body, raw)`` gives ``(status, json)``."""
 
-    def __init__(self, client, store, rec, desk, clock):
+    def __init__(self, client: TestClient, store: ReviewStore, rec: Recorder, desk: ReviewDesk, clock: Clock) -> None:
         self.client, self.store, self.rec, self.desk, self.clock = client, store, rec, desk, clock
 
-    def call(self, path, method="GET", token="token-one-1234", body=None, raw=None):
+    def call(self, path: str, method: str = "GET", token: str | None = "token-one-1234", body: Any = None,
+             raw: bytes | None = None) -> tuple[int, Any]:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         if raw is not None:
             headers["Content-Type"] = "application/json"
@@ -69,7 +72,7 @@ class Api:
 
 
 @pytest.fixture
-def api():
+def api() -> Iterator[Api]:
     clock = Clock()
     store = ReviewStore(answers_wanted=1, claim_seconds=0.5, undo_seconds=1.0, clock=clock)
     for i, (reason, score) in enumerate([("uncertainty", 0.3), ("uncertainty", 0.45), ("drift", 0.1),
@@ -81,7 +84,7 @@ def api():
         yield Api(client, store, rec, desk, clock)
 
 
-def test_without_a_valid_token_401_and_nothing_changes(api) -> None:
+def test_without_a_valid_token_401_and_nothing_changes(api: Api) -> None:
     store, rec = api.store, api.rec
     for token in (None, "wrong-token-000"):
         assert api.call("/api/review", token=token)[0] == 401
@@ -93,7 +96,7 @@ def test_without_a_valid_token_401_and_nothing_changes(api) -> None:
         assert api.client.get(probe).status_code == 200
 
 
-def test_queue_is_most_valuable_first_paged_and_filtered(api) -> None:
+def test_queue_is_most_valuable_first_paged_and_filtered(api: Api) -> None:
     status, body = api.call("/api/review")
     assert status == 200 and body["total"] == 4
     assert [i["event_id"] for i in body["items"]] == ["e2", "e1", "e0", "e3"]  # drift first, then by score
@@ -108,7 +111,7 @@ def test_queue_is_most_valuable_first_paged_and_filtered(api) -> None:
     assert api.call("/api/review/nope")[0] == 404
 
 
-def test_an_answer_is_a_label_message_with_its_audit_trail(api) -> None:
+def test_an_answer_is_a_label_message_with_its_audit_trail(api: Api) -> None:
     store, rec = api.store, api.rec
     status, body = api.call("/api/review/e1/label", "POST", body={"label": "malicious", "annotator": "someone"})
     assert status == 422  # unknown fields are refused: the annotator is the token's, never the client's
@@ -129,7 +132,7 @@ def test_an_answer_is_a_label_message_with_its_audit_trail(api) -> None:
     assert len(rec.sent) == 1
 
 
-def test_new_labels_are_allowed_but_make_no_class_until_learned_and_the_order_is_stable(api) -> None:
+def test_new_labels_are_allowed_but_make_no_class_until_learned_and_the_order_is_stable(api: Api) -> None:
     rec, desk = api.rec, api.desk
     assert api.call("/api/review/e0/label", "POST", body={"label": "Malicious "})[0] == 200  # a typo
     assert api.call("/api/review/e0/undo", "POST")[0] == 200
@@ -141,7 +144,7 @@ def test_new_labels_are_allowed_but_make_no_class_until_learned_and_the_order_is
     assert len(rec.sent) == 2
 
 
-def test_claims_keep_others_off_and_expire(api) -> None:
+def test_claims_keep_others_off_and_expire(api: Api) -> None:
     status, body = api.call("/api/review/e0/claim", "POST")
     assert status == 200 and body["claimed_by"] == "analyst-1"
     other = "token-two-5678"
@@ -156,7 +159,7 @@ def test_claims_keep_others_off_and_expire(api) -> None:
     assert api.call("/api/review/nope/claim", "POST")[0] == 404
 
 
-def test_next_pulls_the_most_useful_open_item_decided_when_asked_and_claims_it(api) -> None:
+def test_next_pulls_the_most_useful_open_item_decided_when_asked_and_claims_it(api: Api) -> None:
     status, body = api.call("/api/review/next")
     assert status == 200 and body["event_id"] == "e2" and body["claimed_by"] == "analyst-1"  # drift first
     assert api.call("/api/review/next")[1]["event_id"] == "e2"  # asked again: what you hold
@@ -173,7 +176,7 @@ def test_next_pulls_the_most_useful_open_item_decided_when_asked_and_claims_it(a
     assert api.call("/api/review/next", token=None)[0] == 401
 
 
-def test_skip_requeues_for_others_or_drops_for_everyone(api) -> None:
+def test_skip_requeues_for_others_or_drops_for_everyone(api: Api) -> None:
     rec = api.rec
     assert api.call("/api/review/e0/skip", "POST", body={"requeue": True})[0] == 200
     mine = [i["event_id"] for i in api.call("/api/review?mine=true")[1]["items"]]
@@ -187,7 +190,7 @@ def test_skip_requeues_for_others_or_drops_for_everyone(api) -> None:
     assert api.call("/api/review/e3/label", "POST", token="token-two-5678", body={"label": "x"})[0] == 409
 
 
-def test_undo_within_the_window_reopens_the_item(api) -> None:
+def test_undo_within_the_window_reopens_the_item(api: Api) -> None:
     store, rec = api.store, api.rec
     api.call("/api/review/e0/label", "POST", body={"label": "malicious"})
     answer_id = rec.sent[-1][2]["answer_id"]
@@ -204,7 +207,7 @@ def test_undo_within_the_window_reopens_the_item(api) -> None:
     assert status == 409 and "undo window" in body["detail"]
 
 
-def test_stats_and_agreement_between_annotators(api) -> None:
+def test_stats_and_agreement_between_annotators(api: Api) -> None:
     store = api.store
     store.answers_wanted = 2
     for event_id, one, two in [("e0", "malicious", "malicious"), ("e1", "benign", "benign"),
@@ -223,7 +226,7 @@ def test_stats_and_agreement_between_annotators(api) -> None:
     assert stats["cohen_kappa"]["analyst-1|analyst-2"] == pytest.approx(0.4)
 
 
-def test_a_broker_failure_is_a_503_and_records_nothing(api) -> None:
+def test_a_broker_failure_is_a_503_and_records_nothing(api: Api) -> None:
     store, rec = api.store, api.rec
     rec.fail = True
     status, body = api.call("/api/review/e0/label", "POST", body={"label": "benign"})
@@ -231,7 +234,7 @@ def test_a_broker_failure_is_a_503_and_records_nothing(api) -> None:
     assert store.entry("e0").open
 
 
-def test_the_page_and_its_assets_are_served_and_documented(api) -> None:
+def test_the_page_and_its_assets_are_served_and_documented(api: Api) -> None:
     html = api.client.get("/").text
     assert "streamal" in html and "/static/app.js" in html
     for asset in ("/static/app.js", "/static/style.css"):
@@ -244,7 +247,7 @@ def test_the_page_and_its_assets_are_served_and_documented(api) -> None:
         assert path in paths
 
 
-def test_many_concurrent_answers_from_one_analyst_count_once(api) -> None:
+def test_many_concurrent_answers_from_one_analyst_count_once(api: Api) -> None:
     import concurrent.futures
 
     api.store.answers_wanted = 2
@@ -257,7 +260,7 @@ def test_many_concurrent_answers_from_one_analyst_count_once(api) -> None:
     assert len([m for t, _, m in api.rec.sent if t == "labels"]) == 1
 
 
-def test_concurrent_answers_from_several_analysts_fill_the_quorum_once_each(api) -> None:
+def test_concurrent_answers_from_several_analysts_fill_the_quorum_once_each(api: Api) -> None:
     import concurrent.futures
 
     api.store.answers_wanted = 2
@@ -271,7 +274,7 @@ def test_concurrent_answers_from_several_analysts_fill_the_quorum_once_each(api)
     assert entry.agreed == "malicious"
 
 
-def test_three_analysts_racing_for_a_quorum_of_two_are_accepted_twice(api) -> None:
+def test_three_analysts_racing_for_a_quorum_of_two_are_accepted_twice(api: Api) -> None:
     """Answers on their way count towards the quorum: the third analyst is told the item is taken care of.
 
     Kafka's acknowledgement is slow here (all three requests are publishing at
@@ -284,7 +287,7 @@ def test_three_analysts_racing_for_a_quorum_of_two_are_accepted_twice(api) -> No
     publishing = threading.Barrier(2, timeout=5)
     slow = api.rec.__call__
 
-    def publish(topic, key, msg):
+    def publish(topic: str, key: str, msg: dict[str, Any]) -> None:
         try:
             publishing.wait()  # two answers in flight together: the third arrives meanwhile
         except threading.BrokenBarrierError:
@@ -305,15 +308,15 @@ def test_three_analysts_racing_for_a_quorum_of_two_are_accepted_twice(api) -> No
     assert sum(m["event_id"].startswith("race-") for _, _, m in api.rec.sent) == 20
 
 
-def test_what_the_store_hands_out_is_a_copy_the_loop_cannot_change_underneath(api) -> None:
+def test_what_the_store_hands_out_is_a_copy_the_loop_cannot_change_underneath(api: Api) -> None:
     before = api.store.entry("e0")
     api.store.apply_answer("e0", "benign", "analyst-2", answer_id="x")
     assert before.open and before.answers == () and not api.store.entry("e0").open
     with pytest.raises(AttributeError):
-        before.agreed = "benign"
+        before.agreed = "benign"  # type: ignore[misc]
 
 
-def test_the_labels_topic_decides_between_two_replicas_answers_of_one_analyst(api) -> None:
+def test_the_labels_topic_decides_between_two_replicas_answers_of_one_analyst(api: Api) -> None:
     store = api.store
     store.record_local("e2", "benign", "analyst-1", answer_id="local-1", at=1.0)  # given on this replica
     # another replica published first: its message is the one the topic shows first
@@ -323,21 +326,21 @@ def test_the_labels_topic_decides_between_two_replicas_answers_of_one_analyst(ap
     assert (only.answer_id, only.label, only.tentative) == ("remote-1", "malicious", False)
 
 
-def test_a_failed_publish_leaves_the_analyst_free_to_answer_again(api) -> None:
+def test_a_failed_publish_leaves_the_analyst_free_to_answer_again(api: Api) -> None:
     api.rec.fail = True
     assert api.call("/api/review/e0/label", "POST", body={"label": "benign"})[0] == 503
     api.rec.fail = False
     assert api.call("/api/review/e0/label", "POST", body={"label": "benign"})[0] == 200
 
 
-def test_a_drop_respects_another_analysts_claim(api) -> None:
+def test_a_drop_respects_another_analysts_claim(api: Api) -> None:
     assert api.call("/api/review/e0/claim", "POST")[0] == 200
     status, body = api.call("/api/review/e0/skip", "POST", token="token-two-5678", body={"requeue": False})
     assert status == 409 and "claimed by analyst-1" in body["detail"]
     assert not api.store.entry("e0").dropped and api.rec.sent == []
 
 
-def test_a_comment_travels_with_the_answer(api) -> None:
+def test_a_comment_travels_with_the_answer(api: Api) -> None:
     body = {"label": "malicious", "comment": "beaconing every 60 s to a fresh domain"}
     assert api.call("/api/review/e0/label", "POST", body=body)[0] == 200
     [(_, _, msg)] = api.rec.sent
@@ -346,13 +349,13 @@ def test_a_comment_travels_with_the_answer(api) -> None:
     assert api.call("/api/review/e1/label", "POST", body=too_long)[0] == 422
 
 
-def test_a_body_over_the_limit_is_refused_before_it_is_read(api) -> None:
+def test_a_body_over_the_limit_is_refused_before_it_is_read(api: Api) -> None:
     big = b'{"label": "' + b"x" * 200_000 + b'"}'
     r = api.client.post("/api/review/e0/label", content=big,
                         headers={"Authorization": "Bearer token-one-1234", "Content-Type": "application/json"})
     assert r.status_code == 413 and "over the limit" in r.json()["detail"]
 
-    def chunks():  # no Content-Length: the body streams in, and is cut off as it goes over
+    def chunks() -> Iterator[bytes]:  # no Content-Length: the body streams in, and is cut off as it goes over
         for _ in range(100):
             yield b"x" * 10_000
 
@@ -362,7 +365,7 @@ def test_a_body_over_the_limit_is_refused_before_it_is_read(api) -> None:
     assert api.rec.sent == []
 
 
-def test_validation_errors_never_echo_the_input(api) -> None:
+def test_validation_errors_never_echo_the_input(api: Api) -> None:
     secret_ish = "A" * 50_000
     r = api.client.post("/api/review/e0/label", json={"label": 5, "extra": secret_ish},
                         headers={"Authorization": "Bearer token-one-1234"})
@@ -371,7 +374,7 @@ def test_validation_errors_never_echo_the_input(api) -> None:
     assert {"loc", "msg", "type"} <= set(r.json()["detail"][0])
 
 
-def test_security_headers_on_every_response(api) -> None:
+def test_security_headers_on_every_response(api: Api) -> None:
     for path, token in [("/", None), ("/static/app.js", None), ("/api/review", "token-one-1234"),
                         ("/api/review", "wrong-token-0000"), ("/healthz", None), ("/docs", None), ("/nowhere", None)]:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -384,7 +387,7 @@ def test_security_headers_on_every_response(api) -> None:
         "cache-control"] == "no-store"
 
 
-def test_the_docs_work_offline_with_swagger_ui_from_a_python_package(api) -> None:
+def test_the_docs_work_offline_with_swagger_ui_from_a_python_package(api: Api) -> None:
     import re
 
     html = api.client.get("/docs").text
@@ -417,7 +420,7 @@ def test_tokens_are_checked_in_constant_time_over_every_entry(monkeypatch: pytes
 # -- the analyst's day: claims in the queue, reasons, changes of answer, export, guidelines -------------------
 
 
-def test_available_hides_what_another_analyst_holds_and_items_say_why_they_were_asked(api) -> None:
+def test_available_hides_what_another_analyst_holds_and_items_say_why_they_were_asked(api: Api) -> None:
     assert api.call("/api/review/e2/claim", "POST", token="token-two-5678")[0] == 200
     _, everyone = api.call("/api/review?mine=true")
     held = next(i for i in everyone["items"] if i["event_id"] == "e2")
@@ -431,7 +434,7 @@ def test_available_hides_what_another_analyst_holds_and_items_say_why_they_were_
     assert phrases["random"].startswith("A random audit sample")
 
 
-def test_a_change_of_answer_after_the_undo_window_is_a_correcting_label(api) -> None:
+def test_a_change_of_answer_after_the_undo_window_is_a_correcting_label(api: Api) -> None:
     assert api.call("/api/review/e0/label", "POST", body={"label": "benign"})[0] == 200
     first = api.rec.sent[-1][2]
     status, body = api.call("/api/review/e0/correct", "POST", body={"label": "malicious"})
@@ -448,7 +451,7 @@ def test_a_change_of_answer_after_the_undo_window_is_a_correcting_label(api) -> 
                     body={"label": "benign"})[0] == 409  # only your own answers
 
 
-def test_my_answers_and_the_export_for_auditors(api) -> None:
+def test_my_answers_and_the_export_for_auditors(api: Api) -> None:
     api.call("/api/review/e0/label", "POST", body={"label": "benign", "comment": "=HYPERLINK(\"x\")"})
     api.call("/api/review/e1/label", "POST", token="token-two-5678", body={"label": "malicious"})
     _, mine = api.call("/api/review/answers?mine=true")

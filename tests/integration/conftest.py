@@ -9,7 +9,7 @@ import time
 import urllib.parse
 import urllib.request
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ from streamal.tools import child
 from streamal.tools.embedded import EmbeddedBroker, free_port
 
 
-def wait_until(condition, timeout: float, every: float = 0.1) -> bool:
+def wait_until(condition: Callable[[], object], timeout: float, every: float = 0.1) -> bool:
     """Ask ``condition()`` every ``every`` seconds until it holds or ``timeout`` passes; whether it held."""
     deadline = time.monotonic() + timeout
     while not condition():
@@ -32,7 +32,7 @@ def wait_until(condition, timeout: float, every: float = 0.1) -> bool:
     return True
 
 
-def wait_for(condition, timeout: float, what: str) -> float:
+def wait_for(condition: Callable[[], object], timeout: float, what: str) -> float:
     """Seconds until ``condition()`` holds; fails, saying ``what``, after ``timeout``."""
     started = time.monotonic()
     if not wait_until(condition, timeout):
@@ -40,7 +40,7 @@ def wait_for(condition, timeout: float, what: str) -> float:
     return time.monotonic() - started
 
 
-def pytest_collection_modifyitems(items):
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     here = Path(__file__).parent
     for item in items:
         if here in Path(item.fspath).parents:
@@ -48,7 +48,7 @@ def pytest_collection_modifyitems(items):
 
 
 @pytest.fixture(scope="session")
-def broker(tmp_path_factory: pytest.TempPathFactory):
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedBroker]:
     with EmbeddedBroker(log_path=tmp_path_factory.mktemp("broker") / "tansu.log") as b:
         yield b
 
@@ -117,7 +117,7 @@ BOTH_CLIENTS = pytest.mark.parametrize("kafka_client", ["kafka-python", "conflue
 
 
 @pytest.fixture
-def make_service(broker: EmbeddedBroker, tmp_path: Path, kafka_client: str):
+def make_service(broker: EmbeddedBroker, tmp_path: Path, kafka_client: str) -> Iterator[MakeService]:
     """``make_service(**settings)``: a service on this test's topics; ``name=`` gives a replica its own state."""
     prefix = f"t{uuid.uuid4().hex[:10]}"
     started: list[ServiceProcess] = []
@@ -136,13 +136,13 @@ def make_service(broker: EmbeddedBroker, tmp_path: Path, kafka_client: str):
 
 
 @pytest.fixture
-def producer(broker: EmbeddedBroker):
+def producer(broker: EmbeddedBroker) -> Iterator[KafkaProducer]:
     p = KafkaProducer(bootstrap_servers=broker.bootstrap)
     yield p
     p.close()
 
 
-def send(producer: KafkaProducer, topic: str, messages: list[Any], key=None) -> None:
+def send(producer: KafkaProducer, topic: str, messages: list[Any], key: Callable[[Any], bytes] | None = None) -> None:
     for m in messages:
         value = m if isinstance(m, bytes) else orjson.dumps(m)
         k = key(m) if key else None

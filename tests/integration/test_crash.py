@@ -18,11 +18,12 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from kafka import KafkaProducer
 
 from streamal.tools.embedded import EmbeddedBroker
-from tests.integration.conftest import BOTH_CLIENTS, MakeService, read_topic, send, wait_for, wait_until
+from tests.integration.conftest import BOTH_CLIENTS, MakeService, ServiceProcess, read_topic, send, wait_for, wait_until
 from tests.integration.test_replicas import Analyst, Source
 from tests.integration.test_service import events
 
@@ -31,7 +32,7 @@ pytestmark = BOTH_CLIENTS
 KILLS = 10
 
 
-def checkpoint_in_progress(state_dir) -> bool:
+def checkpoint_in_progress(state_dir: Path) -> bool:
     try:
         with os.scandir(state_dir) as entries:
             return any(e.name.startswith(".checkpoint-") and e.name.endswith(".tmp") for e in entries)
@@ -39,19 +40,18 @@ def checkpoint_in_progress(state_dir) -> bool:
         return False
 
 
-def kill_during_checkpoint(svc, timeout: float = 30.0) -> bool:
+def kill_during_checkpoint(svc: ServiceProcess, timeout: float = 30.0) -> bool:
     """SIGKILL the moment a checkpoint's temporary file appears; whether one was caught."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if checkpoint_in_progress(svc.state_dir):
-            svc.proc.kill()
-            svc.proc.wait()
+            svc.kill()
             return True
         time.sleep(0.0005)
     return False
 
 
-def crash(svc, step: str, timeout: float = 90.0) -> None:
+def crash(svc: ServiceProcess, step: str, timeout: float = 90.0) -> None:
     """Run ``svc`` with ``STREAMAL_CRASH_AT=step`` until it kills itself there."""
     svc.env["STREAMAL_CRASH_AT"] = step
     with svc.log.open("ab") as log:

@@ -18,6 +18,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,7 @@ pytestmark = BOTH_CLIENTS
 
 
 @pytest.fixture(scope="module")
-def pki(tmp_path_factory: pytest.TempPathFactory):
+def pki(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """A server CA, a client CA with one client certificate, and a CA nobody uses, as files."""
     d = tmp_path_factory.mktemp("pki")
     server_ca, client_ca, stranger = trustme.CA(), trustme.CA(), trustme.CA()
@@ -46,7 +47,7 @@ def pki(tmp_path_factory: pytest.TempPathFactory):
 
 
 @pytest.fixture(scope="module")
-def tls_broker(pki, tmp_path_factory: pytest.TempPathFactory):
+def tls_broker(pki: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """Tansu behind a TLS terminator that wants a client certificate (mutual TLS)."""
     port = free_port()
     log = tmp_path_factory.mktemp("tls-broker") / "tansu.log"
@@ -55,7 +56,7 @@ def tls_broker(pki, tmp_path_factory: pytest.TempPathFactory):
         yield {"bootstrap": f"localhost:{port}", "terminator": terminator, "plain": broker.bootstrap}
 
 
-def tls_env(pki, cafile: str = "ca.pem", client_cert: bool = True) -> dict[str, str]:
+def tls_env(pki: dict[str, Any], cafile: str = "ca.pem", client_cert: bool = True) -> dict[str, str]:
     d = pki["dir"]
     env = {"STREAMAL_KAFKA_SECURITY_PROTOCOL": "SSL", "STREAMAL_KAFKA_SSL_CAFILE": str(d / cafile)}
     if client_cert:
@@ -64,7 +65,7 @@ def tls_env(pki, cafile: str = "ca.pem", client_cert: bool = True) -> dict[str, 
     return env
 
 
-def tls_client(pki) -> dict[str, Any]:
+def tls_client(pki: dict[str, Any]) -> dict[str, Any]:
     d = pki["dir"]
     return {"security_protocol": "SSL", "ssl_cafile": str(d / "ca.pem"), "ssl_certfile": str(d / "client.pem"),
             "ssl_keyfile": str(d / "client.key")}
@@ -75,7 +76,9 @@ def streamal(env: dict[str, str], *args: str, timeout: float = 90) -> subprocess
                           timeout=timeout)
 
 
-def test_service_replay_and_oracle_work_over_mutual_tls(pki, tls_broker, tmp_path: Path, kafka_client: str) -> None:
+def test_service_replay_and_oracle_work_over_mutual_tls(
+        pki: dict[str, Any], tls_broker: dict[str, Any], tmp_path: Path, kafka_client: str
+) -> None:
     prefix = f"tls{uuid.uuid4().hex[:8]}"
     svc = ServiceProcess(tls_broker["bootstrap"], prefix, tmp_path / "state", tmp_path / "service.log",
                          budget="0.2", seed_size="10", kafka_client=kafka_client,
@@ -126,7 +129,7 @@ def _fails_with_one_line(out: subprocess.CompletedProcess[str], *needles: str) -
     return last
 
 
-def test_a_ca_that_did_not_sign_the_broker_fails_at_start_with_one_line(pki, tls_broker,
+def test_a_ca_that_did_not_sign_the_broker_fails_at_start_with_one_line(pki: dict[str, Any], tls_broker: dict[str, Any],
                                                                         make_service: MakeService) -> None:
     svc = make_service(kafka_bootstrap=tls_broker["bootstrap"], kafka_connect_timeout="3",
                        **{k.removeprefix("STREAMAL_").lower(): v for k, v in tls_env(pki, "stranger.pem").items()})
@@ -141,7 +144,9 @@ def test_a_ca_that_did_not_sign_the_broker_fails_at_start_with_one_line(pki, tls
     _fails_with_one_line(out, "streamal replay: error:", "not trusted", "STREAMAL_KAFKA_SSL_CAFILE")
 
 
-def test_a_missing_client_certificate_or_plain_text_is_named(pki, tls_broker, make_service: MakeService) -> None:
+def test_a_missing_client_certificate_or_plain_text_is_named(
+        pki: dict[str, Any], tls_broker: dict[str, Any], make_service: MakeService
+) -> None:
     svc = make_service(kafka_bootstrap=tls_broker["bootstrap"], kafka_connect_timeout="3",
                        **{k.removeprefix("STREAMAL_").lower(): v
                           for k, v in tls_env(pki, client_cert=False).items()})
@@ -151,8 +156,9 @@ def test_a_missing_client_certificate_or_plain_text_is_named(pki, tls_broker, ma
     _fails_with_one_line(streamal(plain.env, "run"), "over PLAINTEXT", "STREAMAL_KAFKA_SECURITY_PROTOCOL")
 
 
-def test_tls_to_a_plain_listener_fails_within_the_timeout_instead_of_hanging(pki, tls_broker,
-                                                                             make_service: MakeService) -> None:
+def test_tls_to_a_plain_listener_fails_within_the_timeout_instead_of_hanging(
+        pki: dict[str, Any], tls_broker: dict[str, Any], make_service: MakeService
+) -> None:
     # Tansu's own port speaks plain Kafka; kafka-python's handshake alone would wait for ever
     svc = make_service(kafka_bootstrap=tls_broker["plain"], kafka_connect_timeout="3",
                        **{k.removeprefix("STREAMAL_").lower(): v for k, v in tls_env(pki).items()})
@@ -164,7 +170,7 @@ def test_tls_to_a_plain_listener_fails_within_the_timeout_instead_of_hanging(pki
 
 @pytest.mark.parametrize("mechanism", ["SCRAM-SHA-256", "SCRAM-SHA-512", "PLAIN"])
 def test_an_authenticating_broker_that_refuses_the_login_fails_at_start_with_one_line(
-        mechanism, make_service: MakeService, tmp_path: Path) -> None:
+        mechanism: str, make_service: MakeService, tmp_path: Path) -> None:
     with EmbeddedBroker(authentication=True, log_path=tmp_path / "tansu.log") as broker:
         secret = tmp_path / "password"
         secret.write_text("not-a-user-of-this-broker\n")

@@ -11,13 +11,13 @@ import orjson
 from kafka import KafkaProducer
 
 from streamal.tools.embedded import EmbeddedBroker
-from tests.integration.conftest import MakeService, read_topic, wait_for
+from tests.integration.conftest import MakeService, ServiceProcess, read_topic, wait_for
 
 ADMIN = "admin-integration-token"
 PROBES = [{"size": float(s), "proto": p} for s in (5, 30, 45, 55, 70, 95) for p in ("tcp", "udp")]
 
 
-def labels(producer: KafkaProducer, topic, start, n, *, wrong=False):
+def labels(producer: KafkaProducer, topic: str, start: int, n: int, *, wrong: bool = False) -> None:
     for i in range(start, start + n):
         x: dict[str, Any] = {"size": float((i * 37) % 100), "proto": "tcp" if i % 2 else "udp"}
         truth = "malicious" if x["size"] > 50 else "benign"
@@ -27,11 +27,11 @@ def labels(producer: KafkaProducer, topic, start, n, *, wrong=False):
     producer.flush()
 
 
-def versions_of(*services):
+def versions_of(*services: ServiceProcess) -> list[int]:
     return [int(s.metric("streamal_model_version")) for s in services]
 
 
-def model(args, url):
+def model(args: list[str], url: str) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, STREAMAL_ADMIN_TOKEN=ADMIN)
     return subprocess.run([sys.executable, "-m", "streamal", "model", "--url", url, *args], env=env,
                           capture_output=True, text=True, timeout=60)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import gc
 import threading
 import time
+from collections.abc import Iterator
 
 import pytest
 from kafka import KafkaProducer
@@ -29,7 +30,7 @@ pytestmark = [
 
 
 @pytest.fixture(autouse=True)
-def _collect_leaked_sockets():
+def _collect_leaked_sockets() -> Iterator[None]:
     """Collect the sockets the test's own kafka-python clients leave behind during the cut, here.
 
     Collected later, their warnings would fall on whichever test this process runs next, where no
@@ -48,7 +49,7 @@ class _Linked:
 
 
 @pytest.fixture(scope="module")
-def broker(tmp_path_factory: pytest.TempPathFactory):
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Linked]:
     """A broker reached only through a link the test can cut (overrides the suite's broker in this module)."""
     port = free_port()
     with EmbeddedBroker(advertised=f"127.0.0.1:{port}",

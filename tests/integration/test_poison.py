@@ -116,8 +116,10 @@ label_strategy = st.one_of(
        reviews=st.lists(event_strategy, max_size=20))
 @settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                  HealthCheck.too_slow])
-def test_generated_events_and_labels_never_stop_the_loop(make_service: MakeService, broker: EmbeddedBroker, shared,
-                                                         events, labels, reviews) -> None:
+def test_generated_events_and_labels_never_stop_the_loop(
+        make_service: MakeService, broker: EmbeddedBroker, shared: dict[str, Any], events: list[bytes], labels:
+        list[bytes], reviews: list[bytes]
+) -> None:
     if "svc" not in shared:  # one service for all the examples (the fixtures live as long as the test)
         shared["svc"] = make_service(budget="0.5").start()
     svc = shared["svc"]

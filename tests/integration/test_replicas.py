@@ -11,7 +11,7 @@ import orjson
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from streamal.tools.embedded import EmbeddedBroker
-from tests.integration.conftest import BOTH_CLIENTS, MakeService, read_topic, wait_for
+from tests.integration.conftest import BOTH_CLIENTS, MakeService, ServiceProcess, read_topic, wait_for
 
 
 def truth(features: dict[str, Any]) -> str:
@@ -75,7 +75,7 @@ class Analyst(threading.Thread):
         producer.close()
 
 
-def assigned(svc) -> int:
+def assigned(svc: ServiceProcess) -> int:
     return int(svc.metric("streamal_assigned_partitions"))
 
 
@@ -95,7 +95,7 @@ def test_three_replicas_one_joining_and_one_killed_lose_no_event(make_service: M
     analyst = Analyst(broker.bootstrap, t["review"], t["labels"], source)
     analyst.start()
 
-    def scored(*replicas) -> float:
+    def scored(*replicas: ServiceProcess) -> float:
         return float(sum(r.metric('streamal_events_total{outcome="scored"}') for r in replicas))
 
     wait_for(lambda: scored(a, b) >= 500, 30, "a and b score the first events")

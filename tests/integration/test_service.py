@@ -184,7 +184,7 @@ def test_sigterm_and_restart_keep_state_and_offsets(make_service: MakeService, p
 
 
 @pytest.mark.parametrize("setting", [{"budget": "7"}])
-def test_bad_setting_fails_at_start_naming_it(make_service: MakeService, setting) -> None:
+def test_bad_setting_fails_at_start_naming_it(make_service: MakeService, setting: dict[str, Any]) -> None:
     svc = make_service(**setting)
     import subprocess
     import sys

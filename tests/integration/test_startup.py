@@ -13,10 +13,10 @@ from kafka import KafkaProducer
 
 from streamal.core.names import REASONS
 from streamal.tools.embedded import EmbeddedBroker, free_port
-from tests.integration.conftest import MakeService, read_topic, send, wait_until
+from tests.integration.conftest import MakeService, ServiceProcess, read_topic, send, wait_until
 
 
-def run_once(svc, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def run_once(svc: ServiceProcess, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "streamal", "run", *args], env=svc.env, capture_output=True,
                           text=True, timeout=timeout)
 
@@ -62,7 +62,8 @@ def test_an_unreachable_broker_fails_within_the_bound_with_one_clear_line(make_s
     assert "Traceback" not in out.stderr and len(lines) <= 4, out.stderr
 
 
-def label_all(producer: KafkaProducer, svc, broker: EmbeddedBroker, by_id: dict[str, dict[str, Any]]) -> int:
+def label_all(producer: KafkaProducer, svc: ServiceProcess, broker: EmbeddedBroker,
+              by_id: dict[str, dict[str, Any]]) -> int:
     review = read_topic(broker.bootstrap, svc.topics["review"])
     fresh = [r for r in review if r["event_id"] in by_id]
     send(producer, svc.topics["labels"], [{"event_id": r["event_id"], "label": truth(by_id[r["event_id"]])}
@@ -70,7 +71,7 @@ def label_all(producer: KafkaProducer, svc, broker: EmbeddedBroker, by_id: dict[
     return len({r["event_id"] for r in fresh})
 
 
-def queries(svc) -> float:
+def queries(svc: ServiceProcess) -> float:
     return float(sum(svc.metric(f'streamal_queries_total{{reason="{r}"}}') for r in REASONS))
 
 

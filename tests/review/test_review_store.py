@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+from typing import Any
 
 import pytest
 
@@ -23,7 +24,7 @@ def test_closed_items_past_max_closed_are_let_go_oldest_first_and_open_ones_stay
     assert list(restored._book.closed) == ["e2", "e3", "e4"]
 
 
-def _store(**kw):
+def _store(**kw: Any) -> tuple[ReviewStore, list[float]]:
     now = [100.0]
     store = ReviewStore(clock=lambda: now[0], **kw)
     for i in range(3):
@@ -34,8 +35,9 @@ def _store(**kw):
 
 def test_a_claim_keeps_others_off_until_it_expires_and_next_skips_what_is_held() -> None:
     store, now = _store(claim_seconds=30.0)
-    assert store.next_for("a").item.event_id == "e2"  # the highest score first, claimed for "a"
-    assert store.next_for("b").item.event_id == "e1"  # not what "a" holds
+    first, second = store.next_for("a"), store.next_for("b")
+    assert first is not None and first.item.event_id == "e2"  # the highest score first, claimed for "a"
+    assert second is not None and second.item.event_id == "e1"  # not what "a" holds
     with pytest.raises(ReviewConflict, match="claimed by a"):
         store.reserve("e2", "b")
     now[0] += 31.0

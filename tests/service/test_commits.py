@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ from hypothesis import strategies as st
 from streamal.errors import BrokerError
 from streamal.service.acks import Acks
 from streamal.service.commits import Commits
+from streamal.service.ports import Partition
 
 
 class Recorder:
@@ -49,7 +51,7 @@ class Recorder:
         self.check()  # a failed output stays failed
         self.ack()
 
-    def commit(self, offsets) -> None:
+    def commit(self, offsets: Mapping[Partition, int]) -> None:
         self.calls.append(("commit", dict(offsets)))
         if self.commit_fails:
             raise RuntimeError("rebalance in progress")
@@ -58,7 +60,8 @@ class Recorder:
         self.calls.append(("save",))
 
 
-def make(rec: Recorder, interval: float = 30.0, clock=None, commit_every: float = 0.0) -> Commits:
+def make(rec: Recorder, interval: float = 30.0, clock: Callable[[], float] | None = None,
+         commit_every: float = 0.0) -> Commits:
     return Commits(rec, rec, save=rec.save, interval=interval, clock=clock or (lambda: 0.0),
                    commit_every=commit_every)
 
@@ -220,13 +223,13 @@ class Group:
     def __init__(self) -> None:
         self.committed: dict[tuple[str, int], int] = {}
 
-    def commit(self, offsets) -> None:
+    def commit(self, offsets: Mapping[Partition, int]) -> None:
         self.committed.update(offsets)
 
 
 @settings(max_examples=400, deadline=None)
 @given(_steps)
-def test_no_offset_is_ever_committed_past_an_event_whose_outputs_are_not_all_acknowledged(steps) -> None:
+def test_no_offset_is_ever_committed_past_an_event_whose_outputs_are_not_all_acknowledged(steps: list[Any]) -> None:
     rec, group = Recorder(), Group()
     commits = Commits(rec, group, save=lambda: None, interval=1e9, commit_every=0.0)
     owned = {0, 1, 2}

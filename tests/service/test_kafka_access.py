@@ -6,6 +6,7 @@ import ssl
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import trustme
@@ -27,7 +28,9 @@ def test_plain_text_is_the_default_and_sends_no_security_settings() -> None:
 @pytest.mark.parametrize(("protocol", "tls", "sasl"), [
     ("SSL", True, False), ("SASL_PLAINTEXT", False, True), ("SASL_SSL", True, True), ("sasl_ssl", True, True),
 ])
-def test_each_protocol_maps_to_the_client_settings_it_needs(protocol, tls, sasl, tmp_path: Path) -> None:
+def test_each_protocol_maps_to_the_client_settings_it_needs(
+        protocol: str, tls: bool, sasl: bool, tmp_path: Path
+) -> None:
     ca = tmp_path / "ca.pem"
     trustme.CA().cert_pem.write_to_path(ca)
     given = {"kafka_security_protocol": protocol, "kafka_sasl_mechanism": "scram-sha-512"}
@@ -70,7 +73,9 @@ def test_the_password_can_come_from_a_mounted_file_and_never_shows(tmp_path: Pat
     ({"kafka_security_protocol": "SASL_PLAINTEXT", "kafka_sasl_username": "u",
       "kafka_sasl_password": "@/no/such/file"}, "STREAMAL_KAFKA_SASL_PASSWORD: cannot read /no/such/file"),
 ])
-def test_a_bad_combination_fails_at_start_naming_the_setting(given, message, tmp_path: Path) -> None:
+def test_a_bad_combination_fails_at_start_naming_the_setting(
+        given: dict[str, Any], message: str, tmp_path: Path
+) -> None:
     ca = tmp_path / "ca.pem"
     ca.write_text("x")
     given = {k: v.replace("{ca}", str(ca)) for k, v in given.items()}
@@ -107,7 +112,9 @@ _SASL = KafkaAccess("k:9093", security_protocol="SASL_SSL", sasl_username="svc",
      ("_TRANSPORT", "Disconnected while requesting")),
     (KafkaAccess("k:9092"), KafkaConnectionError("refused"), ("_TRANSPORT", "Connection refused")),
 ])
-def test_both_clients_say_the_same_sentence_for_the_same_failure(access, kafka_python_error, librdkafka_error) -> None:
+def test_both_clients_say_the_same_sentence_for_the_same_failure(
+        access: Any, kafka_python_error: Any, librdkafka_error: tuple[Any, ...]
+) -> None:
     """One table of what each failure means (service/failures.py): only the client's own detail differs."""
     confluent = pytest.importorskip("streamal.service.confluent")
     one = _explain(access, kafka_python_error)
@@ -120,7 +127,7 @@ def test_a_commit_the_broker_refuses_for_one_partition_is_an_error_with_the_libr
     from types import SimpleNamespace
 
     class Refusing:
-        def commit(self, offsets, asynchronous):
+        def commit(self, offsets: list[Any], asynchronous: bool) -> list[Any]:
             refused = SimpleNamespace(str=lambda: "Broker: Specified group generation id is not valid")
             return [SimpleNamespace(topic=tp.topic, partition=tp.partition, error=refused if tp.partition else None)
                     for tp in offsets]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -18,17 +19,17 @@ from streamal.wire.labels import LabelMessage, parse_label_message
 PROBES = [{"x": x / 4, "y": (x % 3) - 1.0} for x in range(-8, 9)]
 
 
-def said(**fields) -> LabelMessage:
+def said(**fields: Any) -> LabelMessage:
     return parse_label_message(orjson.dumps(fields))
 
 
-def setup(tmp_path: Path, every=4):
+def setup(tmp_path: Path, every: int = 4) -> tuple[Learner, ModelVersions, LabelRouter]:
     learner = Learner(LearnerConfig(model="linear", seed_size=0, seed=1))
     versions = ModelVersions(tmp_path, every=every, keep=3, clock=lambda: 1000.0)
     return learner, versions, LabelRouter(learner, ReviewStore(clock=lambda: 0.0), versions=versions)
 
 
-def teach(router, start, n, wrong=False, annotator="analyst-1"):
+def teach(router: LabelRouter, start: int, n: int, wrong: bool = False, annotator: str = "analyst-1") -> None:
     for i in range(start, start + n):
         x = {"x": (i % 7) - 3.0, "y": float(i % 2)}
         truth = "pos" if x["x"] > 0 else "neg"
@@ -36,7 +37,7 @@ def teach(router, start, n, wrong=False, annotator="analyst-1"):
         router.label(said(event_id=f"e{i}", label=label, annotator=annotator, features=x), now=float(i))
 
 
-def predictions(learner):
+def predictions(learner: Learner) -> list[dict[str, float]]:
     return [learner.predict_proba(x) for x in PROBES]
 
 

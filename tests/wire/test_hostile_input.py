@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import orjson
 from hypothesis import HealthCheck, given, settings
@@ -10,6 +11,7 @@ from hypothesis import strategies as st
 
 from streamal.core.config import LearnerConfig
 from streamal.core.learner import Learner
+from streamal.core.names import ModelName
 from streamal.errors import InvalidMessage
 from streamal.wire.labels import parse_label
 from streamal.wire.messages import parse_event
@@ -24,7 +26,7 @@ feature_value = (st.none() | st.booleans() | st.integers(min_value=-(10**18), ma
 features = st.dictionaries(st.text(min_size=1, max_size=10), feature_value, min_size=0, max_size=8)
 
 
-def as_bytes(obj) -> bytes:
+def as_bytes(obj: Any) -> bytes:
     return orjson.dumps(obj, option=orjson.OPT_NON_STR_KEYS)
 
 
@@ -32,7 +34,7 @@ def as_bytes(obj) -> bytes:
        | st.fixed_dictionaries({"id": json_value, "features": json_value}, optional={"label": json_value,
                                "meta": json_value, "ts": json_value}).map(as_bytes))
 @settings(max_examples=400, deadline=None)
-def test_any_bytes_are_an_event_or_an_invalid_event(raw) -> None:
+def test_any_bytes_are_an_event_or_an_invalid_event(raw: bytes) -> None:
     try:
         event = parse_event(raw, max_output_bytes=100_000)
     except InvalidMessage as exc:
@@ -45,7 +47,7 @@ def test_any_bytes_are_an_event_or_an_invalid_event(raw) -> None:
     {"event_id": json_value, "label": json_value}, optional={"features": json_value, "annotator": json_value,
                                                               "labeled_at": json_value}).map(as_bytes))
 @settings(max_examples=400, deadline=None)
-def test_any_bytes_are_a_label_or_an_invalid_label(raw) -> None:
+def test_any_bytes_are_a_label_or_an_invalid_label(raw: bytes) -> None:
     try:
         label = parse_label(raw)
     except InvalidMessage as exc:
@@ -57,7 +59,7 @@ def test_any_bytes_are_a_label_or_an_invalid_label(raw) -> None:
 @given(st.sampled_from(["linear", "hat", "arf"]),
        st.lists(st.tuples(features, st.sampled_from(["a", "b", "c"])), min_size=1, max_size=40))
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-def test_whatever_parses_is_scored_and_learned_without_an_exception(model, stream) -> None:
+def test_whatever_parses_is_scored_and_learned_without_an_exception(model: ModelName, stream: list[Any]) -> None:
     learner = Learner(LearnerConfig(model=model, budget=1.0, seed_size=2))
     for i, (x, y) in enumerate(stream):
         raw = orjson.dumps({"id": f"e{i}", "features": x})

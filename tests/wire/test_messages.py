@@ -1,4 +1,5 @@
 import base64
+from typing import Any
 
 import orjson
 import pytest
@@ -24,7 +25,7 @@ from streamal.wire.review import Dropped, Withdrawn, dropped_message, parse_revi
         (b'{"id": "e", "features": {"a": 1}, "label": ""}', "'label' must have"),
     ],
 )
-def test_invalid_events_say_why(raw, reason) -> None:
+def test_invalid_events_say_why(raw: bytes, reason: str) -> None:
     with pytest.raises(InvalidEvent, match=reason):
         parse_event(raw)
 
@@ -51,7 +52,7 @@ def test_valid_event_keeps_meta_and_label() -> None:
         b'{"event_id": "e", "label": "a", "annotator": 3}',
     ],
 )
-def test_invalid_labels(raw) -> None:
+def test_invalid_labels(raw: bytes) -> None:
     with pytest.raises(InvalidLabel):
         parse_label(raw)
 
@@ -69,7 +70,7 @@ def test_dead_letter_keeps_the_bytes_that_fit() -> None:
     b"\x00" * 200_000,                       # NUL bytes: each becomes \u0000 in JSON
     b'{"id": "x", "features": {"a": "' + "é".encode() * 600_000 + b'"}}',
 ])
-def test_a_dead_letter_too_large_is_cut_to_fit_and_says_so(raw) -> None:
+def test_a_dead_letter_too_large_is_cut_to_fit_and_says_so(raw: Any) -> None:
     import hashlib
 
     limit = 1_000_000
@@ -96,7 +97,7 @@ def test_review_items_trim_meta_then_classes_and_say_so() -> None:
 
 
 @pytest.mark.parametrize("value", ["1e200", "-1e101", "-1e150"])
-def test_numbers_that_would_overflow_the_model_are_invalid(value) -> None:
+def test_numbers_that_would_overflow_the_model_are_invalid(value: str) -> None:
     with pytest.raises(InvalidEvent, match="feature 'a'"):
         parse_event(b'{"id": "e", "features": {"a": ' + value.encode() + b"}}")
     with pytest.raises(InvalidLabel, match="feature 'a'"):
@@ -150,7 +151,7 @@ def test_flattening_is_bounded() -> None:
     ({"source": "event", "features": {"x": 1}}, ExternalLabel),
     ({}, ExternalLabel),
 ])
-def test_each_label_message_is_parsed_once_into_its_kind(fields, kind) -> None:
+def test_each_label_message_is_parsed_once_into_its_kind(fields: dict[str, Any], kind: Any) -> None:
     msg = parse_label_message(orjson.dumps({"event_id": "e1", "label": "bad", "annotator": "analyst-1",
                                             "labeled_at": "2026-11-24T10:00:00Z", **fields}))
     assert type(msg) is kind
@@ -161,7 +162,7 @@ def test_each_label_message_is_parsed_once_into_its_kind(fields, kind) -> None:
 @pytest.mark.parametrize("raw", [b"[1]", b"{not json", b'{"event_id": 3}', b'{"event_id": "e", "features": 7}',
                                  b'{"event_id": "e", "features": {}, "proba": [1]}',
                                  b'{"event_id": "e", "features": {}, "score": "high"}'])
-def test_a_review_topic_message_that_is_no_kind_is_refused_with_its_reason(raw) -> None:
+def test_a_review_topic_message_that_is_no_kind_is_refused_with_its_reason(raw: bytes) -> None:
     with pytest.raises(InvalidReviewItem):
         parse_review_message(raw)
 
