@@ -184,6 +184,10 @@ class Settings(_WithLearning):
     topic_partitions: int = Field(1, ge=1, description="Partitions of topics streamal creates.")
     group_id: str = Field("streamal", description="Consumer group of the events consumer.")
     session_timeout_ms: int = Field(10_000, ge=1000, description="Kafka consumer-group session timeout.")
+    group_instance_id: str = Field(
+        "", max_length=249, description="Static group membership: a stable name for this replica (the pod's name in "
+        "the StatefulSet), so a restart within the session timeout takes its partitions back without a rebalance "
+        "of the group. Empty: a dynamic member.")
 
     # Learning: the fields of streamal.core.config.LearnerConfig (its table: names, defaults, bounds,
     # descriptions), added by _learning_fields() above; only what is not the learner's is declared here.

@@ -28,7 +28,7 @@ import numbers
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from river import base, compose, forest, linear_model, multiclass, optim, preprocessing, tree
+from river import base, compose, linear_model, multiclass, optim, preprocessing, tree
 
 from streamal.core.calibration import log_likelihood
 from streamal.core.names import ModelName
@@ -70,6 +70,9 @@ def _hat(seed: int) -> base.Classifier:
 
 
 def _arf(seed: int) -> base.Classifier:
+    # imported here: river.forest pulls in river.metrics and scipy.stats, a second of start-up for every model
+    from river import forest
+
     return forest.ARFClassifier(n_models=10, grace_period=50, seed=seed)
 
 

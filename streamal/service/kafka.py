@@ -44,11 +44,14 @@ def open_outputs(target: KafkaAccess | str, *, max_output_bytes: int = 1_000_000
 
 
 def open_events_consumer(target: KafkaAccess | str, group_id: str, *, session_timeout_ms: int = 10_000,
-                         max_message_bytes: int = 1_048_576) -> EventsConsumer:
-    """A member of consumer group ``group_id``, offsets committed by hand, for messages up to ``max_message_bytes``."""
+                         max_message_bytes: int = 1_048_576, group_instance_id: str | None = None) -> EventsConsumer:
+    """A member of consumer group ``group_id``, offsets committed by hand, for messages up to ``max_message_bytes``.
+
+    With ``group_instance_id``, a static member: a restart within the session timeout takes its partitions back.
+    """
     access = KafkaAccess.of(target)
     return _client(access).events_consumer(access, group_id, session_timeout_ms=session_timeout_ms,
-                                           max_message_bytes=max_message_bytes)
+                                           max_message_bytes=max_message_bytes, group_instance_id=group_instance_id)
 
 
 def open_topic_reader(target: KafkaAccess | str, topics: Iterable[str], positions: Mapping[str, int], *,

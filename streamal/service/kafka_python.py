@@ -261,7 +261,7 @@ class EventsConsumer:
     """The events topic, shared among the replicas through one consumer group; offsets committed by hand."""
 
     def __init__(self, access: KafkaAccess, group_id: str, *, session_timeout_ms: int = 10_000,
-                 max_message_bytes: int = 1_048_576) -> None:
+                 max_message_bytes: int = 1_048_576, group_instance_id: str | None = None) -> None:
         config: dict[str, Any] = dict(
             group_id=group_id, enable_auto_commit=False,
             auto_offset_reset="earliest", session_timeout_ms=session_timeout_ms,
@@ -270,6 +270,8 @@ class EventsConsumer:
             # the rebalance timeout: how long the group waits for members to rejoin
             max_poll_interval_ms=max(30_000, 3 * session_timeout_ms),
         )
+        if group_instance_id:
+            config["group_instance_id"] = group_instance_id
         self.group_id = group_id
         self._consumer = _opening(access, KafkaConsumer, **config)
 
@@ -360,9 +362,9 @@ class _KafkaPython:
         return Outputs(access, max_output_bytes=max_output_bytes)
 
     def events_consumer(self, access: KafkaAccess, group_id: str, *, session_timeout_ms: int,
-                        max_message_bytes: int) -> EventsConsumer:
+                        max_message_bytes: int, group_instance_id: str | None = None) -> EventsConsumer:
         return EventsConsumer(access, group_id, session_timeout_ms=session_timeout_ms,
-                              max_message_bytes=max_message_bytes)
+                              max_message_bytes=max_message_bytes, group_instance_id=group_instance_id)
 
     def topic_reader(self, access: KafkaAccess, topics: Iterable[str], positions: Mapping[str, int], *,
                      max_message_bytes: int) -> TopicReader:

@@ -136,7 +136,8 @@ class Service:
         opened.append(side)
         self._catch_up(side, side_handler, learner)
         events = open_events_consumer(access, s.group_id, session_timeout_ms=s.session_timeout_ms,
-                                      max_message_bytes=s.max_event_bytes)
+                                      max_message_bytes=s.max_event_bytes,
+                                      group_instance_id=s.group_instance_id or None)
         opened.append(events)
         running = RunningService(s, self.metrics, self.health, self.review, self.store, learner=learner,
                                  router=router, side_handler=side_handler, event_handler=event_handler, pool=pool,

@@ -13,7 +13,7 @@ from kafka import KafkaProducer
 
 from streamal.core.names import REASONS
 from streamal.tools.embedded import EmbeddedBroker, free_port
-from tests.integration.conftest import MakeService, ServiceProcess, read_topic, send, wait_until
+from tests.integration.conftest import BOTH_CLIENTS, MakeService, ServiceProcess, read_topic, send, wait_until
 
 
 def run_once(svc: ServiceProcess, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
@@ -127,3 +127,16 @@ def test_a_restart_takes_new_tunable_settings_and_refuses_a_new_model_without_re
     assert any('strategy="margin"' in k and 'model="linear"' in k for k in info)
     assert list(svc.state_dir.glob("checkpoint-*.replaced"))
     assert fresh.stop() == 0
+
+
+@BOTH_CLIENTS
+def test_a_static_member_joins_and_a_restart_under_the_same_name_gets_its_partition_back(
+        make_service: MakeService, kafka_client: str) -> None:
+    """STREAMAL_GROUP_INSTANCE_ID reaches both clients and the broker takes it (how fast: benchmarks/restart.py)."""
+    svc = make_service(group_instance_id="replica-0").start()
+    assert wait_until(lambda: svc.metric("streamal_assigned_partitions") == 1, 60)
+    svc.kill()
+    again = svc.again().start(timeout=120)
+    assert wait_until(lambda: again.metric("streamal_assigned_partitions") == 1, 60)
+    assert "Traceback" not in again.log.read_text()
+    assert again.stop() == 0
