@@ -128,6 +128,10 @@ class RunningService:
                     handle(record)
                     self.commits.processed((record.topic, record.partition), record.offset + 1)
                 side.handle(self.side.poll(max_records=2000))
+                versions = self.router.versions
+                if versions is not None and versions.changed:  # a rollback, rebuild or promotion: saved at once
+                    versions.changed = False
+                    self.commits.checkpoint()
                 side.tick(review_caught_up=self.side.caught_up(self.settings.review_topic))
                 if gone := self.pool.tick():
                     self.metrics.review_items.labels(outcome="withdrawn").inc(gone)

@@ -73,6 +73,9 @@ class ModelVersions:
         self.every = every
         self.keep = keep
         self.clock = clock
+        #: An operator's command changed the model: the loop checkpoints at once, so a restart does not read
+        #: the command again on top of a model that already took it.
+        self.changed = False
         self.directory.mkdir(parents=True, exist_ok=True)
 
     def start_afresh(self) -> None:
@@ -193,6 +196,7 @@ class ModelVersions:
                    "at": self.clock()}
         kept.append(summary)
         self._rewrite(kept)
+        self.changed = True
         for newer in self.snapshots():  # snapshots of the abandoned versions would name another model now
             if newer.version > version:
                 newer.path.unlink(missing_ok=True)
@@ -248,6 +252,7 @@ class ModelVersions:
                    "answers": sorted(answers), "by": by, "at": self.clock()}
         kept.append(summary)
         self._rewrite(kept)
+        self.changed = True
         for newer in self.snapshots():
             if newer.version > base:
                 newer.path.unlink(missing_ok=True)
@@ -265,6 +270,7 @@ class ModelVersions:
         record = {"control": "promote", "v": learner.model_version, "model": learner.config.model,
                   "challenger": was, "by": by, "at": self.clock()}
         self._append(record)
+        self.changed = True
         logger.warning("challenger promoted: model=%s serves, challenger=%s, by=%s (set STREAMAL_MODEL=%s and "
                        "STREAMAL_CHALLENGER_MODEL=%s before the next restart)", learner.config.model, was, by,
                        learner.config.model, was)

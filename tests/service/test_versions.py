@@ -172,3 +172,12 @@ def test_the_answers_a_rebuild_leaves_out_are_retracted_in_the_review_store_sayi
     assert learner.model_version == 3
     [row] = router.review.answers(annotator="careless")
     assert row.answer.retracted and row.answer.why == "left out of the model by a rebuild (sre)"
+
+
+def test_a_command_that_changes_the_model_asks_for_a_checkpoint_at_once(tmp_path: Path) -> None:
+    """So a restart does not read the rollback again on top of a model that already took it."""
+    learner, versions, router = setup(tmp_path, every=4)
+    teach(router, 0, 6)
+    assert not versions.changed  # labels and snapshots alone: the usual checkpoint interval
+    router.label(said(control="rollback", id="c9", version=4), now=9.0)
+    assert versions.changed
