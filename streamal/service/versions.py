@@ -11,7 +11,9 @@ In the state directory, beside the checkpoint:
 * ``journal.jsonl``: one line per label learned: the version it made, who
   answered, when, which item, which answer, its features (what a replay
   learns again), and one line per rollback and snapshot: the audit trail
-  ``streamal model history`` prints.
+  ``streamal model history`` prints. It keeps the labels learned since the
+  oldest snapshot kept (what a rollback or a rebuild can use, so it stays
+  bounded); the labels topic keeps every answer.
 
 A rollback puts the snapshot's model back and, unless told not to, learns the
 labels learned since again (each event once, with its answer as it stands
@@ -158,8 +160,12 @@ class ModelVersions:
         tmp = path.with_suffix(".tmp")
         tmp.write_bytes(state.data)
         os.replace(tmp, path)
-        for old in self.snapshots()[:-self.keep] if self.keep > 0 else []:
+        dropped = self.snapshots()[:-self.keep] if self.keep > 0 else []
+        for old in dropped:
             old.path.unlink(missing_ok=True)
+        if dropped:  # labels older than the oldest snapshot kept can no longer be rolled back to or rebuilt from
+            oldest = self.snapshots()[0].version
+            self._rewrite([r for r in self.entries() if "control" in r or int(r.get("v", 0)) > oldest])
         self._append({"control": "snapshot", "v": state.version, "why": why, "by": by, "at": self.clock()})
         logger.info("model snapshot version=%d why=%s", state.version, why)
         return Snapshot(state.version, self.clock(), path)

@@ -47,8 +47,9 @@ def test_snapshots_come_every_n_labels_named_by_version_and_the_newest_are_kept(
     assert [s.version for s in versions.snapshots()] == [8, 12, 16]  # every 4, the newest 3
     assert learner.model_version == 17
     lines = [r for r in versions.entries() if "control" not in r]
-    assert [r["v"] for r in lines] == list(range(1, 18)) and lines[0]["annotator"] == "analyst-1"
-    assert lines[0]["features"] == {"x": -3.0, "y": 0.0}
+    # the labels since the oldest snapshot kept (v8), each with who gave it and what it was learned from
+    assert [r["v"] for r in lines] == list(range(9, 18)) and lines[0]["annotator"] == "analyst-1"
+    assert lines[0]["event_id"] == "e8" and lines[0]["features"] == {"x": -2.0, "y": 0.0}
 
 
 def test_a_rollback_without_replay_gives_the_model_of_that_version_and_drops_the_labels_since(tmp_path: Path) -> None:
@@ -176,8 +177,19 @@ def test_the_answers_a_rebuild_leaves_out_are_retracted_in_the_review_store_sayi
 
 def test_a_command_that_changes_the_model_asks_for_a_checkpoint_at_once(tmp_path: Path) -> None:
     """So a restart does not read the rollback again on top of a model that already took it."""
-    learner, versions, router = setup(tmp_path, every=4)
+    _, versions, router = setup(tmp_path, every=4)
     teach(router, 0, 6)
     assert not versions.changed  # labels and snapshots alone: the usual checkpoint interval
     router.label(said(control="rollback", id="c9", version=4), now=9.0)
     assert versions.changed
+
+
+def test_the_journal_keeps_only_what_a_rollback_or_rebuild_can_use(tmp_path: Path) -> None:
+    learner, versions, router = setup(tmp_path, every=4)  # keeps 3 snapshots
+    teach(router, 0, 30)
+    kept = [s.version for s in versions.snapshots()]
+    assert kept == [20, 24, 28]
+    labels = [r["v"] for r in versions.entries() if "control" not in r]
+    assert labels == list(range(21, 31))  # since the oldest snapshot kept: bounded however long it runs
+    router.label(said(control="rollback", id="c10", version=20), now=99.0)
+    assert learner.model_version == 30  # every label since v20 is still there to learn again
