@@ -185,27 +185,11 @@ class ModelVersions:
         was = learner.model_version
         records = list(self.entries())
         ModelState(version, path.read_bytes()).restore(learner)
-        replayed = 0
-        labels = [r for r in records if "control" not in r]
-        if replay_labels:
-            for item in replay_order(labels, after=version):
-                if learner.correct(item.event_id, item.features, item.label).outcome == "learned":
-                    replayed += 1
-        kept = [r for r in records if "control" in r or int(r.get("v", 0)) <= version]
-        after = [r for r in labels if int(r.get("v", 0)) > version]
-        if replay_labels:  # the lineage goes on with the labels learned again, numbered as they are now
-            for i, item in enumerate(replay_order(after, after=version), start=version + 1):
-                kept.append({"v": i, "kind": "replay", "event_id": item.event_id, "label": item.label,
-                             "learned_at": self.clock(), "features": dict(item.features)})
-        summary = {"control": "rollback", "v": learner.model_version, "from": was, "to": version,
-                   "replayed": replayed, "dropped": 0 if replay_labels else len(after), "by": by,
-                   "at": self.clock()}
-        kept.append(summary)
-        self._rewrite(kept)
-        self.changed = True
-        for newer in self.snapshots():  # snapshots of the abandoned versions would name another model now
-            if newer.version > version:
-                newer.path.unlink(missing_ok=True)
+        after = [r for r in records if "control" not in r and int(r.get("v", 0)) > version]
+        summary = self._go_on(learner, records, version, after if replay_labels else [], {
+            "control": "rollback", "from": was, "to": version, "dropped": 0 if replay_labels else len(after),
+            "by": by})
+        replayed = summary["replayed"]
         logger.warning("model rolled back from version %d to %d, labels learned again=%d, dropped=%d, by=%s",
                        was, version, replayed, summary["dropped"], by)
         return summary
@@ -246,24 +230,36 @@ class ModelVersions:
             raise UnknownVersion(f"no snapshot before version {first} and the journal does not reach back to the "
                                  "first label: a rebuild cannot start there")
         keep = [r for r in labels if int(r["v"]) > base and not excluded(r)]
-        replayed = 0
+        summary = self._go_on(learner, records, base, keep, {
+            "control": "rebuild", "from": was, "base": base, "excluded": len(out), "annotator": annotator,
+            "since": since, "answers": sorted(answers), "by": by})
+        logger.warning("model rebuilt from version %d without %d labels (annotator=%s since=%s answers=%d): "
+                       "version %d, by=%s", base, len(out), annotator, since, len(answers), learner.model_version, by)
+        return summary
+
+    def _go_on(self, learner: Learner, records: list[dict[str, Any]], base: int, replay: list[dict[str, Any]],
+               summary: dict[str, Any]) -> dict[str, Any]:
+        """After the model of ``base`` was put back: learn ``replay`` again, write the lineage that goes on from it.
+
+        The journal keeps what came up to ``base`` and every command, then the
+        labels learned again (numbered by the versions they make now) and the
+        command's ``summary``; snapshots newer than ``base`` are deleted, as they
+        name a model that no longer is. The summary, with ``v`` and ``replayed``.
+        """
         kept = [r for r in records if "control" in r or int(r.get("v", 0)) <= base]
-        for item in replay_order(keep, after=base):
+        replayed = 0
+        for item in replay_order(replay, after=base):
             if learner.correct(item.event_id, item.features, item.label).outcome == "learned":
                 replayed += 1
                 kept.append({"v": learner.model_version, "kind": "replay", "event_id": item.event_id,
                              "label": item.label, "learned_at": self.clock(), "features": dict(item.features)})
-        summary = {"control": "rebuild", "v": learner.model_version, "from": was, "base": base,
-                   "excluded": len(out), "replayed": replayed, "annotator": annotator, "since": since,
-                   "answers": sorted(answers), "by": by, "at": self.clock()}
+        summary = {**summary, "v": learner.model_version, "replayed": replayed, "at": self.clock()}
         kept.append(summary)
         self._rewrite(kept)
         self.changed = True
         for newer in self.snapshots():
             if newer.version > base:
                 newer.path.unlink(missing_ok=True)
-        logger.warning("model rebuilt from version %d without %d labels (annotator=%s since=%s answers=%d): "
-                       "version %d, by=%s", base, len(out), annotator, since, len(answers), learner.model_version, by)
         return summary
 
     def promote(self, learner: Learner, *, by: str | None = None) -> dict[str, Any]:
