@@ -44,7 +44,7 @@ from streamal.errors import BrokerError
 from streamal.service.access import KafkaAccess
 from streamal.service.acks import Acks
 from streamal.service.failures import Failure, explain, from_ssl
-from streamal.service.ports import OnPartitions, Partition, Record
+from streamal.service.ports import KafkaClient, OnPartitions, Partition, Record
 
 __all__ = ["CLIENT", "EventsConsumer", "Outputs", "TopicReader", "ensure_topics"]
 
@@ -350,26 +350,5 @@ class TopicReader:
         self._consumer.close(autocommit=False)
 
 
-class _KafkaPython:
-    """This module as a :class:`~streamal.service.ports.KafkaClient`."""
-
-    name = "kafka-python"
-
-    def ensure_topics(self, access: KafkaAccess, topics: Mapping[str, int], *, create: bool = True) -> list[str]:
-        return ensure_topics(access, topics, create=create)
-
-    def outputs(self, access: KafkaAccess, *, max_output_bytes: int) -> Outputs:
-        return Outputs(access, max_output_bytes=max_output_bytes)
-
-    def events_consumer(self, access: KafkaAccess, group_id: str, *, session_timeout_ms: int,
-                        max_message_bytes: int, group_instance_id: str | None = None) -> EventsConsumer:
-        return EventsConsumer(access, group_id, session_timeout_ms=session_timeout_ms,
-                              max_message_bytes=max_message_bytes, group_instance_id=group_instance_id)
-
-    def topic_reader(self, access: KafkaAccess, topics: Iterable[str], positions: Mapping[str, int], *,
-                     max_message_bytes: int) -> TopicReader:
-        return TopicReader(access, topics, positions, max_message_bytes=max_message_bytes)
-
-
 #: The kafka-python adapter, as :mod:`streamal.service.kafka` picks it.
-CLIENT = _KafkaPython()
+CLIENT = KafkaClient("kafka-python", ensure_topics, Outputs, EventsConsumer, TopicReader)

@@ -7,6 +7,7 @@ chosen by ``STREAMAL_KAFKA_CLIENT`` is opened by :mod:`streamal.service.kafka`.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
@@ -74,20 +75,36 @@ class TopicReader(Protocol):
     def close(self) -> None: ...
 
 
-class KafkaClient(Protocol):
+class _EnsureTopics(Protocol):
+    def __call__(self, access: KafkaAccess, topics: Mapping[str, int], *, create: bool = True) -> list[str]: ...
+
+
+class _OpenOutputs(Protocol):
+    def __call__(self, access: KafkaAccess, *, max_output_bytes: int = ...) -> Outputs: ...
+
+
+class _OpenEventsConsumer(Protocol):
+    def __call__(self, access: KafkaAccess, group_id: str, *, session_timeout_ms: int = ...,
+                 max_message_bytes: int = ..., group_instance_id: str | None = None) -> EventsConsumer: ...
+
+
+class _OpenTopicReader(Protocol):
+    def __call__(self, access: KafkaAccess, topics: Iterable[str], positions: Mapping[str, int], *,
+                 max_message_bytes: int = ...) -> TopicReader: ...
+
+
+@dataclass(frozen=True)
+class KafkaClient:
     """One Kafka client library behind the protocols above (:mod:`streamal.service.kafka` picks one).
 
-    Each adapter owns its configuration (it translates the
-    :class:`~streamal.service.access.KafkaAccess` and chooses its own fetch and
-    batch sizes from the message sizes given) and its error explanations
-    (through :mod:`streamal.service.failures`).
+    Each adapter module names its own parts here. It owns its configuration
+    (it translates the :class:`~streamal.service.access.KafkaAccess` and
+    chooses its own fetch and batch sizes from the message sizes given) and
+    its error explanations (through :mod:`streamal.service.failures`).
     """
 
     name: str
-
-    def ensure_topics(self, access: KafkaAccess, topics: Mapping[str, int], *, create: bool = True) -> list[str]: ...
-    def outputs(self, access: KafkaAccess, *, max_output_bytes: int) -> Outputs: ...
-    def events_consumer(self, access: KafkaAccess, group_id: str, *, session_timeout_ms: int,
-                        max_message_bytes: int, group_instance_id: str | None = None) -> EventsConsumer: ...
-    def topic_reader(self, access: KafkaAccess, topics: Iterable[str], positions: Mapping[str, int], *,
-                     max_message_bytes: int) -> TopicReader: ...
+    ensure_topics: _EnsureTopics
+    outputs: _OpenOutputs
+    events_consumer: _OpenEventsConsumer
+    topic_reader: _OpenTopicReader
