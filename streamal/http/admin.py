@@ -20,6 +20,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 
 from streamal.errors import BrokerError
+from streamal.http.deps import token_owner
 from streamal.http.desk import Publish
 from streamal.service.versions import ModelVersions
 from streamal.tokens import TokenBook
@@ -53,11 +54,7 @@ Desk = Annotated[AdminDesk, Depends(_desk)]
 
 
 def _admin(desk: Desk, cred: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> str:
-    name = desk.tokens.who(cred.credentials) if cred is not None else None
-    if name is None:
-        raise HTTPException(401, "a valid admin token is required (Authorization: Bearer <token>)",
-                            headers={"WWW-Authenticate": "Bearer"})
-    return name
+    return token_owner(desk.tokens, cred, "admin")
 
 
 Admin = Annotated[str, Depends(_admin)]

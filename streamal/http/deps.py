@@ -9,8 +9,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from streamal.http.desk import ReviewDesk
 from streamal.service.health import Health
+from streamal.tokens import TokenBook
 
-__all__ = ["Analyst", "Desk", "HealthDep"]
+__all__ = ["Analyst", "Desk", "HealthDep", "token_owner"]
 
 _bearer = HTTPBearer(auto_error=False, description="A review token from STREAMAL_REVIEW_TOKENS.")
 
@@ -29,12 +30,17 @@ Desk = Annotated[ReviewDesk, Depends(_desk)]
 HealthDep = Annotated[Health, Depends(_health)]
 
 
-def _annotator(desk: Desk, cred: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> str:
-    name = desk.tokens.who(cred.credentials) if cred is not None else None
+def token_owner(tokens: TokenBook, cred: HTTPAuthorizationCredentials | None, kind: str) -> str:
+    """Whose the bearer token is in ``tokens``; 401 naming the ``kind`` of token wanted when it is none."""
+    name = tokens.who(cred.credentials) if cred is not None else None
     if name is None:
-        raise HTTPException(401, "a valid review token is required (Authorization: Bearer <token>)",
+        raise HTTPException(401, f"a valid {kind} token is required (Authorization: Bearer <token>)",
                             headers={"WWW-Authenticate": "Bearer"})
     return name
+
+
+def _annotator(desk: Desk, cred: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> str:
+    return token_owner(desk.tokens, cred, "review")
 
 
 #: The annotator the bearer token belongs to (401 without a valid one).
