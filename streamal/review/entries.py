@@ -12,8 +12,9 @@ thread change it halfway.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import MISSING, Field, dataclass, field, fields, replace
-from typing import Any
+from typing import Any, Protocol
 
 from streamal.core.pending import PendingItem
 from streamal.core.pool import REASON_ORDER
@@ -57,8 +58,39 @@ class Answer:
         return {f.name: getattr(self, f.name) for f in fields(Answer)}
 
 
+class _Facts(Protocol):
+    @property
+    def item(self) -> PendingItem: ...
+    @property
+    def answers(self) -> Sequence[Answer]: ...
+    @property
+    def agreed(self) -> str | None: ...
+    @property
+    def dropped(self) -> bool: ...
+    @property
+    def utility(self) -> float | None: ...
+
+
+class _ItemFacts:
+    """What a review entry and its frozen view both say of themselves, from the same fields."""
+
+    __slots__ = ()
+
+    @property
+    def priority(self: _Facts) -> float:
+        """How much answering it is worth now: its re-ranked utility, else its score when asked."""
+        return self.item.score if self.utility is None else self.utility
+
+    def live_answers(self: _Facts) -> list[Answer]:
+        return [a for a in self.answers if not a.retracted]
+
+    @property
+    def open(self: _Facts) -> bool:
+        return self.agreed is None and not self.dropped
+
+
 @dataclass(slots=True)
-class ReviewEntry:
+class ReviewEntry(_ItemFacts):
     """A review item and what the analysts did with it."""
 
     item: PendingItem
@@ -81,17 +113,6 @@ class ReviewEntry:
         else:  # pragma: no cover - no other shape is written
             raise TypeError(f"cannot restore a review entry from {type(state).__name__}")
 
-    @property
-    def priority(self) -> float:
-        """How much answering it is worth now: its re-ranked utility, else its score when asked."""
-        return self.item.score if self.utility is None else self.utility
-
-    def live_answers(self) -> list[Answer]:
-        return [a for a in self.answers if not a.retracted]
-
-    @property
-    def open(self) -> bool:
-        return self.agreed is None and not self.dropped
 
     def take(self, answer: Answer, *, by_id: bool = True) -> bool:
         """An answer read from the labels topic; ``False`` if it does not count.
@@ -191,7 +212,7 @@ class ReviewEntry:
 
 
 @dataclass(slots=True, frozen=True)
-class ItemView:
+class ItemView(_ItemFacts):
     """A review item as it stood when it was read: what routes and the pool are handed."""
 
     item: PendingItem
@@ -207,17 +228,6 @@ class ItemView:
     utility: float | None
     withdrawn: str | None
 
-    @property
-    def priority(self) -> float:
-        """How much answering it is worth now: its re-ranked utility, else its score when asked."""
-        return self.item.score if self.utility is None else self.utility
-
-    def live_answers(self) -> list[Answer]:
-        return [a for a in self.answers if not a.retracted]
-
-    @property
-    def open(self) -> bool:
-        return self.agreed is None and not self.dropped
 
 
 @dataclass(slots=True, frozen=True)
