@@ -1,7 +1,8 @@
 """Where the service stands against its ceilings, in one run against one broker.
 
     .venv/bin/python benchmarks/end_to_end.py [--events 100000] [--models linear,hat]
-        [--client kafka-python] [--latency-rate 1000] [--memory 20000 [--memory-points 1,10,20]] [--scale-out]
+        [--client kafka-python] [--latency-rate 1000] [--memory 20000 [--memory-points 1,10,20]
+        [--memory-analysts keep-up,none]] [--scale-out]
 
 Measured side by side, on the same 10-feature events, in one run:
 
@@ -37,7 +38,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -55,11 +56,14 @@ from streamal.wire.messages import format_ts, parse_event
 SCORED = 'streamal_events_total{outcome="scored"}'
 
 
-def security_events(n: int, seed: int = 7) -> tuple[list[bytes], dict[str, str]]:
-    """``n`` 10-feature events like a sensor's (numbers, categories, a flag) and their ground truth."""
+def security_events(n: int, seed: int = 7, start: int = 0) -> tuple[list[bytes], dict[str, str]]:
+    """``n`` 10-feature events like a sensor's (numbers, categories, a flag) and their ground truth.
+
+    ``start``: the number of the first (a long run is made in slices, each its own seed).
+    """
     rng = random.Random(seed)
     raw, truth = [], {}
-    for i in range(n):
+    for i in range(start, start + n):
         proto = rng.choice(["tcp", "udp", "icmp"])
         x: dict[str, Any] = {"bytes_out": rng.lognormvariate(7, 1.5), "bytes_in": rng.lognormvariate(8, 1.2),
              "duration": rng.expovariate(0.5), "dst_port": rng.choice([22, 53, 80, 443, 3389, 8080]),
@@ -71,6 +75,33 @@ def security_events(n: int, seed: int = 7) -> tuple[list[bytes], dict[str, str]]
         truth[event_id] = "malicious" if bad else "benign"
         raw.append(orjson.dumps({"id": event_id, "features": x, "ts": format_ts(time.time())}))
     return raw, truth
+
+
+class TruthInId(Mapping[str, str]):
+    """The ground truth of events numbered past ``n`` slices without a dict of 10 million entries.
+
+    The soak's events carry their class in their id (``e123-m``: malicious), which only the oracle reads.
+    """
+
+    def __getitem__(self, event_id: str) -> str:
+        if event_id.endswith("-m"):
+            return "malicious"
+        if event_id.endswith("-b"):
+            return "benign"
+        raise KeyError(event_id)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+
+def soak_slice(start: int, n: int) -> list[bytes]:
+    """Events ``start`` to ``start + n`` of a long run, their class in their id (:class:`TruthInId`)."""
+    raw, truth = security_events(n, seed=11 + start, start=start)
+    return [orjson.dumps({**(event := orjson.loads(msg)), "id": f"{event['id']}-{truth[event['id']][0]}"})
+            for msg in raw]
 
 
 def produce(bootstrap: str, topic: str, raw: list[bytes]) -> None:
@@ -177,7 +208,7 @@ class Service(ServiceProcess):
         self.wait_ready(timeout)
 
 
-def with_oracle(bootstrap: str, svc: Service, truth: dict[str, str], prefix: str) -> tuple[threading.Event, Oracle]:
+def with_oracle(bootstrap: str, svc: Service, truth: Mapping[str, str], prefix: str) -> tuple[threading.Event, Oracle]:
     stop = threading.Event()
     oracle = Oracle(truth, bootstrap, review_topic=svc.topics["review"], labels_topic=svc.topics["labels"],
                     group_id=f"{prefix}-oracle")
@@ -321,19 +352,19 @@ def memory(bootstrap: str, n: int, model: str, work: Path, answer: bool, client:
     """The service's RSS after ``k * n`` events for each ``k`` of ``points``, with an oracle answering or nobody."""
     prefix = f"mem-{model}-{answer}-{random.randrange(10**6)}"
     topic = f"{prefix}.events"
-    raw, truth = security_events(max(points) * n, seed=11)
     svc = Service(bootstrap, topic, prefix, work / f"{prefix}-state", MODEL=model, KAFKA_CLIENT=client)
     stop = threading.Event()
     out: list[tuple[int, float]] = []
     sent = 0
     for k in points:
-        produce(bootstrap, topic, raw[sent: k * n])
+        for start in range(sent, k * n, 500_000):  # in slices: 10 million events at once do not fit in memory
+            produce(bootstrap, topic, soak_slice(start, min(500_000, k * n - start)))
         sent = k * n
         if not out:
             svc.start()
             svc.ready()
             if answer:
-                stop, _ = with_oracle(bootstrap, svc, truth, prefix)
+                stop, _ = with_oracle(bootstrap, svc, TruthInId(), prefix)
         wait_scored([svc], sent)
         time.sleep(2)
         rss = svc.rss_mib()
@@ -355,6 +386,8 @@ def main() -> None:
     parser.add_argument("--latency-seconds", type=float, default=20)
     parser.add_argument("--memory", type=int, default=0, help="N for the memory runs (0: skip)")
     parser.add_argument("--memory-points", default="1,10", help="multiples of N to measure RSS after (1,10,20)")
+    parser.add_argument("--memory-analysts", default="keep-up,none",
+                        help="which memory runs: keep-up (an oracle answers), none (nobody answers), or both")
     parser.add_argument("--scale-out", action="store_true", help="two replicas against one on 4 partitions")
     args = parser.parse_args()
     models = args.models.split(",")
@@ -402,7 +435,7 @@ def main() -> None:
             print(f"\n| memory (RSS, MiB), N = {args.memory:,} | client | analysts | {heads} | growth, last two |")
             print("|---|---|---|" + "---:|" * (len(points) + 1))
             for name in list(clients)[-1:]:  # the fastest client given: 10N events take a while
-                for answer in (True, False):
+                for answer in (kind == "keep-up" for kind in args.memory_analysts.split(",")):
                     rss = memory(broker.bootstrap, args.memory, models[0], work, answer, name, points)
                     cells = " | ".join(f"{r:.0f}" for _, r in rss)
                     print(f"| {models[0]} | {name} | {'keep up' if answer else 'none'} | {cells} | "

@@ -56,7 +56,8 @@ class InvalidMessage(StreamalError):
 
 
 #: The reasons a message is refused, plus ``internal`` (scoring failed): the values of a metric label.
-INVALID_REASONS = ("too_large", "not_json", "not_object", "bad_id", "bad_features", "bad_field", "internal")
+INVALID_REASONS = ("too_large", "not_json", "not_object", "bad_id", "bad_features", "bad_field", "key_overflow",
+                   "internal")
 
 
 class InvalidEvent(InvalidMessage):

@@ -27,7 +27,7 @@ __all__ = ["SHAPING", "LearnerConfig", "out_of_range", "replace", "settings_tabl
 
 #: Fields a checkpointed learner cannot change: a new value needs a fresh model
 #: (a feature declared categorical after a tree split on it as a number would break the tree).
-SHAPING = ("model", "strategy", "categorical")
+SHAPING = ("model", "strategy", "categorical", "model_key")
 
 
 def _knob(default: Any, doc: str, *, setting: str | None = None, ge: float | None = None, gt: float | None = None,
@@ -107,6 +107,9 @@ class LearnerConfig:
     stopping
         Stop asking beyond the audit once the model's predictions stop changing
         (:class:`~streamal.core.stopping.StoppingRule`); drift or a fall in audit accuracy resumes.
+    model_key, max_models, max_keys, key_overflow
+        A model per kind of event (:mod:`streamal.core.keyed`): the field naming the key, the models kept in
+        memory, the keys that get one, and what becomes of a new key beyond them.
     seed
         Random seed of the model and the sampler (used by a fresh model only).
     """
@@ -144,6 +147,15 @@ class LearnerConfig:
         setting="challenger_model")
     novelty_share: float = _knob(0.2, "Most share of the queries that may go to events unlike anything labelled "
                                       "so far (novelty).", ge=0.0, le=1.0)
+    model_key: str = _knob("", "A model per kind of event: the field whose value picks the model (meta.NAME for a "
+                               "field of the event's meta, or a feature's name; empty: one model).")
+    max_models: int = _knob(64, "With STREAMAL_MODEL_KEY: models kept in memory; the least recently used is parked "
+                                "on the state volume and loaded back when its key returns.", ge=1)
+    max_keys: int = _knob(10_000, "With STREAMAL_MODEL_KEY: keys that get a model of their own; a new key beyond "
+                                  "it goes to the shared model (or the dead-letter topic: key_overflow).", ge=1)
+    key_overflow: Literal["shared", "deadletter"] = _knob(
+        "shared", "An event of a new key beyond STREAMAL_MAX_KEYS: scored by the shared model (shared) or "
+                  "dead-lettered with reason key_overflow (deadletter).")
     seed: int = _knob(42, "Random seed of a fresh model and sampler.")
 
     def __post_init__(self) -> None:

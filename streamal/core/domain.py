@@ -32,10 +32,15 @@ class Event:
 
 @dataclass(slots=True)
 class Label:
-    """A class for ``event_id`` to learn (with ``features`` when the event was never queried)."""
+    """A class for ``event_id`` to learn (with ``features`` when the event was never queried).
+
+    ``meta``: the event's meta, when the label brings its features (it may hold the key of the
+    event's model, :mod:`streamal.core.keyed`).
+    """
 
     event_id: str
     label: str
     annotator: str | None = None
     labeled_at: float | None = None
     features: dict[str, FeatureValue] | None = None
+    meta: dict[str, Any] | None = None

@@ -28,7 +28,7 @@ from typing import Any
 
 from streamal.core.audit import by_class
 from streamal.core.calibration import CalibrationMeter
-from streamal.core.challenger import Challenger
+from streamal.core.challenger import Challenger, promote
 from streamal.core.config import LearnerConfig
 from streamal.core.domain import Event, Label
 from streamal.core.drift import DETECTORS, DriftMonitor
@@ -182,6 +182,10 @@ class Learner:
             decision.item = item
         return decision
 
+    def pending_item(self, event_id: str) -> PendingItem | None:
+        """The queried event ``event_id`` still waiting for its label, if it is."""
+        return self.pending.get(event_id)
+
     def remember(self, item: PendingItem) -> bool:
         """Add a review item queried elsewhere (another replica, or before a restart).
 
@@ -239,11 +243,13 @@ class Learner:
             result.delay = max(0.0, (label.labeled_at if label.labeled_at is not None else now) - item.queried_at)
         return result
 
-    def correct(self, event_id: str, features: Mapping[str, Any], label: str) -> LearnResult:
+    def correct(self, event_id: str, features: Mapping[str, Any], label: str, *,
+                key: str | None = None) -> LearnResult:
         """Learn ``label`` for an event learned before with another one (an analyst changed an answer).
 
         An online model cannot unlearn the first label; learning the right one
         after it moves the model back, and later labels finish the job.
+        ``key``: whose model learns it, with a model per key (:mod:`streamal.core.keyed`).
         """
         error = self._learn_one(dict(features), label)
         if error is not None:
@@ -310,16 +316,19 @@ class Learner:
         self.sampler.answered(event_id)
         return self.pending.pop(event_id) is not None
 
-    def worth_now(self, features: Mapping[str, Any]) -> float:
-        """What the strategy makes of an event's label *now*, with the model as it is (for the review pool)."""
+    def worth_now(self, features: Mapping[str, Any], *, key: str | None = None) -> float:
+        """What the strategy makes of an event's label *now*, with the model as it is (for the review pool).
+
+        ``key``: whose model judges it, with a model per key (:mod:`streamal.core.keyed`).
+        """
         x = self.schema.prepare(features)
         proba = self._proba(x)
         if not proba:
             return 1.0
         return self.sampler.strategy.utility(Observation(proba, x, self.model))
 
-    def admission_bar(self) -> float:
-        """The utility an event needs now to be asked about at the plain budget."""
+    def admission_bar(self, *, key: str | None = None) -> float:
+        """The utility an event needs now to be asked about at the plain budget (of ``key``'s model)."""
         return self.sampler.threshold()
 
     def withdraw(self, event_id: str) -> bool:
@@ -353,6 +362,26 @@ class Learner:
                 self.challenger.name, self.challenger.estimates(), self.challenger.estimate_labels(),
                 self.challenger.calibration.brier(), self.challenger.calibration.ece(), self.challenger.lead),
         )
+
+    def promote_challenger(self) -> None:
+        """The challenger serves from now on (:func:`~streamal.core.challenger.promote`); ``ValueError`` if none."""
+        promote(self)
+
+    def model_parts(self) -> dict[str, Any]:
+        """What labels changed (:mod:`streamal.core.versions`): the model, the strategy's learned part, the
+        schema, the classes and their counts. The rest (questions on their way, budget, estimates) is the present.
+        """
+        return {"model": self.model, "strategy": self.sampler.strategy, "schema": self.schema,
+                "classes": self.classes, "class_counts": self._class_counts}
+
+    def restore_model_parts(self, parts: Mapping[str, Any], version: int) -> None:
+        """Put back :meth:`model_parts` (unpickled: the caller's copy), as of model version ``version``."""
+        self.model = parts["model"]
+        self.sampler.strategy = parts["strategy"]
+        self.schema = parts["schema"]
+        self.classes = list(parts["classes"])
+        self._class_counts = dict(parts["class_counts"])
+        self.model_version = version
 
     def audit_by_class(self, top: int = 10) -> dict[str, tuple[float, float, int]]:
         """Per class, ``(recall, precision, audit labels)`` over the recent audit sample (:func:`by_class`)."""

@@ -27,6 +27,7 @@ class Decision:
     model_version: int
     alarms: list[str] = field(default_factory=list)
     item: PendingItem | None = None
+    key: str | None = None  # with a model per key (STREAMAL_MODEL_KEY): whose model scored it ("" the shared one)
 
 
 @dataclass(slots=True)
@@ -40,6 +41,7 @@ class LearnResult:
     alarms: list[str] = field(default_factory=list)
     error: str | None = None
     features: dict[str, Any] | None = None  # what was learned (for the journal of learned labels), when learned
+    key: str | None = None  # with a model per key: whose model learned it ("" the shared one)
 
 
 @dataclass(frozen=True, slots=True)

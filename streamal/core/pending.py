@@ -38,6 +38,7 @@ class PendingItem:
     model_version: int
     queried_at: float | None
     explanation: dict[str, Any] | None = None  # what drove the prediction (streamal.core.explain)
+    key: str | None = None  # with a model per key (STREAMAL_MODEL_KEY): whose model asked ("" the shared one)
 
     def __getstate__(self) -> tuple[Any, ...]:
         return tuple(getattr(self, f) for f in self.__slots__)

@@ -35,12 +35,15 @@ WITHDRAW_BELOW = 0.5
 Verdict = tuple[float, str | None]
 
 
-def assess(learner: Learner, features: Mapping[str, Any], reason: str) -> Verdict:
-    """``(worth now, why withdraw or None)`` for an open question about ``features`` asked for ``reason``."""
-    worth = learner.worth_now(features)
+def assess(learner: Learner, features: Mapping[str, Any], reason: str, key: str | None = None) -> Verdict:
+    """``(worth now, why withdraw or None)`` for an open question about ``features`` asked for ``reason``.
+
+    ``key``: whose model asked it, with a model per key (:mod:`streamal.core.keyed`).
+    """
+    worth = learner.worth_now(features, key=key)
     if reason not in WITHDRAWABLE:
         return worth, None
-    bar = learner.admission_bar() * WITHDRAW_BELOW
+    bar = learner.admission_bar(key=key) * WITHDRAW_BELOW
     if bar > 0.0 and worth < bar:
         return worth, f"the model is sure of it now: utility {worth:.4g} under the bar {bar:.4g}"
     return worth, None

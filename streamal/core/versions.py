@@ -30,14 +30,11 @@ __all__ = ["ModelState", "Replayed", "replay_order"]
 
 
 class _Learner(Protocol):
-    model: Any
-    schema: Any
-    classes: list[str]
-    _class_counts: dict[str, int]
     model_version: int
 
-    @property
-    def sampler(self) -> Any: ...
+    def model_parts(self) -> dict[str, Any]: ...
+
+    def restore_model_parts(self, parts: Mapping[str, Any], version: int) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,19 +46,11 @@ class ModelState:
 
     @classmethod
     def capture(cls, learner: _Learner) -> ModelState:
-        parts = {"model": learner.model, "strategy": learner.sampler.strategy, "schema": learner.schema,
-                 "classes": learner.classes, "class_counts": learner._class_counts}
-        return cls(learner.model_version, pickle.dumps(parts, protocol=pickle.HIGHEST_PROTOCOL))
+        return cls(learner.model_version, pickle.dumps(learner.model_parts(), protocol=pickle.HIGHEST_PROTOCOL))
 
     def restore(self, learner: _Learner) -> None:
         """Put this model back into ``learner`` (its questions, budget and estimates stay as they are)."""
-        parts = pickle.loads(self.data)
-        learner.model = parts["model"]
-        learner.sampler.strategy = parts["strategy"]
-        learner.schema = parts["schema"]
-        learner.classes = list(parts["classes"])
-        learner._class_counts = dict(parts["class_counts"])
-        learner.model_version = self.version
+        learner.restore_model_parts(pickle.loads(self.data), self.version)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +60,7 @@ class Replayed:
     event_id: str
     label: str
     features: Mapping[str, Any]
+    key: str | None = None  # whose model learned it, with a model per key
 
 
 def replay_order(entries: Iterable[Mapping[str, Any]], after: int,
@@ -97,6 +87,8 @@ def replay_order(entries: Iterable[Mapping[str, Any]], after: int,
         event_id = str(entry["event_id"])
         if event_id not in final:
             order.append(event_id)
-        features = entry.get("features") or (final[event_id].features if event_id in final else {})
-        final[event_id] = Replayed(event_id, str(entry["label"]), features)
+        earlier = final.get(event_id)
+        features = entry.get("features") or (earlier.features if earlier is not None else {})
+        key = entry.get("key", earlier.key if earlier is not None else None)
+        final[event_id] = Replayed(event_id, str(entry["label"]), features, key if isinstance(key, str) else None)
     return [final[e] for e in order]

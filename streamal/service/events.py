@@ -19,6 +19,7 @@ from streamal.core.learner import Decision, Learner
 from streamal.core.names import REASONS
 from streamal.crashes import NO_CRASHES, CrashPoints
 from streamal.errors import InvalidEvent
+from streamal.service.key_metrics import KeyMetrics
 from streamal.service.logs import Throttled
 from streamal.service.metrics import Metrics
 from streamal.service.ports import Outputs, Record
@@ -37,8 +38,9 @@ class EventHandler:
 
     def __init__(self, settings: Settings, learner: Learner, outputs: Outputs, metrics: Metrics,
                  clock: Callable[[], float] = time.time, crashes: CrashPoints = NO_CRASHES,
-                 on_query: Callable[[str], None] | None = None) -> None:
+                 on_query: Callable[[str], None] | None = None, keys: KeyMetrics | None = None) -> None:
         self.settings = settings
+        self.keys = keys  # with a model per key: the per-key series
         self.on_query = on_query
         self.crashes = crashes
         self.learner = learner
@@ -65,6 +67,9 @@ class EventHandler:
         try:
             decision = self.learner.score(event, now=self.clock())
             outputs = [(topic, fit(msg, s.max_output_bytes)) for topic, msg in self._outputs_of(event, decision)]
+        except InvalidEvent as exc:  # refused by the learner (a new key beyond STREAMAL_MAX_KEYS)
+            self._dead_letter(record, str(exc), exc.reason)
+            return
         except Exception as exc:
             logger.exception("scoring failed topic=%s partition=%d offset=%d", record.topic, record.partition,
                              record.offset)
@@ -79,6 +84,8 @@ class EventHandler:
             self._queried[decision.query.reason].inc()
             if self.on_query is not None:
                 self.on_query(event.id)
+        if self.keys is not None:
+            self.keys.scored(decision)
         if decision.alarms:
             m.count_alarms(decision.alarms, self.learner.model_version, self.clock())
         self._scored.inc()

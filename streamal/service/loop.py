@@ -30,6 +30,7 @@ from typing import Any
 
 from streamal import __version__
 from streamal.config import Settings
+from streamal.core.keyed import KeyedLearner
 from streamal.core.learner import Learner
 from streamal.crashes import CrashPoints
 from streamal.review.store import ReviewStore
@@ -38,6 +39,7 @@ from streamal.service.commits import Commits
 from streamal.service.events import EventHandler
 from streamal.service.health import Health
 from streamal.service.metrics import Metrics
+from streamal.service.parking import DirectoryParking
 from streamal.service.pool import ReviewPool
 from streamal.service.ports import EventsConsumer, Outputs, Partition, TopicReader
 from streamal.service.routing import LabelRouter, Waiting
@@ -180,6 +182,9 @@ class RunningService:
         state = SavedState(self.learner, self.review.snapshot(), dict(self.side_handler.positions),
                            [Waiting(w.label, w.since) for w in self.router.waiting])
         self.store.save({"version": __version__, "learner": self.learner.config.to_dict()}, state.to_dict())
+        learner = self.learner
+        if isinstance(learner, KeyedLearner) and isinstance(learner.parking, DirectoryParking):
+            learner.parking.sweep(keep=set(learner.parked.values()))  # what no checkpoint names any more
         took = time.perf_counter() - started
         self.metrics.checkpoint_duration.observe(took)
         self._last_checkpoint = self.clock()
@@ -192,6 +197,9 @@ class RunningService:
         now = time.monotonic()
         if now - self._slow_at < SLOW_EVERY:
             return
+        keys, learner = self.event_handler.keys, self.learner
+        if keys is not None and isinstance(learner, KeyedLearner):
+            keys.publish(learner)
         scored = self.event_handler.scored
         m.events_rate.set((scored - self._rate_scored) / (now - self._slow_at))
         self._rate_scored, self._slow_at = scored, now

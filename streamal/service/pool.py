@@ -87,7 +87,7 @@ class ReviewPool:
         now = self.wall_clock()
         for entry in self.review.top_unanswered(WITHDRAWABLE, self.top):
             event_id = entry.item.event_id
-            worth, why = assess(self.learner, entry.item.features, entry.item.reason)
+            worth, why = assess(self.learner, entry.item.features, entry.item.reason, entry.item.key)
             self.review.set_utility(event_id, worth)
             asked = entry.item.queried_at
             if why is None and self.expire > 0 and asked is not None and now - asked > self.expire:

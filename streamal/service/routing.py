@@ -77,7 +77,7 @@ class LabelRouter:
         An item this replica queried itself is pending already: the review store
         keeps that same object, so each waiting item is held once.
         """
-        item = self.learner.pending.get(item.event_id) or item
+        item = self.learner.pending_item(item.event_id) or item
         added = self.learner.remember(item)
         return self.review.add_item(item) or added
 

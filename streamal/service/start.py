@@ -24,6 +24,7 @@ from typing import Any, Protocol
 
 from streamal.config import Settings
 from streamal.core.config import LearnerConfig
+from streamal.core.keyed import KeyedLearner, make_learner
 from streamal.core.learner import Learner
 from streamal.crashes import CrashPoints
 from streamal.datasets import read_labelled
@@ -34,8 +35,10 @@ from streamal.service.checkpoint import CheckpointStore
 from streamal.service.events import EventHandler
 from streamal.service.health import Health
 from streamal.service.kafka import ensure_topics, open_events_consumer, open_outputs, open_topic_reader
+from streamal.service.key_metrics import KeyMetrics
 from streamal.service.loop import SLOW_EVERY, RunningService
 from streamal.service.metrics import Metrics
+from streamal.service.parking import PARKED_DIR, DirectoryParking
 from streamal.service.pool import ReviewPool
 from streamal.service.ports import TopicReader
 from streamal.service.routing import LabelRouter
@@ -95,7 +98,9 @@ class Service:
         for path in self.store.clean_stale():
             logger.info("removed a temporary file left by an interrupted checkpoint path=%s", path)
         saved = self._restore()
-        learner = saved.learner if saved is not None else Learner(s.learner_config())
+        learner = saved.learner if saved is not None else make_learner(s.learner_config())
+        if isinstance(learner, KeyedLearner):  # the models of keys out of memory wait on the state volume
+            learner.parking = DirectoryParking(s.state_dir / PARKED_DIR)
         if saved is None:
             self.versions.start_afresh()
         elif dropped := self.versions.cut_back(learner.model_version):
@@ -129,8 +134,9 @@ class Service:
             outputs.send(s.review_topic, event_id.encode(), fit(msg, s.max_output_bytes))
 
         pool = ReviewPool(learner, self.review, publish_review, expire=s.review_expire_seconds, wall_clock=self.clock)
+        keys = KeyMetrics(self.metrics.registry) if isinstance(learner, KeyedLearner) else None
         event_handler = EventHandler(s, learner, outputs, self.metrics, clock=self.clock, crashes=self.crashes,
-                                     on_query=pool.asked)
+                                     on_query=pool.asked, keys=keys)
         side = open_topic_reader(access, [s.review_topic, s.labels_topic], side_handler.positions,
                                  max_message_bytes=s.max_output_bytes)
         opened.append(side)

@@ -36,8 +36,8 @@ from typing import Any
 
 import orjson
 
-from streamal.core.challenger import promote
 from streamal.core.domain import Label
+from streamal.core.keyed import make_learner
 from streamal.core.learner import Learner, LearnResult
 from streamal.core.versions import ModelState, replay_order
 from streamal.errors import StreamalError
@@ -113,7 +113,8 @@ class ModelVersions:
         """A label was learned (``version`` is the model version it made): journaled."""
         self._append({"v": version, "kind": kind, "event_id": label.event_id, "label": label.label,
                       "annotator": label.annotator, "at": label.labeled_at, "answer_id": answer_id,
-                      "learned_at": self.clock(), "features": result.features})
+                      "learned_at": self.clock(), "features": result.features,
+                      **({"key": result.key} if result.key is not None else {})})
 
     def cut_back(self, version: int) -> int:
         """Drop the label records past ``version`` (learned after the checkpoint a restart resumes from)."""
@@ -225,7 +226,7 @@ class ModelVersions:
             ModelState(base, bases[-1].path.read_bytes()).restore(learner)
         elif labels and min(int(r["v"]) for r in labels) == 1:
             base = 0
-            ModelState.capture(Learner(learner.config)).restore(learner)
+            ModelState.capture(make_learner(learner.config)).restore(learner)
         else:
             raise UnknownVersion(f"no snapshot before version {first} and the journal does not reach back to the "
                                  "first label: a rebuild cannot start there")
@@ -249,10 +250,11 @@ class ModelVersions:
         kept = [r for r in records if "control" in r or int(r.get("v", 0)) <= base]
         replayed = 0
         for item in replay_order(replay, after=base):
-            if learner.correct(item.event_id, item.features, item.label).outcome == "learned":
+            if learner.correct(item.event_id, item.features, item.label, key=item.key).outcome == "learned":
                 replayed += 1
                 kept.append({"v": learner.model_version, "kind": "replay", "event_id": item.event_id,
-                             "label": item.label, "learned_at": self.clock(), "features": dict(item.features)})
+                             "label": item.label, "learned_at": self.clock(), "features": dict(item.features),
+                             **({"key": item.key} if item.key is not None else {})})
         summary = {**summary, "v": learner.model_version, "replayed": replayed, "at": self.clock()}
         kept.append(summary)
         self._rewrite(kept)
@@ -266,7 +268,7 @@ class ModelVersions:
         """The challenger serves from now on (:func:`~streamal.core.challenger.promote`); journaled."""
         was = learner.config.model
         try:
-            promote(learner)
+            learner.promote_challenger()
         except ValueError as exc:
             raise UnknownVersion(str(exc)) from None
         record = {"control": "promote", "v": learner.model_version, "model": learner.config.model,

@@ -165,7 +165,10 @@ def parse_label_message(raw: bytes, *, max_bytes: int = 1_048_576, max_features:
     retracts = _optional_text(obj, "retracts")
     if retracts is not None:
         return Retraction(event_id, retracts, annotator)
-    parsed = Label(event_id, label, annotator, parse_ts(labeled_at), features)
+    meta = obj.get("meta")
+    if meta is not None and not isinstance(meta, dict):
+        raise InvalidLabel("'meta' must be an object")
+    parsed = Label(event_id, label, annotator, parse_ts(labeled_at), features, meta)
     answer_id, comment = _optional_text(obj, "answer_id"), _optional_text(obj, "comment")
     corrects = _optional_text(obj, "corrects")
     if corrects is not None:
@@ -196,7 +199,8 @@ def parse_label(raw: bytes, *, max_bytes: int = 1_048_576, max_features: int = 1
 def event_label_message(event: Event, now: float) -> dict[str, Any]:
     """The label an event brought with it, sent on the labels topic so every replica learns it in one order."""
     return {"event_id": event.id, "label": event.label, "features": event.features,
-            "labeled_at": format_ts(event.ts if event.ts is not None else now), "source": "event"}
+            "labeled_at": format_ts(event.ts if event.ts is not None else now), "source": "event",
+            **({"meta": event.meta} if event.meta else {})}
 
 
 def answer_message(event_id: str, label: str, annotator: str, at: float, answer_id: str, *,

@@ -121,4 +121,5 @@ def prediction_message(decision: Decision) -> dict[str, Any]:
         "proba": decision.proba,
         "model_version": decision.model_version,
         "queried": decision.query is not None,
+        **({"key": decision.key} if decision.key is not None else {}),
     }

@@ -87,6 +87,7 @@ def parse_review_item(msg: dict[str, Any], max_features: int = 1000) -> PendingI
             model_version=int(msg.get("model_version") or 0),
             queried_at=parse_ts(queried_at) if isinstance(queried_at, str) else None,
             explanation=msg.get("explanation") if isinstance(msg.get("explanation"), dict) else None,
+            key=msg.get("key") if isinstance(msg.get("key"), str) else None,
         )
     except InvalidMessage:
         raise
@@ -107,6 +108,7 @@ def review_item_message(item: PendingItem) -> dict[str, Any]:
         "model_version": item.model_version,
         "queried_at": format_ts(item.queried_at) if item.queried_at is not None else None,
         **({"explanation": item.explanation} if item.explanation else {}),
+        **({"key": item.key} if item.key is not None else {}),
     }
 
 

@@ -170,3 +170,26 @@ def test_a_review_topic_message_that_is_no_kind_is_refused_with_its_reason(raw: 
 def test_drops_and_withdrawals_on_the_review_topic_are_their_own_kinds() -> None:
     assert parse_review_message(orjson.dumps(dropped_message("e1", "analyst-1", 0.0))) == Dropped("e1", "analyst-1")
     assert parse_review_message(b'{"event_id": "e1", "status": "withdrawn"}') == Withdrawn("e1", "withdrawn")
+
+
+def test_the_key_of_a_model_per_kind_of_event_travels_on_the_review_item_the_prediction_and_labels() -> None:
+    from streamal.core.domain import Event
+    from streamal.core.learner import Decision
+    from streamal.core.pending import PendingItem
+    from streamal.wire.labels import event_label_message
+    from streamal.wire.outputs import prediction_message
+    from streamal.wire.review import encode, review_item_message
+
+    item = PendingItem("e1", {"x": 1.0}, {"sensor": "dmz"}, "ok", {"ok": 1.0}, 0.5, "uncertainty", 3, None,
+                       key="dmz")
+    back = parse_review_message(encode(review_item_message(item)))
+    assert isinstance(back, PendingItem) and back.key == "dmz"
+    no_key = PendingItem("e2", {"x": 1.0}, None, "ok", {"ok": 1.0}, 0.5, "uncertainty", 3, None)
+    assert "key" not in review_item_message(no_key)
+    assert prediction_message(Decision("e1", "ok", {"ok": 1.0}, None, 3, key=""))["key"] == ""
+    assert "key" not in prediction_message(Decision("e1", "ok", {"ok": 1.0}, None, 3))
+    label = parse_label(encode(event_label_message(Event("e3", {"x": 1.0}, meta={"sensor": "lan"}, label="bad"),
+                                                   0.0)))
+    assert label.meta == {"sensor": "lan"} and label.features == {"x": 1.0}
+    with pytest.raises(InvalidLabel, match="'meta' must be an object"):
+        parse_label(orjson.dumps({"event_id": "e4", "label": "bad", "features": {"x": 1}, "meta": [1]}))
