@@ -42,6 +42,8 @@ class ItemOut(BaseModel):
     explanation: dict[str, Any] | None = Field(
         None, description="What drove the prediction: a linear model's largest terms, a tree's path.")
     model_version: int
+    key: str | None = Field(None, description="With a model per kind of event (STREAMAL_MODEL_KEY): whose model "
+                                              "asked (\"\" the shared one); absent otherwise.")
     queried_at: str | None
     age_seconds: float | None
     answers: int

@@ -59,7 +59,7 @@ def _item(entry: ItemView, store: ReviewStore, now: float) -> ItemOut:
     return ItemOut(
         event_id=it.event_id, features=it.features, meta=it.meta, prediction=it.prediction, proba=it.proba,
         score=it.score, utility=round(entry.priority, 6), reason=it.reason, reason_text=_phrase(it.reason),
-        explanation=it.explanation, model_version=it.model_version,
+        explanation=it.explanation, model_version=it.model_version, key=it.key,
         queried_at=format_ts(it.queried_at) if it.queried_at is not None else None,
         age_seconds=round(now - it.queried_at, 3) if it.queried_at is not None else None,
         answers=len(entry.live_answers()), answers_wanted=store.answers_wanted, claimed_by=entry.claimed_by,

@@ -108,6 +108,11 @@ def test_queue_is_most_valuable_first_paged_and_filtered(api: Api) -> None:
     assert [i["event_id"] for i in api.call("/api/review?reason=random")[1]["items"]] == ["e3"]
     assert api.call("/api/review?reason=bogus")[0] == 422
     assert api.call("/api/review/e1")[1]["event_id"] == "e1"
+    assert first["key"] is None  # one model: no key
+    keyed = item("k1")
+    keyed.key = "dmz"
+    api.store.add_item(keyed)
+    assert api.call("/api/review/k1")[1]["key"] == "dmz"  # a model per kind of event: whose model asked
     assert api.call("/api/review/nope")[0] == 404
 
 

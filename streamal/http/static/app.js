@@ -150,6 +150,8 @@ function show(item) {
   $("age").textContent = age(item.age_seconds);
   $("guess").textContent = item.prediction ?? "no guess yet";
   $("version").textContent = item.model_version;
+  $("key-wrap").hidden = item.key === null || item.key === undefined;
+  $("key").textContent = item.key === "" ? "events without a key (shared)" : (item.key ?? "");
   const probs = Object.entries(item.proba).sort((a, b) => b[1] - a[1]);
   $("bars").replaceChildren(...probs.map(([name, p]) => {
     const row = el("div", null, "bar");
