@@ -21,6 +21,14 @@ events a second, pulling the most useful open item from the pool).
     python benchmarks/active_learning.py                       # the whole suite (about 40 minutes on 2 cores)
     python benchmarks/active_learning.py --streams sea-abrupt --latencies 0,500 --seeds 6
     python benchmarks/active_learning.py --table               # the table again from --out/active.json
+
+To measure a change of the default alone, run only its jobs and take the
+baselines' runs (random, its curve, passive: they do not depend on the
+default's code) from an earlier file, on the same seeds; ``--set`` changes a
+setting of the default's runs:
+
+    python benchmarks/active_learning.py --latencies 0,500 --baselines benchmarks/results/active.json \
+        --set explore_share=0.1 --out /tmp/variant
 """
 
 from __future__ import annotations
@@ -56,6 +64,24 @@ RATE = 10.0  # events per second, for the analysts rows
 CURVE = (2.0, 4.0)
 
 
+#: Settings of the default's runs changed by ``--set`` (in each worker process: the jobs' initializer).
+OPTIONS: dict[str, Any] = {}
+
+
+def _set_options(options: dict[str, Any]) -> None:
+    OPTIONS.update(options)
+
+
+def _parse_option(text: str) -> tuple[str, Any]:
+    name, _, value = text.partition("=")
+    if name not in LearnerConfig.__dataclass_fields__:
+        raise SystemExit(f"--set {text}: no setting {name!r} of the learner")
+    default = getattr(DEFAULT, name)
+    kind = type(default)
+    return name, (value.lower() in ("1", "true", "yes") if kind is bool else kind(value) if kind in (int, float)
+                  else value)
+
+
 def job(args: tuple[str, float, str, str, float, int]) -> dict[str, Any]:
     stream, budget, latency, name, factor, seed = args
     n = LONG[stream] if latency == "analysts" else STREAMS[stream]
@@ -64,7 +90,7 @@ def job(args: tuple[str, float, str, str, float, int]) -> dict[str, Any]:
     delay = 0 if latency == "analysts" else int(latency)
     started = time.perf_counter()
     tr = run_learner(s, model=DEFAULT.model, strategy=name, budget=budget * factor, delay=delay, seed=seed,
-                     analysts=analysts, rate=RATE)
+                     analysts=analysts, rate=RATE, options=OPTIONS if name == DEFAULT.strategy else None)
     rare = tr.classes.rare()
     return {"stream": stream, "budget": budget, "latency": latency, "name": name, "factor": factor, "seed": seed,
             "n": tr.n, "accuracy": tr.accuracy, "labels": tr.labels, "withdrawn": tr.withdrawn,
@@ -202,7 +228,12 @@ def main() -> int:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--out", default=str(Path(__file__).parent / "results"))
     ap.add_argument("--table", action="store_true", help="print the table from --out/active.json and stop")
+    ap.add_argument("--baselines", help="an earlier active.json: take random's and passive's runs from it, run "
+                                        "only the default's")
+    ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                    help="a learner setting for the default's runs (e.g. explore_share=0.1); repeatable")
     a = ap.parse_args()
+    options = dict(_parse_option(x) for x in a.set)
     path = Path(a.out) / "active.json"
     if a.table:
         rs = orjson.loads(path.read_bytes())["rows"]
@@ -210,8 +241,16 @@ def main() -> int:
         return 0
     todo = jobs(a.streams.split(","), [float(b) for b in a.budgets.split(",")], a.latencies.split(","), a.seeds)
     results = []
+    if a.baselines:
+        wanted = {tuple(j) for j in todo}
+        kept = [r for r in orjson.loads(Path(a.baselines).read_bytes())["runs"] if r["name"] != DEFAULT.strategy
+                and (r["stream"], r["budget"], r["latency"], r["name"], r["factor"], r["seed"]) in wanted]
+        have = {(r["stream"], r["budget"], r["latency"], r["name"], r["factor"], r["seed"]) for r in kept}
+        results += kept
+        todo = [j for j in todo if j[3] == DEFAULT.strategy or tuple(j) not in have]
+        print(f"{len(kept)} baseline runs from {a.baselines}; {len(todo)} to run", file=sys.stderr, flush=True)
     started = time.time()
-    with ProcessPoolExecutor(a.workers) as ex:
+    with ProcessPoolExecutor(a.workers, initializer=_set_options, initargs=(options,)) as ex:
         for i, r in enumerate(ex.map(job, todo, chunksize=1), 1):
             results.append(r)
             if i % 25 == 0 or i == len(todo):

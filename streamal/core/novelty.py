@@ -7,7 +7,10 @@ late. :class:`NoveltyWatch` keeps, per feature, what the labelled (or asked)
 events covered: for numbers the range of their values (on a signed log scale,
 so heavy-tailed byte counts are not all novel), for strings the values seen.
 An event is novel when a value falls outside that cover: a number beyond the
-range by more than ``margin`` of its width, or a string value never labelled.
+range by more than ``margin`` of its width, any other number where a feature
+has only ever had one value (a flag or a counter that was always 0: in
+intrusion data the signature of an attack, ``wrong_fragment`` 1 where it was
+always 0), or a string value never labelled.
 :meth:`NoveltyWatch.novel` names those features, which is also the
 explanation shown to the analyst ("unlike anything labelled so far: bytes_out").
 
@@ -22,6 +25,11 @@ per event, and the next question goes to the next new region.
 ([], ['bytes', 'port'])
 >>> w.cover({"bytes": 9e6, "port": "3333"}); w.novel({"bytes": 8e6, "port": "3333"})
 []
+>>> w = NoveltyWatch(min_covered=3)
+>>> for v in (10.0, 200.0, 3000.0):
+...     w.cover({"bytes": v, "fragments": 0})
+>>> w.novel({"bytes": 12.0, "fragments": 1})     # always 0 until now
+['fragments']
 """
 
 from __future__ import annotations
@@ -57,7 +65,7 @@ class NoveltyWatch:
         self.margin = margin
         self.min_covered = min_covered
         self.covered = 0
-        self._ranges: dict[str, list[float]] = {}  # name -> [low, high] on the log scale
+        self._ranges: dict[str, list[float]] = {}  # name -> [low, high, events covered] on the log scale
         self._values: dict[str, set[str]] = {}
 
     def cover(self, x: Mapping[str, Any]) -> None:
@@ -74,8 +82,12 @@ class NoveltyWatch:
             v = _scale(float(value))
             r = self._ranges.get(name)
             if r is None:
-                self._ranges[name] = [v, v]
-            elif v < r[0]:
+                self._ranges[name] = [v, v, 1.0]
+                continue
+            if len(r) == 2:  # (a cover saved before the count was kept: taken as established)
+                r.append(float(self.min_covered))
+            r[2] += 1.0
+            if v < r[0]:
                 r[0] = v
             elif v > r[1]:
                 r[1] = v
@@ -97,6 +109,10 @@ class NoveltyWatch:
             if r is None:
                 continue
             v = _scale(float(value))
+            if r[0] == r[1]:  # one value only so far: any other is new, once enough events had it
+                if v != r[0] and (len(r) == 2 or r[2] >= self.min_covered):
+                    out.append(name)
+                continue
             slack = max(1.0, self.margin * (r[1] - r[0]))
             if v < r[0] - slack or v > r[1] + slack:
                 out.append(name)
