@@ -380,14 +380,14 @@ class KeyedLearner(Learner):
         """Put a snapshot back: the shared model's and each key's; keys made after it start afresh."""
         super().restore_model_parts(parts, version)
         keys: Mapping[str, tuple[int, dict[str, Any]]] = parts.get("keys", {})
-        fresh = Learner(self._sub_config())
+        fresh = pickle.dumps(Learner(self._sub_config()).model_parts(), protocol=pickle.HIGHEST_PROTOCOL)
         for key in [*self.resident, *self.parked]:
             sub = self._sub(key, create=False)
             assert sub is not None
             if key in keys:
                 sub.restore_model_parts(keys[key][1], keys[key][0])
-            else:
-                sub.restore_model_parts(fresh.model_parts(), 0)
+            else:  # each its own copy of a fresh model
+                sub.restore_model_parts(pickle.loads(fresh), 0)
         for key, (sub_version, sub_parts) in keys.items():
             if key not in self.resident and key not in self.parked:
                 sub = self._sub(key, create=True)

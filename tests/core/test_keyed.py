@@ -111,6 +111,18 @@ def test_a_snapshot_puts_every_key_back_and_resets_keys_made_after_it() -> None:
                                               for k in learner.keys())
 
 
+def test_after_a_rebuild_from_nothing_the_keys_learn_apart_again() -> None:
+    learner = KeyedLearner(config())
+    teach(learner, "dmz", flipped=False)
+    teach(learner, "lan", flipped=True)
+    ModelState.capture(make_learner(learner.config)).restore(learner)
+    teach(learner, "dmz", flipped=False, n=60, start=500)
+    assert learner.resident["lan"].model_version == 0 and learner.resident["lan"].classes == []
+    assert learner.resident["lan"].model is not learner.resident["dmz"].model
+    teach(learner, "lan", flipped=True, n=60, start=500)
+    assert predicted(learner, "dmz", 1.5) == "bad" and predicted(learner, "lan", 1.5) == "ok"
+
+
 def test_a_checkpoint_keeps_the_keys_and_the_owners_of_the_questions() -> None:
     learner = KeyedLearner(config(seed_size=1, max_models=1))
     learner.score(Event("a1", {"x": 1.0}, meta={"sensor": "a"}), now=0.0)
