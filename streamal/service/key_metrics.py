@@ -30,7 +30,8 @@ TOP_KEYS = 20
 class KeyMetrics:
     """Per-key series beside the deployment's own (which add every key up)."""
 
-    def __init__(self, registry: CollectorRegistry, top: int = TOP_KEYS) -> None:
+    def __init__(self, registry: CollectorRegistry, top: int = TOP_KEYS, *, overflowed: int = 0) -> None:
+        """``overflowed``: the learner's count of overflowed events when it was loaded (counted before)."""
         r = registry
         self.top = top
         self._named: set[str] = set()
@@ -47,7 +48,7 @@ class KeyMetrics:
                                                "volume.", ["state"], registry=r)
         self.overflow = Counter("streamal_key_overflow", "Events of a new key beyond STREAMAL_MAX_KEYS (scored by "
                                                          "the shared model, or dead-lettered).", registry=r)
-        self._overflowed = 0
+        self._overflowed = overflowed
         for key in ("shared", "other"):
             self.events.labels(key=key)
             self.queries.labels(key=key)

@@ -134,7 +134,8 @@ class Service:
             outputs.send(s.review_topic, event_id.encode(), fit(msg, s.max_output_bytes))
 
         pool = ReviewPool(learner, self.review, publish_review, expire=s.review_expire_seconds, wall_clock=self.clock)
-        keys = KeyMetrics(self.metrics.registry) if isinstance(learner, KeyedLearner) else None
+        keys = KeyMetrics(self.metrics.registry, overflowed=learner.overflowed) if isinstance(learner, KeyedLearner) \
+            else None
         event_handler = EventHandler(s, learner, outputs, self.metrics, clock=self.clock, crashes=self.crashes,
                                      on_query=pool.asked, keys=keys)
         side = open_topic_reader(access, [s.review_topic, s.labels_topic], side_handler.positions,
