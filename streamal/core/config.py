@@ -137,7 +137,7 @@ class LearnerConfig:
     late_explore: float = _knob(0.0, "The earlier late-label exploration: pending/(pending+this) of decisions are "
                                      "random while labels are out (0, the default: off; explore_share is the small "
                                      "fixed share that replaced it).", ge=0.0)
-    explore_share: float = _knob(0.25, "While labels are outstanding, this share of the strategy's decisions are "
+    explore_share: float = _knob(0.15, "While labels are outstanding, this share of the strategy's decisions are "
                                        "random (explore).", ge=0.0, le=1.0)
     pending_discount: float = _knob(1.0, "Each question on its way in an event's region divides its utility by "
                                          "1 + this x their number (0: off).", ge=0.0)

@@ -129,9 +129,9 @@ def test_with_labels_outstanding_the_strategy_chooses_and_drift_reaches_the_anal
     chosen = sum(v for r, v in queries.items() if r not in ("seed", "explore", "random"))
     assert non_audit > 0.5 * 0.05 * n, queries
     # the rest: the cold-start seed while the first labels are 1.5 s away (about a tenth), and the documented
-    # explore share of 25% while labels are out: about two thirds are the strategy's (59% to 68% measured over
-    # runs of this test on a busy machine); the previous default left 32% to the strategy here
-    assert chosen / non_audit >= 0.55, f"the strategy chose {chosen} of {non_audit} non-audit queries: {queries}"
+    # explore share of 15% while labels are out: about three quarters are the strategy's (74% to 76% measured over
+    # three runs of this test on a busy machine; 59% to 68% with the earlier 25% share, 32% with the rule before)
+    assert chosen / non_audit >= 0.65, f"the strategy chose {chosen} of {non_audit} non-audit queries: {queries}"
     print(f"\nlive reasons with an analyst 1.5 s away: {queries}; chosen {chosen / non_audit:.0%} of non-audit")
     alarms = sum(v for k, v in m.items() if k.startswith("streamal_drift_alarms_total"))
     assert alarms >= 1, "the flip raised no drift alarm"
