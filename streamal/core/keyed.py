@@ -186,6 +186,16 @@ class KeyedLearner(Learner):
             self.parks += 1
         return sub
 
+    def _learner_of(self, key: str | None, *, create: bool = True) -> Learner | None:
+        """The learner of ``key`` for a label or a question read back (``None``: the shared model's).
+
+        Unlike an event, a label is never refused: one for a key beyond ``max_keys`` goes to the shared model.
+        """
+        try:
+            return self._sub(key, create=create)
+        except InvalidEvent:
+            return None
+
     def _owned(self, event_id: str, key: str) -> None:
         self.owner[event_id] = key
         self.owner.move_to_end(event_id)
@@ -230,10 +240,7 @@ class KeyedLearner(Learner):
 
     def remember(self, item: PendingItem) -> bool:
         key = item.key if item.key is not None else key_of(self.key_field, item.features, item.meta)
-        try:
-            sub = self._sub(key, create=True)
-        except InvalidEvent:
-            sub = None
+        sub = self._learner_of(key)
         self._owned(item.event_id, key if sub is not None and key is not None else SHARED)
         return super().remember(item) if sub is None else sub.remember(item)
 
@@ -245,10 +252,7 @@ class KeyedLearner(Learner):
 
     def learn(self, label: Label, now: float) -> LearnResult:
         key = self._key_for(label.event_id, label.features, meta=label.meta)
-        try:
-            sub = self._sub(key, create=label.features is not None)
-        except InvalidEvent:
-            sub = None
+        sub = self._learner_of(key, create=label.features is not None)
         if sub is None or key is None:
             result = super().learn(label, now)
             result.key = SHARED
@@ -264,10 +268,7 @@ class KeyedLearner(Learner):
     def correct(self, event_id: str, features: Mapping[str, Any], label: str, *,
                 key: str | None = None) -> LearnResult:
         key = self._key_for(event_id, features, key)
-        try:
-            sub = self._sub(key, create=True)
-        except InvalidEvent:
-            sub = None
+        sub = self._learner_of(key)
         if sub is None or key is None:
             result = super().correct(event_id, features, label)
             result.key = SHARED
@@ -283,10 +284,7 @@ class KeyedLearner(Learner):
         learned = refused = 0
         for x, y in pairs:
             key = key_of(self.key_field, x, None)
-            try:
-                sub = self._sub(key, create=True)
-            except InvalidEvent:
-                sub = None
+            sub = self._learner_of(key)
             if sub is None or key is None:
                 done = super().warm([(x, y)])
             else:
