@@ -202,10 +202,12 @@ def test_every_expression_names_only_metrics_the_service_exports() -> None:
 
     from streamal.http.app import create_app
     from streamal.service.health import Health
+    from streamal.service.key_metrics import KeyMetrics
     from streamal.service.metrics import Metrics
 
     registry = CollectorRegistry()
     Metrics(registry)
+    KeyMetrics(registry)  # exported with a model per kind of event (STREAMAL_MODEL_KEY)
     with TestClient(create_app(Health(), registry)) as client:
         text = client.get("/metrics").text
     exported = set(re.findall(r"^# TYPE (\S+) (\S+)", text, re.M))

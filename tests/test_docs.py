@@ -11,6 +11,7 @@ from prometheus_client import CollectorRegistry
 
 from streamal.config import Settings
 from streamal.core.names import REASONS
+from streamal.service.key_metrics import KeyMetrics
 from streamal.service.metrics import Metrics
 
 CONTRACT = (Path(__file__).parent.parent / "docs" / "contract.md").read_text()
@@ -37,6 +38,7 @@ def test_the_contract_lists_no_setting_that_is_gone() -> None:
 def test_every_metric_is_in_the_contract() -> None:
     registry = CollectorRegistry()
     Metrics(registry)
+    KeyMetrics(registry)  # (with a model per kind of event)
     for family in registry.collect():
         name = family.name + ("_total" if family.type == "counter" else "_info" if family.type == "info" else "")
         assert f"`{name}`" in CONTRACT, f"{name} is missing from docs/contract.md"

@@ -51,6 +51,10 @@ def panel(title: str, targets: list[tuple[str, str]], *, unit: str = "short", ki
     })
 
 
+#: The matcher of the unbiased estimate (the audit sample's).
+AUDIT = 'estimate="audit"'
+
+
 def m(name: str, matchers: str = "") -> str:
     """A metric selector limited to the instances chosen in the dashboard's ``instance`` variable."""
     return f'{name}{{instance=~"$instance"{", " + matchers if matchers else ""}}}'
@@ -118,6 +122,14 @@ def build() -> dict[str, Any]:
         width=8)
     panel("Challenger's lead on the same labels (above 0: it would do better)",
           [(f"max by (instance) ({m('streamal_challenger_lead')})", "{{instance}}")], unit="percentunit", width=8)
+    panel("Events scored by key (a model per kind of event, STREAMAL_MODEL_KEY)", [
+        (f"sum by (key) (rate({m('streamal_key_events_total')}[{RATE}]))", "{{key}}")], unit="ops", width=8)
+    panel("Accuracy by key (audit: unbiased)", [
+        (f"avg by (key) ({m('streamal_key_accuracy', AUDIT)})", "{{key}}")],
+        unit="percentunit", width=8)
+    panel("Models of keys: in memory and parked; keys beyond STREAMAL_MAX_KEYS", [
+        (f"sum by (state) ({m('streamal_models')})", "{{state}}"),
+        (f"sum (rate({m('streamal_key_overflow_total')}[{RATE}]))", "overflow / s")], width=8)
     panel("Checkpoint age", [(f"max by (instance) ({m('streamal_checkpoint_age_seconds')})", "{{instance}}")],
           unit="s", width=8, kind="stat")
     panel("Checkpoint duration", [
