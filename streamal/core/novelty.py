@@ -8,9 +8,9 @@ events covered: for numbers the range of their values (on a signed log scale,
 so heavy-tailed byte counts are not all novel), for strings the values seen.
 An event is novel when a value falls outside that cover: a number beyond the
 range by more than ``margin`` of its width, any other number where a feature
-has only ever had one value (a flag or a counter that was always 0: in
-intrusion data the signature of an attack, ``wrong_fragment`` 1 where it was
-always 0), or a string value never labelled.
+has only ever had one value through ``steady`` covered events (a flag or a
+counter that was always 0: in intrusion data the signature of an attack,
+``wrong_fragment`` 1 where it was always 0), or a string value never labelled.
 :meth:`NoveltyWatch.novel` names those features, which is also the
 explanation shown to the analyst ("unlike anything labelled so far: bytes_out").
 
@@ -18,14 +18,14 @@ Asking about a novel event widens the cover at once (the question is on its
 way: its label will cover it), so a new region costs one question, not one
 per event, and the next question goes to the next new region.
 
->>> w = NoveltyWatch(min_covered=3)
+>>> w = NoveltyWatch(min_covered=3, steady=3)
 >>> for v in (10.0, 200.0, 3000.0):
 ...     w.cover({"bytes": v, "port": "443"})
 >>> w.novel({"bytes": 500.0, "port": "443"}), w.novel({"bytes": 9e6, "port": "3333"})
 ([], ['bytes', 'port'])
 >>> w.cover({"bytes": 9e6, "port": "3333"}); w.novel({"bytes": 8e6, "port": "3333"})
 []
->>> w = NoveltyWatch(min_covered=3)
+>>> w = NoveltyWatch(min_covered=3, steady=3)
 >>> for v in (10.0, 200.0, 3000.0):
 ...     w.cover({"bytes": v, "fragments": 0})
 >>> w.novel({"bytes": 12.0, "fragments": 1})     # always 0 until now
@@ -59,11 +59,15 @@ class NoveltyWatch:
         log scale) a value must be to count as novel.
     min_covered
         Events covered before anything counts as novel (a few labels do not make a cover).
+    steady
+        Events a numeric feature must have kept one value through before any other value of it counts as
+        novel (a flag that was 0 in the first few events only says little).
     """
 
-    def __init__(self, margin: float = 0.5, min_covered: int = 20) -> None:
+    def __init__(self, margin: float = 0.5, min_covered: int = 20, steady: int = 200) -> None:
         self.margin = margin
         self.min_covered = min_covered
+        self.steady = steady
         self.covered = 0
         self._ranges: dict[str, list[float]] = {}  # name -> [low, high, events covered] on the log scale
         self._values: dict[str, set[str]] = {}
@@ -110,7 +114,8 @@ class NoveltyWatch:
                 continue
             v = _scale(float(value))
             if r[0] == r[1]:  # one value only so far: any other is new, once enough events had it
-                if v != r[0] and (len(r) == 2 or r[2] >= self.min_covered):
+                # (a watch saved before `steady` was kept has none: the default)
+                if v != r[0] and (len(r) == 2 or r[2] >= getattr(self, "steady", 200)):
                     out.append(name)
                 continue
             slack = max(1.0, self.margin * (r[1] - r[0]))
