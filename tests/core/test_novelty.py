@@ -93,3 +93,30 @@ def test_evaluate_reports_macro_f1_and_discovery_on_the_security_stream() -> Non
     assert set(f.recall) >= {"benign", "scan", "bruteforce", "exfiltration", "c2"}
     assert f.macro_f1 > 0.3  # a model that says benign to everything would score about 0.16
     assert tr.classes.discovery("exfiltration")[0] is not None
+
+
+def test_a_flag_that_held_one_value_long_enough_is_new_when_it_changes() -> None:
+    from streamal.core.novelty import NoveltyWatch
+
+    watch = NoveltyWatch(min_covered=20, steady=200)
+    rng = random.Random(3)
+    for _ in range(199):
+        watch.cover({"bytes": rng.lognormvariate(7, 1), "wrong_fragment": 0})
+    assert watch.novel({"bytes": 900.0, "wrong_fragment": 1}) == []  # 199 events of 0 say little yet
+    watch.cover({"bytes": 800.0, "wrong_fragment": 0})
+    assert watch.novel({"bytes": 900.0, "wrong_fragment": 1}) == ["wrong_fragment"]
+    assert watch.novel({"bytes": 900.0, "wrong_fragment": 0}) == []
+    watch.cover({"bytes": 900.0, "wrong_fragment": 1})  # asked about: covered, no longer new
+    assert watch.novel({"bytes": 900.0, "wrong_fragment": 1}) == []
+
+
+def test_a_watch_saved_before_the_steady_count_still_judges() -> None:
+    from streamal.core.novelty import NoveltyWatch
+
+    watch = NoveltyWatch(min_covered=1)
+    watch.cover({"flag": 0})
+    watch._ranges["flag"] = watch._ranges["flag"][:2]  # as an older release saved it: [low, high]
+    del watch.__dict__["steady"]
+    assert watch.novel({"flag": 1}) == ["flag"]  # an old cover is taken as established
+    watch.cover({"flag": 0})
+    assert watch._ranges["flag"][2] >= 1
