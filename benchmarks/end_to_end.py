@@ -365,7 +365,7 @@ def memory(bootstrap: str, n: int, model: str, work: Path, answer: bool, client:
             svc.ready()
             if answer:
                 stop, _ = with_oracle(bootstrap, svc, TruthInId(), prefix)
-        wait_scored([svc], sent)
+        wait_scored([svc], sent, timeout=max(1800.0, sent / 500))  # a long run on a busy machine: 500/s at worst
         time.sleep(2)
         rss = svc.rss_mib()
         out.append((sent, rss))
