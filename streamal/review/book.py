@@ -72,9 +72,21 @@ class Book:
         return entries
 
     def trim(self) -> None:
+        """Past ``max_items``: the item closed longest ago goes, else the oldest open one.
+
+        Constant time a call: the closed items are found through ``closed`` (the order they closed in),
+        never by walking every entry (with 100,000 open items and nobody answering, each new item
+        walked them all, and the service scored 400 events a second).
+        """
         while len(self.entries) > self.max_items:
-            victim = next((k for k, e in self.entries.items() if not e.open), None)
-            self.entries.pop(victim if victim is not None else next(iter(self.entries)))
+            while self.closed:
+                entry = self.entries.get(self.closed[0])
+                if entry is not None and not entry.open:
+                    del self.entries[self.closed.popleft()]
+                    break
+                self.closed.popleft()  # gone already, or open again (it is counted again when it closes)
+            else:
+                self.entries.popitem(last=False)
 
     def take_due(self, now: float, undo_seconds: float) -> list[tuple[str, str, float]]:
         """Agreed items whose undo window is over: ``(event_id, label, closed_at)``, each handed out once."""

@@ -1,0 +1,61 @@
+"""The review store's record keeping: past its bound, closed items go first, then the oldest open one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from streamal.core.pending import PendingItem
+from streamal.review.book import Book
+from streamal.review.entries import ReviewEntry
+
+
+def entry(event_id: str) -> ReviewEntry:
+    return ReviewEntry(PendingItem(event_id, {}, None, "a", {"a": 1.0}, 0.0, "uncertainty", 0, 0.0), 0.0)
+
+
+def close(book: Book, event_id: str) -> None:
+    e = book.entries[event_id]
+    e.dropped = True
+    book.closing(event_id)
+
+
+def test_past_the_bound_the_item_closed_longest_ago_goes_then_the_oldest_open_one() -> None:
+    book = Book(max_items=4, max_closed=100)
+    for i in range(4):
+        book.add(entry(f"e{i}"))
+    close(book, "e2")
+    close(book, "e1")
+    book.add(entry("e4"))
+    assert list(book.entries) == ["e0", "e1", "e3", "e4"]  # e2 closed first: it goes, the open e0 stays
+    book.add(entry("e5"))
+    assert list(book.entries) == ["e0", "e3", "e4", "e5"]
+    book.add(entry("e6"))  # no closed item left: the oldest open one goes
+    assert list(book.entries) == ["e3", "e4", "e5", "e6"]
+
+
+def test_an_item_open_again_is_not_let_go_as_closed() -> None:
+    book = Book(max_items=2, max_closed=100)
+    book.add(entry("e0"))
+    book.add(entry("e1"))
+    close(book, "e1")
+    book.entries["e1"].dropped = False  # open again (an answer undone, say)
+    book.add(entry("e2"))
+    assert list(book.entries) == ["e1", "e2"]  # no closed item: the oldest open one (e0) went
+
+
+def test_a_full_book_of_open_items_takes_a_new_one_without_walking_them_all(monkeypatch: Any) -> None:
+    book = Book(max_items=50_000, max_closed=100)
+    for i in range(50_000):
+        book.add(entry(f"e{i}"))
+    looked = [0]
+    plain = ReviewEntry.open
+
+    def counted(self: ReviewEntry) -> bool:
+        looked[0] += 1
+        return bool(plain.fget(self))  # type: ignore[attr-defined]
+
+    monkeypatch.setattr(ReviewEntry, "open", property(counted))
+    for i in range(50_000, 50_100):
+        book.add(entry(f"e{i}"))
+    # (the store evicted by walking every entry for a closed one: 50,000 looks a new item, 400 events/s)
+    assert looked[0] <= 100 and len(book.entries) == 50_000 and next(iter(book.entries)) == "e100"
