@@ -15,7 +15,9 @@ into a checkpoint. Not thread-safe: the store calls it under its lock.
 
 from __future__ import annotations
 
+import heapq
 from collections import OrderedDict, deque
+from collections.abc import Callable
 from typing import Any
 
 from streamal.review.entries import REASON_ORDER, ReviewEntry
@@ -68,8 +70,12 @@ class Book:
     def queue(self) -> list[ReviewEntry]:
         """Open entries, most valuable first: drift first, then by their worth now, then the oldest."""
         entries = [e for e in self.entries.values() if e.open]
-        entries.sort(key=lambda e: (REASON_ORDER.get(e.item.reason, 3), -e.priority, e.added_at))
+        entries.sort(key=_rank)
         return entries
+
+    def top(self, wanted: Callable[[ReviewEntry], bool], limit: int) -> list[ReviewEntry]:
+        """The first ``limit`` open entries of :meth:`queue` that are ``wanted``, without sorting them all."""
+        return heapq.nsmallest(limit, (e for e in self.entries.values() if e.open and wanted(e)), key=_rank)
 
     def trim(self) -> None:
         """Past ``max_items``: the item closed longest ago goes, else the oldest open one.
@@ -112,3 +118,8 @@ class Book:
         self.due = state["_due"]
         self.closed = state.get("_closed") or deque(k for k, e in self.entries.items() if not e.open)
         self.trim()
+
+
+def _rank(e: ReviewEntry) -> tuple[int, float, float]:
+    """The queue's order: by reason (drift and novelty first), then the worth now, then the oldest."""
+    return REASON_ORDER.get(e.item.reason, 3), -e.priority, e.added_at

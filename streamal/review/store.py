@@ -244,16 +244,13 @@ class ReviewStore:
 
         What the pool re-ranks: only the top of the queue is looked at again, not every item.
         """
+        def wanted(e: ReviewEntry) -> bool:
+            event_id = e.item.event_id
+            return (e.item.reason in reasons and not e.live_answers() and self._claims.holder(event_id) is None
+                    and not self._claims.on_the_way(event_id))
+
         with self._lock:
-            out = []
-            for e in self._book.queue():
-                event_id = e.item.event_id
-                if (e.item.reason in reasons and not e.live_answers() and self._claims.holder(event_id) is None
-                        and not self._claims.on_the_way(event_id)):
-                    out.append(self._view(e))
-                    if len(out) >= limit:
-                        break
-            return out
+            return [self._view(e) for e in self._book.top(wanted, limit)]
 
     def set_utility(self, event_id: str, utility: float) -> None:
         """The question's worth to the model now (the queue is ordered by it)."""
