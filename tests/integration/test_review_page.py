@@ -166,8 +166,10 @@ def test_two_analysts_at_once_reasons_explanations_comments_guidelines_and_sign_
     svc.wait_metric('streamal_labels_total{outcome="learned"}', 30)
     fresh = [{"id": f"u{i}", "features": {"bytes": rng.randint(0, 1000), "proto": "udp"}} for i in range(12)]
     send(producer, svc.topics["events"], fresh, key=lambda e: e["id"].encode())
-    svc.wait_metric("streamal_review_backlog", 12)
-    svc.wait_metric('streamal_review_items_total{outcome="added"}', 12)
+    # at a budget of 1 nearly every one is asked (the audit's share and the strategy's bar may pass one or two);
+    # the two analysts below answer eight
+    svc.wait_metric("streamal_review_backlog", 10)
+    svc.wait_metric('streamal_review_items_total{outcome="added"}', 10)
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium_path(), headless=True,
@@ -213,7 +215,7 @@ def test_two_analysts_at_once_reasons_explanations_comments_guidelines_and_sign_
             page = pages["analyst-1"]
             reason = page.locator("#reason").inner_text().lower()
             phrase = page.locator("#reason-text").inner_text()
-            assert reason in {"uncertainty", "random", "explore", "seed"} and len(phrase) > 20
+            assert reason in {"uncertainty", "random", "explore", "seed", "novelty"} and len(phrase) > 20
             assert page.locator("#why-wrap").is_visible()
             why = page.locator("#why").inner_text()
             assert "Linear model" in why and ("bytes" in why or "proto" in why)
