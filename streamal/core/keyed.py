@@ -67,7 +67,10 @@ class Parking(Protocol):
         """Keep ``data`` (a pickled learner); a token to get it back with."""
 
     def unpark(self, token: str) -> bytes:
-        """The data kept under ``token``."""
+        """The data kept under ``token``, which may then let it go (the learner is back in memory)."""
+
+    def read(self, token: str) -> bytes:
+        """The data kept under ``token``, kept on (the learner stays parked)."""
 
 
 class MemoryParking:
@@ -85,6 +88,9 @@ class MemoryParking:
 
     def unpark(self, token: str) -> bytes:
         return self.kept.pop(token)
+
+    def read(self, token: str) -> bytes:
+        return self.kept[token]
 
 
 def key_of(field: str, features: Mapping[str, Any], meta: Mapping[str, Any] | None) -> str | None:
@@ -164,10 +170,8 @@ class KeyedLearner(Learner):
         if sub is not None:
             self.resident.move_to_end(key)
             return sub
-        token = self.parked.pop(key, None)
-        if token is not None:
-            sub = pickle.loads(self.parking.unpark(token))
-            assert isinstance(sub, Learner)
+        if key in self.parked:
+            sub = self._parked_learner(key, take=True)
             sub.reconfigure(self._sub_config())
         elif not create:
             return None
@@ -180,10 +184,23 @@ class KeyedLearner(Learner):
         else:
             sub = Learner(self._sub_config())
         self.resident[key] = sub
+        self._park_least_used()
+        return sub
+
+    def _park_least_used(self) -> None:
+        """Past ``max_models`` in memory, park the least recently used."""
         while len(self.resident) > self.config.max_models:
-            old, learner = self.resident.popitem(last=False)
-            self.parked[old] = self.parking.park(old, pickle.dumps(learner, protocol=pickle.HIGHEST_PROTOCOL))
-            self.parks += 1
+            self._park(*self.resident.popitem(last=False))
+
+    def _park(self, key: str, learner: Learner) -> None:
+        self.parked[key] = self.parking.park(key, pickle.dumps(learner, protocol=pickle.HIGHEST_PROTOCOL))
+        self.parks += 1
+
+    def _parked_learner(self, key: str, *, take: bool) -> Learner:
+        """The parked learner of ``key``: taken out of the parking (``take``), or a copy read from it."""
+        token = self.parked.pop(key) if take else self.parked[key]
+        sub = pickle.loads(self.parking.unpark(token) if take else self.parking.read(token))
+        assert isinstance(sub, Learner)
         return sub
 
     def _learner_of(self, key: str | None, *, create: bool = True) -> Learner | None:
@@ -225,7 +242,7 @@ class KeyedLearner(Learner):
     def score(self, event: Event, now: float) -> Decision:
         key = key_of(self.key_field, event.features, event.meta)
         sub = self._sub(key, create=True)
-        if sub is None:
+        if sub is None or key is None:
             decision = super().score(event, now)
             key = SHARED
         else:
@@ -235,7 +252,7 @@ class KeyedLearner(Learner):
         if decision.item is not None:
             decision.item.key = key
             decision.item.model_version = self.model_version
-            self._owned(event.id, key or SHARED)
+            self._owned(event.id, key)
         return decision
 
     def remember(self, item: PendingItem) -> bool:
@@ -315,18 +332,16 @@ class KeyedLearner(Learner):
         super().promote_challenger()
         for sub in self.resident.values():
             sub.promote_challenger()
-        for key, token in list(self.parked.items()):
-            sub = pickle.loads(self.parking.unpark(token))
+        for key in list(self.parked):
+            sub = self._parked_learner(key, take=True)
             sub.promote_challenger()
-            self.parked[key] = self.parking.park(key, pickle.dumps(sub, protocol=pickle.HIGHEST_PROTOCOL))
+            self._park(key, sub)
 
     def reconfigure(self, config: LearnerConfig) -> None:
         super().reconfigure(config)
         for sub in self.resident.values():
             sub.reconfigure(self._sub_config())
-        while len(self.resident) > self.config.max_models:
-            old, learner = self.resident.popitem(last=False)
-            self.parked[old] = self.parking.park(old, pickle.dumps(learner, protocol=pickle.HIGHEST_PROTOCOL))
+        self._park_least_used()
 
     # -- state ---------------------------------------------------------------------------------
 
@@ -366,11 +381,9 @@ class KeyedLearner(Learner):
         keys: dict[str, tuple[int, dict[str, Any]]] = {}
         for key, sub in self.resident.items():
             keys[key] = (sub.model_version, sub.model_parts())
-        for key, token in list(self.parked.items()):
-            data = self.parking.unpark(token)
-            sub = pickle.loads(data)
+        for key in self.parked:  # read where they are: they stay parked
+            sub = self._parked_learner(key, take=False)
             keys[key] = (sub.model_version, sub.model_parts())
-            self.parked[key] = self.parking.park(key, data)
         parts["keys"] = keys
         return parts
 
