@@ -72,6 +72,14 @@ class NoveltyWatch:
         self._ranges: dict[str, list[float]] = {}  # name -> [low, high, events covered] on the log scale
         self._values: dict[str, set[str]] = {}
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # a watch saved before the counts and `steady` were kept: its ranges are taken as established
+        self.__dict__.update(state)
+        self.__dict__.setdefault("steady", 200)
+        for r in self._ranges.values():
+            if len(r) == 2:
+                r.append(float(self.steady))
+
     def cover(self, x: Mapping[str, Any]) -> None:
         """``x`` is labelled, or asked about (its label will be): widen the cover to it."""
         self.covered += 1
@@ -88,8 +96,6 @@ class NoveltyWatch:
             if r is None:
                 self._ranges[name] = [v, v, 1.0]
                 continue
-            if len(r) == 2:  # (a cover saved before the count was kept: taken as established)
-                r.append(float(self.min_covered))
             r[2] += 1.0
             if v < r[0]:
                 r[0] = v
@@ -114,8 +120,7 @@ class NoveltyWatch:
                 continue
             v = _scale(float(value))
             if r[0] == r[1]:  # one value only so far: any other is new, once enough events had it
-                # (a watch saved before `steady` was kept has none: the default)
-                if v != r[0] and (len(r) == 2 or r[2] >= getattr(self, "steady", 200)):
+                if v != r[0] and r[2] >= self.steady:
                     out.append(name)
                 continue
             slack = max(1.0, self.margin * (r[1] - r[0]))

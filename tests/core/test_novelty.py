@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import random
 from collections.abc import Iterator
 from typing import Any
@@ -117,6 +118,7 @@ def test_a_watch_saved_before_the_steady_count_still_judges() -> None:
     watch.cover({"flag": 0})
     watch._ranges["flag"] = watch._ranges["flag"][:2]  # as an older release saved it: [low, high]
     del watch.__dict__["steady"]
+    watch = pickle.loads(pickle.dumps(watch))  # loaded from such a checkpoint
     assert watch.novel({"flag": 1}) == ["flag"]  # an old cover is taken as established
     watch.cover({"flag": 0})
     assert watch._ranges["flag"][2] >= 1
