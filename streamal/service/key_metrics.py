@@ -15,6 +15,8 @@ model (events without the key, new keys beyond ``STREAMAL_MAX_KEYS``) as
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from streamal.core.keyed import SHARED, KeyedLearner
@@ -49,6 +51,8 @@ class KeyMetrics:
         self.overflow = Counter("streamal_key_overflow", "Events of a new key beyond STREAMAL_MAX_KEYS (scored by "
                                                          "the shared model, or dead-lettered).", registry=r)
         self._overflowed = overflowed
+        # each label value's two counters, bound once (a labels() lookup per event is measurable)
+        self._children: dict[str, tuple[Any, Any]] = {}
         for key in ("shared", "other"):
             self.events.labels(key=key)
             self.queries.labels(key=key)
@@ -67,11 +71,14 @@ class KeyMetrics:
         return "other"
 
     def scored(self, decision: Decision) -> None:
-        """Count one scored event under its key."""
+        """Count one scored event under its key (on the hot path: the children are bound once per key)."""
         label = self.label_of(decision.key or SHARED)
-        self.events.labels(key=label).inc()
+        children = self._children.get(label)
+        if children is None:
+            children = self._children[label] = (self.events.labels(key=label), self.queries.labels(key=label))
+        children[0].inc()
         if decision.query is not None:
-            self.queries.labels(key=label).inc()
+            children[1].inc()
 
     def publish(self, learner: KeyedLearner) -> None:
         """Set the gauges from the learner (on the loop's thread)."""
