@@ -7,8 +7,9 @@ late. :class:`NoveltyWatch` keeps, per feature, what the labelled (or asked)
 events covered: for numbers the range of their values (on a signed log scale,
 so heavy-tailed byte counts are not all novel), for strings the values seen.
 An event is novel when a value falls outside that cover: a number beyond the
-range by more than ``margin`` of its width, any other number where a feature
-has only ever had one value through ``steady`` covered events (a flag or a
+range by more than ``margin`` of its width (and by a factor of 2 at least),
+any other number where a feature has only ever had one value through
+``steady`` covered events (a flag or a
 counter that was always 0: in intrusion data the signature of an attack,
 ``wrong_fragment`` 1 where it was always 0), or a string value never labelled.
 :meth:`NoveltyWatch.novel` names those features, which is also the
@@ -42,6 +43,10 @@ __all__ = ["NoveltyWatch", "alike"]
 
 #: Distinct string values remembered per feature (beyond it, a feature's strings no longer count as novel).
 MAX_VALUES = 10_000
+#: The least distance beyond a covered range, on the log scale, that counts as novel: a factor of 2, so a
+#: count covered from 0 to 3 is novel from 8 on (a factor of e, the earlier bar, waited for 10: the first
+#: refund frauds of the tickets stream, with 6 to 10 refund words, passed as billing).
+MIN_SLACK = math.log(2.0)
 
 
 def _scale(v: float) -> float:
@@ -55,8 +60,8 @@ class NoveltyWatch:
     Parameters
     ----------
     margin
-        How far beyond a numeric feature's covered range (a share of its width, at least ``1`` on the
-        log scale) a value must be to count as novel.
+        How far beyond a numeric feature's covered range (a share of its width, at least ``MIN_SLACK``,
+        a factor of 2, on the log scale) a value must be to count as novel.
     min_covered
         Events covered before anything counts as novel (a few labels do not make a cover).
     steady
@@ -123,7 +128,7 @@ class NoveltyWatch:
                 if v != r[0] and r[2] >= self.steady:
                     out.append(name)
                 continue
-            slack = max(1.0, self.margin * (r[1] - r[0]))
+            slack = max(MIN_SLACK, self.margin * (r[1] - r[0]))
             if v < r[0] - slack or v > r[1] + slack:
                 out.append(name)
         return out

@@ -122,3 +122,14 @@ def test_a_watch_saved_before_the_steady_count_still_judges() -> None:
     assert watch.novel({"flag": 1}) == ["flag"]  # an old cover is taken as established
     watch.cover({"flag": 0})
     assert watch._ranges["flag"][2] >= 1
+
+
+def test_a_small_count_twice_beyond_its_covered_range_is_new() -> None:
+    from streamal.core.novelty import NoveltyWatch
+
+    watch = NoveltyWatch(min_covered=20)
+    rng = random.Random(5)
+    for _ in range(100):  # refund words in billing tickets: 0 to 3
+        watch.cover({"w_refund": rng.randint(0, 3), "length": rng.lognormvariate(5, 0.6)})
+    assert watch.novel({"w_refund": 6, "length": 150.0}) == []  # within a factor of 2 of (1 + 3)
+    assert watch.novel({"w_refund": 8, "length": 150.0}) == ["w_refund"]  # a refund-heavy ticket: new
