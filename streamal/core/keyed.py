@@ -10,7 +10,7 @@ the budget on its own events, so its share follows its traffic).
 Bounds, so no stream of keys can exhaust memory or disk:
 
 * ``max_models`` learners are kept in memory; past it the least recently used
-  is *parked* (pickled to a :class:`Parking`, the state volume in the
+  is *parked* (pickled to a :class:`~streamal.core.parking.Parking`, the state volume in the
   service) and loaded back when its key is seen again;
 * ``max_keys`` keys get a model at all; an event of a new key beyond it, and
   an event without the key field, is scored by the **shared** model (this
@@ -43,54 +43,22 @@ import pickle
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
-from typing import Any, Protocol
+from typing import Any
 
 from streamal.core.config import LearnerConfig
 from streamal.core.domain import Event, Label
 from streamal.core.learner import Learner
 from streamal.core.outcomes import ChallengerStats, Decision, LearnerStats, LearnResult
+from streamal.core.parking import MemoryParking, Parking
 from streamal.core.pending import PendingItem
 from streamal.errors import InvalidEvent
 
-__all__ = ["MAX_KEY_CHARS", "SHARED", "KeyedLearner", "MemoryParking", "Parking", "key_of", "make_learner"]
+__all__ = ["MAX_KEY_CHARS", "SHARED", "KeyedLearner", "key_of", "make_learner"]
 
 #: The key of the shared model: events without the key field, and new keys beyond ``max_keys``.
 SHARED = ""
 #: A key value longer than this is cut (a key is a label of the metrics and a file name's part).
 MAX_KEY_CHARS = 120
-
-
-class Parking(Protocol):
-    """Where a learner out of memory waits for its key to come back."""
-
-    def park(self, key: str, data: bytes) -> str:
-        """Keep ``data`` (a pickled learner); a token to get it back with."""
-
-    def unpark(self, token: str) -> bytes:
-        """The data kept under ``token``, which may then let it go (the learner is back in memory)."""
-
-    def read(self, token: str) -> bytes:
-        """The data kept under ``token``, kept on (the learner stays parked)."""
-
-
-class MemoryParking:
-    """Parked learners as bytes in memory (the evaluation and the tests; the service parks on disk)."""
-
-    def __init__(self) -> None:
-        self.kept: dict[str, bytes] = {}
-        self._n = 0
-
-    def park(self, key: str, data: bytes) -> str:
-        self._n += 1
-        token = f"{self._n}"
-        self.kept[token] = data
-        return token
-
-    def unpark(self, token: str) -> bytes:
-        return self.kept.pop(token)
-
-    def read(self, token: str) -> bytes:
-        return self.kept[token]
 
 
 def key_of(field: str, features: Mapping[str, Any], meta: Mapping[str, Any] | None) -> str | None:
