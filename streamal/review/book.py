@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import heapq
 from collections import OrderedDict, deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from itertools import islice
 from typing import Any
 
 from streamal.review.entries import REASON_ORDER, ReviewEntry
@@ -73,9 +74,17 @@ class Book:
         entries.sort(key=_rank)
         return entries
 
+    def ranked(self) -> Iterator[ReviewEntry]:
+        """Open entries in :meth:`queue`'s order, lazily: a heap, so the first few cost a pass over the
+        entries, not a sort of them all (the next item for an analyst, the top the pool re-ranks)."""
+        heap = [(_rank(e), i, e) for i, e in enumerate(self.entries.values()) if e.open]
+        heapq.heapify(heap)
+        while heap:
+            yield heapq.heappop(heap)[2]
+
     def top(self, wanted: Callable[[ReviewEntry], bool], limit: int) -> list[ReviewEntry]:
         """The first ``limit`` open entries of :meth:`queue` that are ``wanted``, without sorting them all."""
-        return heapq.nsmallest(limit, (e for e in self.entries.values() if e.open and wanted(e)), key=_rank)
+        return list(islice((e for e in self.ranked() if wanted(e)), limit))
 
     def trim(self) -> None:
         """Past ``max_items``: the item closed longest ago goes, else the oldest open one.

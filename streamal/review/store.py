@@ -324,7 +324,7 @@ class ReviewStore:
         the same step, so two analysts asking at once never get the same item.
         """
         with self._lock:
-            for entry in self._book.queue():
+            for entry in self._book.ranked():  # most useful first, without sorting the whole pool
                 if not self._shown(entry, None, annotator, True):
                     continue
                 try:

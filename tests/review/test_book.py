@@ -59,3 +59,23 @@ def test_a_full_book_of_open_items_takes_a_new_one_without_walking_them_all(monk
         book.add(entry(f"e{i}"))
     # (the store evicted by walking every entry for a closed one: 50,000 looks a new item, 400 events/s)
     assert looked[0] <= 100 and len(book.entries) == 50_000 and next(iter(book.entries)) == "e100"
+
+
+def test_ranked_gives_the_queue_order_lazily_and_top_the_first_wanted() -> None:
+    import random
+
+    rng = random.Random(7)
+    book = Book(max_items=1000, max_closed=1000)
+    reasons = ["uncertainty", "drift", "random", "explore", "novelty"]
+    for i in range(300):
+        e = ReviewEntry(PendingItem(f"e{i}", {}, None, "a", {"a": 1.0}, 0.0, rng.choice(reasons), 0, 0.0),
+                        float(rng.randrange(50)))
+        e.utility = rng.choice([0.1, 0.2, 0.5])  # ties on reason and worth: the oldest first, as the queue
+        book.add(e)
+    for i in range(0, 300, 7):
+        close(book, f"e{i}")
+    queue = [e.item.event_id for e in book.queue()]
+    assert [e.item.event_id for e in book.ranked()] == queue
+    assert len(queue) == 300 - len(range(0, 300, 7))
+    odd = [e.item.event_id for e in book.top(lambda e: int(e.item.event_id[1:]) % 2 == 1, 10)]
+    assert odd == [k for k in queue if int(k[1:]) % 2 == 1][:10]
