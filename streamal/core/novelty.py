@@ -9,9 +9,9 @@ so heavy-tailed byte counts are not all novel), for strings the values seen.
 An event is novel when a value falls outside that cover: a number beyond the
 range by more than ``margin`` of its width (and by a factor of 2 at least),
 any other number where a feature has only ever had one value through
-``steady`` covered events (a flag or a
-counter that was always 0: in intrusion data the signature of an attack,
-``wrong_fragment`` 1 where it was always 0), or a string value never labelled.
+``steady`` covered events (a flag or a counter that was always 0: in
+intrusion data the signature of an attack, ``wrong_fragment`` 1 where it was
+always 0), or a string value never labelled.
 :meth:`NoveltyWatch.novel` names those features, which is also the
 explanation shown to the analyst ("unlike anything labelled so far: bytes_out").
 
