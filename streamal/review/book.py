@@ -17,8 +17,7 @@ from __future__ import annotations
 
 import heapq
 from collections import OrderedDict, deque
-from collections.abc import Callable, Iterator
-from itertools import islice
+from collections.abc import Callable
 from typing import Any
 
 from streamal.review.entries import REASON_ORDER, ReviewEntry
@@ -45,6 +44,11 @@ class Book:
         self.entries: OrderedDict[str, ReviewEntry] = OrderedDict()
         self.closed: deque[str] = deque()  # closed items' ids, in the order they closed
         self.due: list[str] = []  # agreed items whose label has not gone to the learner yet
+        # the queue's order, kept as it changes: (rank, seq, event id); an element counts only while it is
+        # its event's latest (``_latest``) and the entry is open, the rest are dropped when they surface
+        self._heap: list[tuple[tuple[int, float, float], int, str]] = []
+        self._latest: dict[str, int] = {}
+        self._seq = 0
 
     def get(self, event_id: str) -> ReviewEntry | None:
         return self.entries.get(event_id)
@@ -54,8 +58,31 @@ class Book:
         if entry.item.event_id in self.entries:
             return False
         self.entries[entry.item.event_id] = entry
+        self.touch(entry)
         self.trim()
         return True
+
+    def touch(self, entry: ReviewEntry) -> None:
+        """``entry``'s place in the queue may have changed (its worth now, or it is open again): file it anew.
+
+        A push, not a search: its earlier place is left to be dropped when it surfaces.
+        """
+        if not entry.open:
+            return
+        self._seq += 1
+        self._latest[entry.item.event_id] = self._seq
+        heapq.heappush(self._heap, (_rank(entry), self._seq, entry.item.event_id))
+        if len(self._heap) > 2 * len(self.entries) + 64:  # mostly superseded places: start again
+            self._rebuild()
+
+    def _rebuild(self) -> None:
+        self._heap, self._latest = [], {}
+        for entry in self.entries.values():
+            if entry.open:
+                self._seq += 1
+                self._latest[entry.item.event_id] = self._seq
+                self._heap.append((_rank(entry), self._seq, entry.item.event_id))
+        heapq.heapify(self._heap)
 
     def closing(self, event_id: str, *, agreed: bool = False) -> None:
         """``event_id`` closed (``agreed``: its label is due to the learner); past ``max_closed``, the oldest goes."""
@@ -74,17 +101,38 @@ class Book:
         entries.sort(key=_rank)
         return entries
 
-    def ranked(self) -> Iterator[ReviewEntry]:
-        """Open entries in :meth:`queue`'s order, lazily: a heap, so the first few cost a pass over the
-        entries, not a sort of them all (the next item for an analyst, the top the pool re-ranks)."""
-        heap = [(_rank(e), i, e) for i, e in enumerate(self.entries.values()) if e.open]
-        heapq.heapify(heap)
-        while heap:
-            yield heapq.heappop(heap)[2]
-
     def top(self, wanted: Callable[[ReviewEntry], bool], limit: int) -> list[ReviewEntry]:
-        """The first ``limit`` open entries of :meth:`queue` that are ``wanted``, without sorting them all."""
-        return list(islice((e for e in self.ranked() if wanted(e)), limit))
+        """The first ``limit`` open entries of :meth:`queue` that are ``wanted``, without sorting them all.
+
+        Walks the kept order from its head (the next item for an analyst, the top the pool re-ranks, a page
+        of the list): a few pops and pushes, not a pass over every entry. ``wanted`` sees each open entry
+        once, in the queue's order.
+        """
+        out: list[ReviewEntry] = []
+        kept: list[tuple[tuple[int, float, float], int, str]] = []
+        heap, latest = self._heap, self._latest
+        try:
+            while heap and len(out) < limit:
+                rank, seq, event_id = heapq.heappop(heap)
+                entry = self.entries.get(event_id)
+                if latest.get(event_id) != seq:
+                    continue  # a place it has since left
+                if entry is None or not entry.open:
+                    del latest[event_id]  # let go, or closed: filed again if it opens again
+                    continue
+                now = _rank(entry)
+                if now != rank:  # changed without a word: file it where it belongs now and go on
+                    self._seq += 1
+                    latest[event_id] = self._seq
+                    heapq.heappush(heap, (now, self._seq, event_id))
+                    continue
+                kept.append((rank, seq, event_id))
+                if wanted(entry):
+                    out.append(entry)
+        finally:
+            for element in kept:
+                heapq.heappush(heap, element)
+        return out
 
     def trim(self) -> None:
         """Past ``max_items``: the item closed longest ago goes, else the oldest open one.
@@ -126,9 +174,14 @@ class Book:
         self.entries = state["_entries"]
         self.due = state["_due"]
         self.closed = state.get("_closed") or deque(k for k, e in self.entries.items() if not e.open)
+        self._rebuild()
         self.trim()
 
 
 def _rank(e: ReviewEntry) -> tuple[int, float, float]:
-    """The queue's order: by reason (drift and novelty first), then the worth now, then the oldest."""
-    return REASON_ORDER.get(e.item.reason, 3), -e.priority, e.added_at
+    """The queue's order: by reason (drift and novelty first), then the worth now, then the oldest.
+
+    A worth that is not a number ranks as none (a NaN would compare unequal to itself and never settle).
+    """
+    worth = e.priority
+    return REASON_ORDER.get(e.item.reason, 3), -worth if worth == worth else 0.0, e.added_at

@@ -20,7 +20,8 @@ from collections.abc import Callable
 
 from streamal.review.entries import Answer, ReviewConflict, ReviewEntry
 
-__all__ = ["Claims", "changeable_answer", "check_answerable", "not_held_by_another", "undoable_answer"]
+__all__ = ["Claims", "answerable", "changeable_answer", "check_answerable", "listed", "not_held_by_another",
+           "undoable_answer"]
 
 
 class Claims:
@@ -99,6 +100,26 @@ def check_answerable(entry: ReviewEntry, annotator: str, claims: Claims, answers
     holder = claims.holder(event_id)
     if holder not in (None, annotator):
         raise ReviewConflict(f"item {event_id!r} is claimed by {holder}")
+
+
+def listed(entry: ReviewEntry, claims: Claims, reason: str | None, annotator: str | None, available: bool) -> bool:
+    """Whether ``entry`` is on ``annotator``'s list: of ``reason`` (if given), neither skipped nor answered by
+    them, and with ``available``, not held by another analyst."""
+    if reason and entry.item.reason != reason:
+        return False
+    if annotator is not None and (annotator in entry.skipped_by
+                                  or any(a.annotator == annotator for a in entry.live_answers())):
+        return False
+    return not available or claims.holder(entry.item.event_id) in (None, annotator)
+
+
+def answerable(entry: ReviewEntry, annotator: str, claims: Claims, answers_wanted: int) -> bool:
+    """Whether ``annotator`` may answer ``entry`` now (:func:`check_answerable`, as a yes or no)."""
+    try:
+        check_answerable(entry, annotator, claims, answers_wanted)
+    except ReviewConflict:
+        return False
+    return True
 
 
 def not_held_by_another(entry: ReviewEntry, annotator: str, claims: Claims) -> None:

@@ -30,14 +30,17 @@ import pickle
 import threading
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from streamal.core.pending import PendingItem
 from streamal.review.book import Book
 from streamal.review.claims import (
     Claims,
+    answerable,
     changeable_answer,
     check_answerable,
+    listed,
     not_held_by_another,
     undoable_answer,
 )
@@ -152,6 +155,7 @@ class ReviewStore:
                                       self.clock() if at is None else at, comment=comment), by_id=bool(answer_id))
             if taken:
                 self._answered(entry, annotator)
+            self._book.touch(entry)  # an answer the topic replaced may open it again
             return taken
 
     def _answered(self, entry: ReviewEntry, annotator: str) -> None:
@@ -171,7 +175,9 @@ class ReviewStore:
             entry = self._book.get(event_id)
             if entry is None:
                 return False
-            return entry.retract(answer_id, self.answers_wanted)
+            retracted = entry.retract(answer_id, self.answers_wanted)
+            self._book.touch(entry)  # open again: back in the queue's order
+            return retracted
 
     def record_correction(self, event_id: str, old_answer_id: str, answer: Answer) -> None:
         """A correction this replica published: shown now; what is learned waits for the labels topic."""
@@ -179,6 +185,7 @@ class ReviewStore:
             entry = self._book.get(event_id)
             if entry is not None:
                 entry.record_correction(old_answer_id, answer)
+                self._book.touch(entry)
 
     def apply_correction(self, event_id: str, old_answer_id: str, answer: Answer) -> str | None:
         """A correction read from the labels topic; the label to learn now (:meth:`ReviewEntry.correct`)."""
@@ -189,6 +196,7 @@ class ReviewStore:
             relearn = entry.correct(old_answer_id, answer, self.answers_wanted)
             if entry.agreed is None:
                 self._settle(entry)
+            self._book.touch(entry)
             return relearn
 
     def answers(self, *, annotator: str | None = None, limit: int | None = None) -> list[AnswerView]:
@@ -209,7 +217,10 @@ class ReviewStore:
                         why: str) -> int:
         """Mark as retracted, saying ``why``, the answers a rebuild left out of the model; how many."""
         with self._lock:
-            return sum(e.retract_matching(annotator, since, answer_ids, why) for e in self._book.entries.values())
+            changed = [e for e in self._book.entries.values() if e.retract_matching(annotator, since, answer_ids, why)]
+            for e in changed:
+                self._book.touch(e)
+            return len(changed)
 
     def apply_drop(self, event_id: str) -> None:
         """An analyst dropped the item: nobody is asked for it any more."""
@@ -258,6 +269,7 @@ class ReviewStore:
             entry = self._book.get(event_id)
             if entry is not None:
                 entry.utility = utility
+                self._book.touch(entry)  # its place in the queue moves with its worth
 
     def due(self, now: float) -> list[tuple[str, str, float]]:
         """Agreed items whose undo window is over: ``(event_id, label, closed_at)``, each handed out once."""
@@ -306,16 +318,10 @@ class ReviewStore:
         what another analyst holds.
         """
         with self._lock:
-            entries = [e for e in self._book.queue() if self._shown(e, reason, annotator, available)]
-            return [self._view(e) for e in entries[offset:offset + limit]], len(entries)
-
-    def _shown(self, e: ReviewEntry, reason: str | None, annotator: str | None, available: bool) -> bool:
-        if reason and e.item.reason != reason:
-            return False
-        if annotator is not None and (annotator in e.skipped_by
-                                      or any(a.annotator == annotator for a in e.live_answers())):
-            return False
-        return not available or self._claims.holder(e.item.event_id) in (None, annotator)
+            shown = partial(listed, claims=self._claims, reason=reason, annotator=annotator, available=available)
+            page = self._book.top(shown, offset + limit)[offset:]  # the head of the kept order, not a sort
+            total = sum(1 for e in self._book.entries.values() if e.open and shown(e))
+            return [self._view(e) for e in page], total
 
     def next_for(self, annotator: str) -> ItemView | None:
         """The most useful open item ``annotator`` may answer now, claimed for them; ``None`` if there is none.
@@ -323,17 +329,13 @@ class ReviewStore:
         Decided when asked (the pool is re-ranked as the model learns), and claimed in
         the same step, so two analysts asking at once never get the same item.
         """
-        with self._lock:
-            for entry in self._book.ranked():  # most useful first, without sorting the whole pool
-                if not self._shown(entry, None, annotator, True):
-                    continue
-                try:
-                    check_answerable(entry, annotator, self._claims, self.answers_wanted)
-                except ReviewConflict:
-                    continue
-                self._claims.take(entry.item.event_id, annotator)
-                return self._view(entry)
-            return None
+        with self._lock:  # most useful first, from the head of the kept order
+            found = self._book.top(lambda e: listed(e, self._claims, None, annotator, True)
+                                   and answerable(e, annotator, self._claims, self.answers_wanted), 1)
+            if not found:
+                return None
+            self._claims.take(found[0].item.event_id, annotator)
+            return self._view(found[0])
 
     def claim(self, event_id: str, annotator: str) -> float:
         """Claim an item for ``claim_seconds``; returns when the claim ends."""

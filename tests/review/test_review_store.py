@@ -102,3 +102,36 @@ def test_checkpoints_written_before_answers_were_frozen_and_claims_moved_out_sti
     restored.restore(pickle.dumps(state))
     assert restored.entry("e0").agreed == "ok" and restored.entry("e0").answers[0].answer_id == "x1"
     assert restored.entry("e0").claimed_by is None  # claims do not survive a restore
+
+
+def test_the_list_and_the_next_item_follow_the_queue_through_answers_retractions_and_new_worth() -> None:
+    import random
+
+    from streamal.review.book import _rank
+
+    rng = random.Random(3)
+    store = ReviewStore(clock=lambda: 100.0, answers_wanted=1)
+    reasons = ["uncertainty", "drift", "random", "novelty"]
+    answered: list[tuple[str, str]] = []
+    for i in range(400):
+        store.add_item(PendingItem(f"e{i}", {"x": i}, None, "ok", {"ok": 0.6, "bad": 0.4}, rng.random(),
+                                   rng.choice(reasons), 0, 90.0))
+    for step in range(1500):
+        op, event_id = rng.random(), f"e{rng.randrange(400)}"
+        if op < 0.5:
+            store.set_utility(event_id, rng.random())  # the pool re-ranked it
+        elif op < 0.75 and store.apply_answer(event_id, "ok", "a1", answer_id=f"a{step}"):
+            answered.append((event_id, f"a{step}"))
+        elif op < 0.9 and answered:
+            store.apply_retraction(*answered.pop(rng.randrange(len(answered))))  # open again
+        if step % 100 == 0:
+            queue = sorted((e for e in store._book.entries.values() if e.open), key=_rank)
+            page, total = store.open_items(limit=20, offset=5)
+            assert [v.item.event_id for v in page] == [e.item.event_id for e in queue[5:25]]
+            assert total == len(queue)
+            drift = [e for e in queue if e.item.reason == "drift"]
+            page, total = store.open_items(reason="drift", limit=10)
+            assert [v.item.event_id for v in page] == [e.item.event_id for e in drift[:10]] and total == len(drift)
+            head = store.next_for(f"analyst-{step}")  # a new analyst each time: nothing held or skipped
+            assert head is not None and head.item.event_id == queue[0].item.event_id
+            store.release(head.item.event_id, f"analyst-{step}")
