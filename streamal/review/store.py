@@ -217,10 +217,7 @@ class ReviewStore:
                         why: str) -> int:
         """Mark as retracted, saying ``why``, the answers a rebuild left out of the model; how many."""
         with self._lock:
-            changed = [e for e in self._book.entries.values() if e.retract_matching(annotator, since, answer_ids, why)]
-            for e in changed:
-                self._book.touch(e)
-            return len(changed)
+            return sum(e.retract_matching(annotator, since, answer_ids, why) for e in self._book.entries.values())
 
     def apply_drop(self, event_id: str) -> None:
         """An analyst dropped the item: nobody is asked for it any more."""

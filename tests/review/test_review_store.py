@@ -135,3 +135,16 @@ def test_the_list_and_the_next_item_follow_the_queue_through_answers_retractions
             head = store.next_for(f"analyst-{step}")  # a new analyst each time: nothing held or skipped
             assert head is not None and head.item.event_id == queue[0].item.event_id
             store.release(head.item.event_id, f"analyst-{step}")
+
+
+def test_retracting_a_rebuilds_answers_counts_answers_and_keeps_agreed_items_closed() -> None:
+    store = ReviewStore(answers_wanted=2, clock=lambda: 100.0)
+    for i in range(2):
+        store.add_item(PendingItem(f"e{i}", {"x": i}, None, "ok", {"ok": 0.6, "bad": 0.4}, 0.5, "uncertainty", 0,
+                                   90.0))
+        store.apply_answer(f"e{i}", "ok", "a", answer_id=f"a{i}", at=95.0)
+    store.apply_answer("e0", "bad", "b", answer_id="b0", at=96.0)  # e0 agreed (two answers), e1 waits for one
+    gone = store.retract_answers("a", None, frozenset({"b0"}), why="left out of a rebuild")
+    assert gone == 3  # answers, not items: a's two and the one named
+    assert store.retract_answers("a", None, frozenset({"b0"}), why="again") == 0  # each once
+    assert [v.item.event_id for v in store.open_items()[0]] == ["e1"]  # marked, not reopened: e0 stays agreed
