@@ -12,7 +12,9 @@ median over ``--rounds``:
   does about once a second on the service's loop): the top 50 unanswered
   questions found and each given a new utility;
 * a page of the list (:meth:`ReviewStore.open_items`), which also counts what
-  matches, with and without an analyst's filter.
+  matches, with and without an analyst's filter;
+* what ``GET /api/me`` adds (the store's figures and the analyst's last answer
+  that may still be undone): the review page asks for both every two seconds.
 
 The store's lock is held for each of these, and the service's loop takes
 the same lock to add items: what is printed is also how long the loop may
@@ -77,6 +79,8 @@ def main() -> None:
     print(f"| a page of the list (50) and its count | {median_ms(args.rounds, lambda r: store.open_items()):.2f} |")
     print(f"| the same, for one analyst, available only | "
           f"{median_ms(args.rounds, lambda r: store.open_items(annotator='a1', available=True)):.2f} |")
+    print(f"| the figures and the last undoable answer (`/api/me`) | "
+          f"{median_ms(args.rounds, lambda r: (store.stats(), store.last_undoable('a1'))):.2f} |")
 
 
 if __name__ == "__main__":

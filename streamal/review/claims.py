@@ -107,8 +107,8 @@ def listed(entry: ReviewEntry, claims: Claims, reason: str | None, annotator: st
     them, and with ``available``, not held by another analyst."""
     if reason and entry.item.reason != reason:
         return False
-    if annotator is not None and (annotator in entry.skipped_by
-                                  or any(a.annotator == annotator for a in entry.live_answers())):
+    if annotator is not None and (annotator in entry.skipped_by or (entry.answers and any(
+            a.annotator == annotator and not a.retracted for a in entry.answers))):
         return False
     return not available or claims.holder(entry.item.event_id) in (None, annotator)
 

@@ -19,11 +19,27 @@ def agreement_kappa(entries: list[ReviewEntry]) -> float | None:
 
 
 def summarize(entries: list[ReviewEntry]) -> dict[str, Any]:
-    """Open, answered, by reason, by annotator, median answer time, agreement."""
-    open_by_reason: Counter[str] = Counter(e.item.reason for e in entries if e.open)
-    answered = [e for e in entries if e.agreed is not None]
-    by_annotator: Counter[str] = Counter(a.annotator for e in entries for a in e.live_answers())
-    times = [a.at - e.item.queried_at for e in entries for a in e.live_answers() if e.item.queried_at is not None]
+    """Open, answered, by reason, by annotator, median answer time, agreement.
+
+    One pass over every entry for the counts; the answers' figures from the entries that have answers (the
+    few closed ones, not the open ones piling up: the review page asks for these every two seconds).
+    """
+    open_by_reason: Counter[str] = Counter()
+    dropped = withdrawn = 0
+    with_answers = []
+    for e in entries:
+        if e.agreed is None and not e.dropped:  # open
+            open_by_reason[e.item.reason] += 1
+        if e.withdrawn is not None:
+            withdrawn += 1
+        elif e.dropped:
+            dropped += 1
+        if e.answers:
+            with_answers.append(e)
+    answered = [e for e in with_answers if e.agreed is not None]  # agreed from answers: every one has some
+    by_annotator: Counter[str] = Counter(a.annotator for e in with_answers for a in e.live_answers())
+    times = [a.at - e.item.queried_at for e in with_answers for a in e.live_answers()
+             if e.item.queried_at is not None]
     agree: dict[str, list[bool]] = {}
     for e in answered:
         for a in e.live_answers():
@@ -32,13 +48,13 @@ def summarize(entries: list[ReviewEntry]) -> dict[str, Any]:
     return {
         "open": sum(open_by_reason.values()),
         "answered": len(answered),
-        "dropped": sum(e.dropped and e.withdrawn is None for e in entries),
-        "withdrawn": sum(e.withdrawn is not None for e in entries),
+        "dropped": dropped,
+        "withdrawn": withdrawn,
         "open_by_reason": dict(open_by_reason),
         "by_annotator": dict(by_annotator),
         "median_answer_seconds": statistics.median(times) if times else None,
         "agreement": {k: sum(v) / len(v) for k, v in agree.items()},
-        "fleiss_kappa": agreement_kappa(entries),
+        "fleiss_kappa": agreement_kappa(answered),
         "cohen_kappa": {f"{a}|{b}": _pair_kappa(pairs[(a, b)]) for a, b in sorted(pairs)},
     }
 

@@ -376,6 +376,8 @@ class ReviewStore:
         with self._lock:
             now, best = self.clock(), None
             for event_id, e in self._book.entries.items():
+                if not e.answers:  # most of a long queue: nothing to look through
+                    continue
                 for a in e.live_answers():
                     if a.annotator == annotator and now - a.at <= self.undo_seconds:
                         if best is None or a.at > best[1].at:

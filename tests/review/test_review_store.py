@@ -148,3 +148,40 @@ def test_retracting_a_rebuilds_answers_counts_answers_and_keeps_agreed_items_clo
     assert gone == 3  # answers, not items: a's two and the one named
     assert store.retract_answers("a", None, frozenset({"b0"}), why="again") == 0  # each once
     assert [v.item.event_id for v in store.open_items()[0]] == ["e1"]  # marked, not reopened: e0 stays agreed
+
+
+def test_the_summary_from_one_pass_equals_the_figures_counted_over_every_entry() -> None:
+    import random
+    import statistics
+    from collections import Counter
+
+    from streamal.review.figures import agreement_kappa, summarize
+
+    rng = random.Random(5)
+    store = ReviewStore(answers_wanted=2, clock=lambda: 100.0)
+    for i in range(300):
+        store.add_item(PendingItem(f"e{i}", {"x": i}, None, "ok", {"ok": 0.6, "bad": 0.4}, rng.random(),
+                                   rng.choice(["uncertainty", "drift", "random"]), 0, 90.0))
+    for i in range(300):
+        op, event_id = rng.random(), f"e{i}"
+        if op < 0.5:  # one or two answers, some agreeing
+            for k in range(rng.choice([1, 2])):
+                store.apply_answer(event_id, rng.choice(["ok", "bad"]), f"a{k}", answer_id=f"{event_id}-{k}",
+                                   at=90.0 + rng.random() * 10)
+            if rng.random() < 0.2:
+                store.apply_retraction(event_id, f"{event_id}-0")
+        elif op < 0.6:
+            store.apply_drop(event_id)
+        elif op < 0.7:
+            store.apply_withdraw(event_id, "the model is sure of it now")
+    entries = list(store._book.entries.values())
+    got = summarize(entries)
+    live = [(e, a) for e in entries for a in e.live_answers()]
+    assert got["open"] == sum(e.open for e in entries) > 0
+    assert got["open_by_reason"] == dict(Counter(e.item.reason for e in entries if e.open))
+    assert got["answered"] == sum(e.agreed is not None for e in entries) > 0
+    assert got["dropped"] == sum(e.dropped and e.withdrawn is None for e in entries) > 0
+    assert got["withdrawn"] == sum(e.withdrawn is not None for e in entries) > 0
+    assert got["by_annotator"] == dict(Counter(a.annotator for _, a in live))
+    assert got["median_answer_seconds"] == statistics.median(a.at - (e.item.queried_at or 0.0) for e, a in live)
+    assert got["fleiss_kappa"] == agreement_kappa(entries)
