@@ -25,6 +25,10 @@ from streamal.review.entries import REASON_ORDER, ReviewEntry
 __all__ = ["Book"]
 
 
+#: An entry's place in the kept order: its rank, a sequence number (the latest counts), its event id.
+_Place = tuple[tuple[int, float, float], int, str]
+
+
 class Book:
     """Review entries by event id, bounded; the closed ones in closing order; the agreed ones due to the learner.
 
@@ -44,10 +48,10 @@ class Book:
         self.entries: OrderedDict[str, ReviewEntry] = OrderedDict()
         self.closed: deque[str] = deque()  # closed items' ids, in the order they closed
         self.due: list[str] = []  # agreed items whose label has not gone to the learner yet
-        # the queue's order, kept as it changes: (rank, seq, event id); an element counts only while it is
+        # the queue's order, kept as it changes: places (rank, seq, event id); a place counts only while it is
         # its event's latest (``_latest``) and the entry is open, the rest are dropped when they surface
-        self._heap: list[tuple[tuple[int, float, float], int, str]] = []
-        self._latest: dict[str, int] = {}
+        self._heap: list[_Place] = []
+        self._latest: dict[str, _Place] = {}
         self._seq = 0
 
     def get(self, event_id: str) -> ReviewEntry | None:
@@ -69,19 +73,24 @@ class Book:
         """
         if not entry.open:
             return
-        self._seq += 1
-        self._latest[entry.item.event_id] = self._seq
-        heapq.heappush(self._heap, (_rank(entry), self._seq, entry.item.event_id))
+        rank = _rank(entry)
+        filed = self._latest.get(entry.item.event_id)
+        if filed is not None and filed[0] == rank:
+            return  # where it is filed already (a worth set again to what it was, an answer that kept it open)
+        heapq.heappush(self._heap, self._place(entry.item.event_id, rank))
         if len(self._heap) > 2 * len(self.entries) + 64:  # mostly superseded places: start again
             self._rebuild()
 
+    def _place(self, event_id: str, rank: tuple[int, float, float]) -> _Place:
+        """A new place for ``event_id`` at ``rank``: the one that counts for it from now on."""
+        self._seq += 1
+        place = (rank, self._seq, event_id)
+        self._latest[event_id] = place
+        return place
+
     def _rebuild(self) -> None:
-        self._heap, self._latest = [], {}
-        for entry in self.entries.values():
-            if entry.open:
-                self._seq += 1
-                self._latest[entry.item.event_id] = self._seq
-                self._heap.append((_rank(entry), self._seq, entry.item.event_id))
+        self._latest = {}
+        self._heap = [self._place(e.item.event_id, _rank(e)) for e in self.entries.values() if e.open]
         heapq.heapify(self._heap)
 
     def closing(self, event_id: str, *, agreed: bool = False) -> None:
@@ -95,38 +104,31 @@ class Book:
             if entry is not None and not entry.open and (entry.handed or entry.dropped):
                 del self.entries[old]
 
-    def queue(self) -> list[ReviewEntry]:
-        """Open entries, most valuable first: drift first, then by their worth now, then the oldest."""
-        entries = [e for e in self.entries.values() if e.open]
-        entries.sort(key=_rank)
-        return entries
-
     def top(self, wanted: Callable[[ReviewEntry], bool], limit: int) -> list[ReviewEntry]:
-        """The first ``limit`` open entries of :meth:`queue` that are ``wanted``, without sorting them all.
+        """The first ``limit`` open entries in the queue's order (:func:`_rank`) that are ``wanted``, no sort.
 
         Walks the kept order from its head (the next item for an analyst, the top the pool re-ranks, a page
         of the list): a few pops and pushes, not a pass over every entry. ``wanted`` sees each open entry
         once, in the queue's order.
         """
         out: list[ReviewEntry] = []
-        kept: list[tuple[tuple[int, float, float], int, str]] = []
+        kept: list[_Place] = []
         heap, latest = self._heap, self._latest
         try:
             while heap and len(out) < limit:
-                rank, seq, event_id = heapq.heappop(heap)
-                entry = self.entries.get(event_id)
-                if latest.get(event_id) != seq:
+                place = heapq.heappop(heap)
+                rank, _, event_id = place
+                if latest.get(event_id) is not place:
                     continue  # a place it has since left
+                entry = self.entries.get(event_id)
                 if entry is None or not entry.open:
                     del latest[event_id]  # let go, or closed: filed again if it opens again
                     continue
                 now = _rank(entry)
                 if now != rank:  # changed without a word: file it where it belongs now and go on
-                    self._seq += 1
-                    latest[event_id] = self._seq
-                    heapq.heappush(heap, (now, self._seq, event_id))
+                    heapq.heappush(heap, self._place(event_id, now))
                     continue
-                kept.append((rank, seq, event_id))
+                kept.append(place)
                 if wanted(entry):
                     out.append(entry)
         finally:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from streamal.core.pending import PendingItem
-from streamal.review.book import Book
+from streamal.review.book import Book, _rank
 from streamal.review.entries import ReviewEntry
 
 
@@ -85,7 +85,7 @@ def test_top_follows_the_queue_order_as_worth_changes_items_close_and_open_again
                 e.dropped = False  # open again (an answer taken back, say)
             book.touch(e)  # what the store does after each change
         if step % 50 == 0:
-            queue = [x.item.event_id for x in book.queue()]
+            queue = [x.item.event_id for x in sorted((x for x in book.entries.values() if x.open), key=_rank)]
             assert [x.item.event_id for x in book.top(lambda x: True, 25)] == queue[:25]
             odd = [x.item.event_id for x in book.top(lambda x: int(x.item.event_id[1:]) % 2 == 1, 10)]
             assert odd == [k for k in queue if int(k[1:]) % 2 == 1][:10]
@@ -101,3 +101,16 @@ def test_the_kept_order_is_rebuilt_from_a_checkpoint() -> None:
     again = Book(max_items=100, max_closed=100)
     again.load(book.state())  # the order is not saved: it is made again from the entries
     assert [e.item.event_id for e in again.top(lambda e: True, 3)] == ["e1", "e2", "e0"]
+
+
+def test_a_worth_set_again_to_what_it_was_takes_no_new_place() -> None:
+    book = Book(max_items=100, max_closed=100)
+    e = entry("e0")
+    e.utility = 0.4
+    book.add(e)
+    for _ in range(10):  # the pool re-ranks the same top every second; the model often has not moved
+        book.touch(e)
+    assert len(book._heap) == 1
+    e.utility = 0.7
+    book.touch(e)
+    assert len(book._heap) == 2 and [x.item.event_id for x in book.top(lambda x: True, 5)] == ["e0"]
