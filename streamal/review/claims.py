@@ -108,7 +108,7 @@ def listed(entry: ReviewEntry, claims: Claims, reason: str | None, annotator: st
     if reason and entry.item.reason != reason:
         return False
     if annotator is not None and (annotator in entry.skipped_by or (entry.answers and any(
-            a.annotator == annotator and not a.retracted for a in entry.answers))):
+            a.annotator == annotator for a in entry.live_answers()))):
         return False
     return not available or claims.holder(entry.item.event_id) in (None, annotator)
 

@@ -28,7 +28,7 @@ def summarize(entries: list[ReviewEntry]) -> dict[str, Any]:
     dropped = withdrawn = 0
     with_answers = []
     for e in entries:
-        if e.agreed is None and not e.dropped:  # open
+        if e.open:
             open_by_reason[e.item.reason] += 1
         if e.withdrawn is not None:
             withdrawn += 1

@@ -185,7 +185,6 @@ class ReviewStore:
             entry = self._book.get(event_id)
             if entry is not None:
                 entry.record_correction(old_answer_id, answer)
-                self._book.touch(entry)
 
     def apply_correction(self, event_id: str, old_answer_id: str, answer: Answer) -> str | None:
         """A correction read from the labels topic; the label to learn now (:meth:`ReviewEntry.correct`)."""
